@@ -1,0 +1,136 @@
+//! The timed writer: dials the echo server with an `Origin` header, writes a message every
+//! interval and prints each echo with its round-trip time.
+//!
+//! ```text
+//! cargo run --features smol --example client -- --addr 127.0.0.1:8080 --interval 500ms --count 5
+//! ```
+#![cfg_attr(feature = "async-std", allow(deprecated))]
+
+#[cfg(not(any(feature = "smol", feature = "async-std")))]
+compile_error!(
+    "the client example needs a runtime: run `cargo run --features smol --example client` \
+     or `cargo run --features async-std --example client`"
+);
+
+use std::process::ExitCode;
+use std::time::Duration;
+
+use argh::FromArgs;
+use ws_echo::client::{self, ClientConfig, Event, Report};
+
+/// Write a message to a WebSocket echo server every interval and print the echoes.
+#[derive(FromArgs)]
+struct Args {
+    /// server address; dials ws://ADDR/ws (default 127.0.0.1:8080)
+    #[argh(option, default = "String::from(\"127.0.0.1:8080\")")]
+    addr: String,
+    /// the full ws:// URL to dial instead of --addr
+    #[argh(option)]
+    url: Option<String>,
+    /// the Origin header to send (default http://localhost/)
+    #[argh(option, default = "String::from(\"http://localhost/\")")]
+    origin: String,
+    /// the text to send (default "Hello World")
+    #[argh(option, default = "String::from(\"Hello World\")")]
+    message: String,
+    /// time between messages, like 2s or 500ms (default 2s)
+    #[argh(option, default = "Duration::from_secs(2)", from_str_fn(duration))]
+    interval: Duration,
+    /// stop after this many echoes, closing with 1000
+    #[argh(option)]
+    count: Option<u64>,
+    /// the runtime to run on: smol (default, recommended) or async-std
+    #[cfg(all(feature = "smol", feature = "async-std"))]
+    #[argh(option, default = "String::from(\"smol\")")]
+    runtime: String,
+}
+
+fn duration(value: &str) -> Result<Duration, String> {
+    humantime::parse_duration(value).map_err(|e| format!("{value:?}: {e}"))
+}
+
+fn main() -> ExitCode {
+    env_logger::Builder::from_env(env_logger::Env::default().default_filter_or("warn")).init();
+    let args: Args = argh::from_env();
+    let url = args
+        .url
+        .clone()
+        .unwrap_or_else(|| format!("ws://{}/ws", args.addr));
+    let mut config = ClientConfig::new(url)
+        .origin(args.origin.as_str())
+        .message(args.message.as_str())
+        .interval(args.interval);
+    if let Some(count) = args.count {
+        config = config.count(count);
+    }
+
+    // Ctrl-C ends the run with Close 1000 and a summary.
+    let (stop_tx, stop_rx) = async_channel::bounded::<()>(1);
+    if let Err(e) = ctrlc::set_handler(move || {
+        let _ = stop_tx.try_send(());
+    }) {
+        eprintln!("warning: Ctrl-C will not print a summary: {e}");
+    }
+    let stop = async move {
+        let _ = stop_rx.recv().await;
+    };
+
+    #[cfg(all(feature = "smol", feature = "async-std"))]
+    let result = match args.runtime.as_str() {
+        "smol" => smol::block_on(client::run(&config, ws_echo::runtimes::smol::connect, stop, print)),
+        "async-std" => async_std::task::block_on(client::run(
+            &config,
+            ws_echo::runtimes::async_std::connect,
+            stop,
+            print,
+        )),
+        other => {
+            eprintln!("error: unknown runtime {other:?}: use smol or async-std");
+            return ExitCode::FAILURE;
+        }
+    };
+    #[cfg(all(feature = "smol", not(feature = "async-std")))]
+    let result = smol::block_on(client::run(&config, ws_echo::runtimes::smol::connect, stop, print));
+    #[cfg(all(feature = "async-std", not(feature = "smol")))]
+    let result = async_std::task::block_on(client::run(
+        &config,
+        ws_echo::runtimes::async_std::connect,
+        stop,
+        print,
+    ));
+
+    match result {
+        Ok(report) => finish(&report),
+        Err(e) => {
+            eprintln!("error: {}: {e}", config.url);
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn print(event: &Event) {
+    match event {
+        Event::Connected { address } => println!("connected to {address}"),
+        Event::Echo { seq, rtt, text } => {
+            println!("received: {text} (#{seq}, rtt {:.3} ms)", rtt.as_secs_f64() * 1e3)
+        }
+        Event::Unexpected { text } => println!("unexpected message: {text}"),
+        Event::ServerClosed { code: Some(code), reason } => {
+            println!("server closed: {code} {reason}")
+        }
+        Event::ServerClosed { code: None, .. } => println!("server closed without a code"),
+        _ => {}
+    }
+}
+
+/// Prints the summary; exits 1 when the server ended the connection with an error code.
+fn finish(report: &Report) -> ExitCode {
+    println!(
+        "sent {}, echoed {}, missing {}",
+        report.sent, report.echoed, report.missing
+    );
+    match &report.server_close {
+        Some((Some(code), _)) if *code != 1000 => ExitCode::FAILURE,
+        _ => ExitCode::SUCCESS,
+    }
+}

@@ -1,0 +1,118 @@
+//! The echo server: serves `ws://ADDR/ws` and logs each connection and each message.
+//!
+//! ```text
+//! cargo run --features smol --example server -- --addr 127.0.0.1:8080
+//! cargo run --features async-std --example server
+//! ```
+#![cfg_attr(feature = "async-std", allow(deprecated))]
+
+#[cfg(not(any(feature = "smol", feature = "async-std")))]
+compile_error!(
+    "the server example needs a runtime: run `cargo run --features smol --example server` \
+     or `cargo run --features async-std --example server`"
+);
+
+use std::process::ExitCode;
+
+use argh::FromArgs;
+use ws_echo::{Config, Handler, Message};
+
+/// Serve a WebSocket echo endpoint.
+#[derive(FromArgs)]
+struct Args {
+    /// address to listen on (default 127.0.0.1:8080; port 0 picks a free one)
+    #[argh(option, default = "String::from(\"127.0.0.1:8080\")")]
+    addr: String,
+    /// the path that is upgraded; others get 404 (default /ws)
+    #[argh(option, default = "String::from(\"/ws\")")]
+    path: String,
+    /// an origin allowed to connect, repeat for several; others get 403 (default: any)
+    #[argh(option)]
+    allow_origin: Vec<String>,
+    /// largest message accepted, in bytes; larger ones get Close 1009 (default 1048576)
+    #[argh(option, default = "1 << 20")]
+    max_message_size: usize,
+    /// the runtime to serve on: smol (default, recommended) or async-std
+    #[cfg(all(feature = "smol", feature = "async-std"))]
+    #[argh(option, default = "Runtime::Smol")]
+    runtime: Runtime,
+}
+
+#[cfg(all(feature = "smol", feature = "async-std"))]
+#[derive(Clone, Copy)]
+enum Runtime {
+    Smol,
+    AsyncStd,
+}
+
+#[cfg(all(feature = "smol", feature = "async-std"))]
+impl argh::FromArgValue for Runtime {
+    fn from_arg_value(value: &str) -> Result<Self, String> {
+        match value {
+            "smol" => Ok(Runtime::Smol),
+            "async-std" => Ok(Runtime::AsyncStd),
+            other => Err(format!("unknown runtime {other:?}: use smol or async-std")),
+        }
+    }
+}
+
+/// The echo, logging each message as the Go program printed them.
+#[derive(Clone, Copy)]
+struct LoggedEcho;
+
+impl Handler for LoggedEcho {
+    fn on_message(&mut self, message: Message) -> Option<Message> {
+        match &message {
+            Message::Text(text) => log::info!("received from client: {text}"),
+            other => log::info!("received from client: {} bytes of binary", other.len()),
+        }
+        Some(message)
+    }
+}
+
+fn main() -> ExitCode {
+    env_logger::Builder::from_env(env_logger::Env::default().default_filter_or("info"))
+        .format_timestamp_millis()
+        .init();
+    let args: Args = argh::from_env();
+    let mut config = Config::default()
+        .path(args.path.as_str())
+        .max_message_size(args.max_message_size);
+    for origin in &args.allow_origin {
+        config = config.allow_origin(origin.as_str());
+    }
+
+    #[cfg(all(feature = "smol", feature = "async-std"))]
+    let result = match args.runtime {
+        Runtime::Smol => smol::block_on(on_smol(&args.addr, config)),
+        Runtime::AsyncStd => async_std::task::block_on(on_async_std(&args.addr, config)),
+    };
+    #[cfg(all(feature = "smol", not(feature = "async-std")))]
+    let result = smol::block_on(on_smol(&args.addr, config));
+    #[cfg(all(feature = "async-std", not(feature = "smol")))]
+    let result = async_std::task::block_on(on_async_std(&args.addr, config));
+
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("error: cannot serve on {}: {e}", args.addr);
+            ExitCode::FAILURE
+        }
+    }
+}
+
+#[cfg(feature = "smol")]
+async fn on_smol(addr: &str, config: Config) -> std::io::Result<()> {
+    let path = config.path.clone();
+    let server = ws_echo::runtimes::smol::Server::bind(addr, config).await?;
+    println!("serving ws://{}{path} (smol)", server.local_addr()?);
+    server.run(LoggedEcho).await
+}
+
+#[cfg(feature = "async-std")]
+async fn on_async_std(addr: &str, config: Config) -> std::io::Result<()> {
+    let path = config.path.clone();
+    let server = ws_echo::runtimes::async_std::Server::bind(addr, config).await?;
+    println!("serving ws://{}{path} (async-std)", server.local_addr()?);
+    server.run(LoggedEcho).await
+}

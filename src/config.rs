@@ -1,0 +1,134 @@
+//! [`Config`]: what a server accepts and how much each connection may cost.
+
+use std::time::Duration;
+
+use async_tungstenite::tungstenite::protocol::WebSocketConfig;
+
+/// How the handler answers upgrades and runs connections.
+///
+/// Build it from [`Config::default`] and the chainable setters; every default is documented on
+/// its field.
+///
+/// ```
+/// let config = ws_echo::Config::default()
+///     .path("/echo")
+///     .allow_origin("https://example.com")
+///     .max_message_size(64 * 1024);
+/// assert_eq!(config.path, "/echo");
+/// ```
+#[derive(Clone, Debug)]
+#[non_exhaustive]
+pub struct Config {
+    /// The request path that is upgraded; any other path gets HTTP 404. Default: `/ws`.
+    /// The query string is not part of the comparison.
+    pub path: String,
+    /// Origins allowed to connect, compared exactly (scheme, host and port, as the browser sends
+    /// them). Empty means any origin, and requests without an `Origin` header, are accepted.
+    /// When not empty, a request whose origin is missing or not listed gets HTTP 403.
+    /// Default: empty.
+    pub allowed_origins: Vec<String>,
+    /// The largest message (after reassembly of fragments) we accept, in bytes. A larger one
+    /// ends the connection with Close 1009. Default: 1 MiB.
+    pub max_message_size: usize,
+    /// The largest single frame payload we accept, in bytes. A larger one ends the connection
+    /// with Close 1009. Default: 1 MiB.
+    pub max_frame_size: usize,
+    /// The largest HTTP request head (request line and headers) we read before answering
+    /// HTTP 431. Default: 8 KiB.
+    pub max_request_head: usize,
+    /// Initial size of the per-connection read buffer. tungstenite's own default is 128 KiB,
+    /// which 10,000 idle connections turn into more than a gigabyte. Default: 4 KiB.
+    pub read_buffer_size: usize,
+    /// Outgoing bytes gathered before they are written to the socket; a flush writes them
+    /// whenever no more input is waiting. Default: 16 KiB.
+    pub write_buffer_size: usize,
+    /// How long we keep reading after we sent a Close, waiting for the peer's Close or its EOF,
+    /// before we drop the connection. Default: 2 s.
+    pub close_timeout: Duration,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Config {
+            path: "/ws".to_owned(),
+            allowed_origins: Vec::new(),
+            max_message_size: 1 << 20,
+            max_frame_size: 1 << 20,
+            max_request_head: 8 * 1024,
+            read_buffer_size: 4 * 1024,
+            write_buffer_size: 16 * 1024,
+            close_timeout: Duration::from_secs(2),
+        }
+    }
+}
+
+impl Config {
+    /// Sets [`Config::path`].
+    pub fn path(mut self, path: impl Into<String>) -> Self {
+        self.path = path.into();
+        self
+    }
+
+    /// Adds one origin to [`Config::allowed_origins`].
+    pub fn allow_origin(mut self, origin: impl Into<String>) -> Self {
+        self.allowed_origins.push(origin.into());
+        self
+    }
+
+    /// Sets [`Config::max_message_size`]; [`Config::max_frame_size`] is capped to it.
+    pub fn max_message_size(mut self, bytes: usize) -> Self {
+        self.max_message_size = bytes;
+        self.max_frame_size = self.max_frame_size.min(bytes);
+        self
+    }
+
+    /// Sets [`Config::max_frame_size`].
+    pub fn max_frame_size(mut self, bytes: usize) -> Self {
+        self.max_frame_size = bytes;
+        self
+    }
+
+    /// Sets [`Config::max_request_head`].
+    pub fn max_request_head(mut self, bytes: usize) -> Self {
+        self.max_request_head = bytes;
+        self
+    }
+
+    /// Sets [`Config::read_buffer_size`].
+    pub fn read_buffer_size(mut self, bytes: usize) -> Self {
+        self.read_buffer_size = bytes;
+        self
+    }
+
+    /// Sets [`Config::write_buffer_size`].
+    pub fn write_buffer_size(mut self, bytes: usize) -> Self {
+        self.write_buffer_size = bytes;
+        self
+    }
+
+    /// Sets [`Config::close_timeout`].
+    pub fn close_timeout(mut self, timeout: Duration) -> Self {
+        self.close_timeout = timeout;
+        self
+    }
+
+    /// Whether a request with this `Origin` header value may connect.
+    pub(crate) fn origin_allowed(&self, origin: Option<&[u8]>) -> bool {
+        self.allowed_origins.is_empty()
+            || origin.is_some_and(|o| self.allowed_origins.iter().any(|a| a.as_bytes() == o))
+    }
+
+    /// The framing settings handed to tungstenite.
+    pub(crate) fn websocket_config(&self) -> WebSocketConfig {
+        // The write buffer may hold the batch being gathered plus one whole echoed message
+        // (and its header); past that tungstenite refuses to buffer more, which bounds what a
+        // peer that never reads can make us hold.
+        let max_write = self.write_buffer_size + self.max_message_size + 256;
+        WebSocketConfig::default()
+            .read_buffer_size(self.read_buffer_size)
+            .write_buffer_size(self.write_buffer_size)
+            .max_write_buffer_size(max_write)
+            .max_message_size(Some(self.max_message_size))
+            .max_frame_size(Some(self.max_frame_size))
+    }
+}

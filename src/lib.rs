@@ -1,0 +1,83 @@
+//! An embeddable WebSocket echo handler (RFC 6455) for any async runtime.
+//!
+//! The core is written against the futures-io `AsyncRead + AsyncWrite` traits and depends on
+//! no executor: hand [`serve`] any stream your application already has (a TCP stream, a TLS
+//! stream, ...) and it answers the HTTP upgrade, echoes every message, handles pings, limits and
+//! the close handshake, and returns a [`Summary`] of how the connection went. Applications whose
+//! HTTP layer already did the upgrade call [`serve_upgraded`].
+//!
+//! Feature-gated adapters in [`runtimes`] accept connections and run one task per connection:
+//! `smol` (recommended) and `async-std` (deprecated upstream, still supported). The timed-writer
+//! client lives in [`client`].
+//!
+//! The per-message step is a [`Handler`]; [`Echo`] is the default. Plug in your own to keep all
+//! the connection handling and change only the answer.
+//!
+//! # Example
+//!
+//! A WebSocket connection served over an in-memory byte stream, with no runtime at all: the
+//! upgrade request and one masked text frame go in, the 101 answer and the echo come out.
+//!
+//! ```
+//! use futures_lite::{future, io::Cursor};
+//! use ws_echo::{serve, Config, Echo, Ending};
+//!
+//! /// A stream that reads from `input` and collects what is written.
+//! struct Duplex { input: Cursor<Vec<u8>>, output: Vec<u8> }
+//! # use std::{io, pin::Pin, task::{Context, Poll}};
+//! # impl futures_lite::AsyncRead for Duplex {
+//! #     fn poll_read(mut self: Pin<&mut Self>, cx: &mut Context<'_>, buf: &mut [u8]) -> Poll<io::Result<usize>> {
+//! #         Pin::new(&mut self.input).poll_read(cx, buf)
+//! #     }
+//! # }
+//! # impl futures_lite::AsyncWrite for Duplex {
+//! #     fn poll_write(mut self: Pin<&mut Self>, _: &mut Context<'_>, buf: &[u8]) -> Poll<io::Result<usize>> {
+//! #         self.output.extend_from_slice(buf);
+//! #         Poll::Ready(Ok(buf.len()))
+//! #     }
+//! #     fn poll_flush(self: Pin<&mut Self>, _: &mut Context<'_>) -> Poll<io::Result<()>> { Poll::Ready(Ok(())) }
+//! #     fn poll_close(self: Pin<&mut Self>, _: &mut Context<'_>) -> Poll<io::Result<()>> { Poll::Ready(Ok(())) }
+//! # }
+//!
+//! let mut input = b"GET /ws HTTP/1.1\r\nHost: example\r\nUpgrade: websocket\r\n\
+//!     Connection: Upgrade\r\nSec-WebSocket-Version: 13\r\n\
+//!     Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n\r\n".to_vec();
+//! // A final text frame "Hi", masked with the key 1, 2, 3, 4, then a Close 1000.
+//! input.extend_from_slice(&[0x81, 0x82, 1, 2, 3, 4, b'H' ^ 1, b'i' ^ 2]);
+//! input.extend_from_slice(&[0x88, 0x82, 0, 0, 0, 0, 0x03, 0xe8]);
+//!
+//! let mut stream = Duplex { input: Cursor::new(input), output: Vec::new() };
+//! let summary = future::block_on(serve(&mut stream, &Config::default(), Echo)).unwrap();
+//!
+//! assert_eq!(summary.messages_in, 1);
+//! assert_eq!(summary.ending, Ending::PeerClosed { code: Some(1000), reason: String::new() });
+//! let answer = String::from_utf8_lossy(&stream.output);
+//! assert!(answer.starts_with("HTTP/1.1 101 Switching Protocols\r\n"));
+//! assert!(answer.contains("Sec-WebSocket-Accept: s3pPLMBiTxaQ9kYGzzhZRbK+xOo=\r\n"));
+//! // After the head: the echo (unmasked, as a server sends) and the Close 1000 answered.
+//! assert!(stream.output.ends_with(&[0x81, 0x02, b'H', b'i', 0x88, 0x02, 0x03, 0xe8]));
+//! ```
+#![forbid(unsafe_code)]
+#![warn(missing_docs, missing_debug_implementations, rust_2018_idioms)]
+
+pub mod client;
+mod config;
+mod connection;
+mod error;
+mod handler;
+mod handshake;
+pub mod runtimes;
+mod summary;
+
+pub use config::Config;
+pub use connection::{serve, serve_upgraded};
+pub use error::Error;
+pub use handler::{Echo, Handler};
+pub use summary::{Ending, Summary};
+
+/// A WebSocket message, as handlers receive and return it (tungstenite's type).
+pub use async_tungstenite::tungstenite::Message;
+/// A Close frame's code and reason.
+pub use async_tungstenite::tungstenite::protocol::CloseFrame;
+/// Close codes (1000 normal, 1001 going away, 1002 protocol error, ...).
+pub use async_tungstenite::tungstenite::protocol::frame::coding::CloseCode;

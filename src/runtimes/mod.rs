@@ -1,0 +1,91 @@
+//! Adapters: what a runtime owns (a listener, one task per connection, dialing), each behind
+//! its feature. The connection handling itself is the runtime-agnostic core; the accept loop
+//! below is shared by the adapters, which supply only accepting and spawning.
+#![cfg_attr(not(any(feature = "smol", feature = "async-std")), allow(dead_code))]
+
+use std::future::Future;
+use std::io;
+use std::net::SocketAddr;
+use std::pin::Pin;
+use std::sync::Arc;
+use std::time::Duration;
+
+use futures_lite::{AsyncRead, AsyncWrite};
+
+use crate::{Config, Error, Handler};
+
+#[cfg(feature = "async-std")]
+#[deprecated(note = "async-std is deprecated upstream in favour of smol: use `runtimes::smol`")]
+pub mod async_std;
+#[cfg(feature = "smol")]
+pub mod smol;
+
+/// How long the accept loop pauses after an accept error (out of file descriptors, ...), so
+/// that it does not spin while the condition lasts.
+const ACCEPT_BACKOFF: Duration = Duration::from_millis(100);
+
+/// A connection's task, as handed to a runtime's spawn.
+type Task = Pin<Box<dyn Future<Output = ()> + Send>>;
+
+/// What the accept loop needs of a runtime's TCP stream.
+trait TcpStream: AsyncRead + AsyncWrite + Unpin + Send + 'static {
+    fn local_addr(&self) -> io::Result<SocketAddr>;
+    fn set_nodelay(&self, on: bool) -> io::Result<()>;
+}
+
+/// Accepts connections for ever and spawns one task per connection, each with its own clone of
+/// `handler`. Accept errors are logged and retried after a pause; they never end the loop.
+async fn accept_loop<S, H, A, F>(
+    config: Arc<Config>,
+    handler: H,
+    mut accept: A,
+    spawn: impl Fn(Task),
+) -> io::Result<()>
+where
+    S: TcpStream,
+    H: Handler + Clone + Send + 'static,
+    A: FnMut() -> F,
+    F: Future<Output = io::Result<(S, SocketAddr)>>,
+{
+    let mut next_id: u64 = 0;
+    loop {
+        let (stream, peer) = match accept().await {
+            Ok(accepted) => accepted,
+            Err(e) => {
+                log::warn!("accept failed: {e}; retrying in {ACCEPT_BACKOFF:?}");
+                async_io::Timer::after(ACCEPT_BACKOFF).await;
+                continue;
+            }
+        };
+        next_id += 1;
+        let id = next_id;
+        let config = Arc::clone(&config);
+        let handler = handler.clone();
+        spawn(Box::pin(async move {
+            connection(id, stream, peer, &config, handler).await;
+        }));
+    }
+}
+
+/// One accepted connection, from first byte to last, with its log lines.
+async fn connection<S, H>(id: u64, stream: S, peer: SocketAddr, config: &Config, handler: H)
+where
+    S: TcpStream,
+    H: Handler,
+{
+    let local = match stream.local_addr() {
+        Ok(local) => local,
+        Err(e) => return log::info!("#{id} {peer} gone before it started: {e}"),
+    };
+    if let Err(e) = stream.set_nodelay(true) {
+        log::debug!("#{id} TCP_NODELAY: {e}");
+    }
+    log::info!("#{id} new connection {peer} -> {local}");
+    match crate::serve(stream, config, handler).await {
+        Ok(summary) => log::info!("#{id} {peer} ended: {summary}"),
+        Err(Error::Refused { status, reason }) => {
+            log::info!("#{id} {peer} refused with HTTP {status}: {reason}")
+        }
+        Err(e) => log::info!("#{id} {peer} handshake failed: {e}"),
+    }
+}

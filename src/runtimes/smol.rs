@@ -1,0 +1,75 @@
+//! The smol adapter (feature `smol`), the one we recommend: a TCP listener whose connections
+//! each run in their own task on smol's global executor, and a dialer for the client.
+
+use std::io;
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+use smol::net::{AsyncToSocketAddrs, TcpListener, TcpStream};
+
+use crate::{Config, Handler};
+
+/// A bound listener serving the echo endpoint.
+///
+/// ```no_run
+/// # fn main() -> std::io::Result<()> {
+/// use ws_echo::runtimes::smol::Server;
+///
+/// smol::block_on(async {
+///     let server = Server::bind("127.0.0.1:8080", ws_echo::Config::default()).await?;
+///     println!("serving ws://{}/ws", server.local_addr()?);
+///     server.run(ws_echo::Echo).await
+/// })
+/// # }
+/// ```
+#[derive(Debug)]
+pub struct Server {
+    listener: TcpListener,
+    config: Arc<Config>,
+}
+
+impl Server {
+    /// Binds the listener (port 0 picks a free port; see [`Server::local_addr`]).
+    pub async fn bind(addr: impl AsyncToSocketAddrs, config: Config) -> io::Result<Server> {
+        let listener = TcpListener::bind(addr).await?;
+        Ok(Server {
+            listener,
+            config: Arc::new(config),
+        })
+    }
+
+    /// The address the listener is bound to.
+    pub fn local_addr(&self) -> io::Result<SocketAddr> {
+        self.listener.local_addr()
+    }
+
+    /// Accepts connections for ever, each in its own task with its own clone of `handler`.
+    /// Accept errors are logged and retried after a short pause; they never end the loop.
+    pub async fn run<H>(self, handler: H) -> io::Result<()>
+    where
+        H: Handler + Clone + Send + 'static,
+    {
+        let listener = &self.listener;
+        super::accept_loop(self.config, handler, || listener.accept(), |task| {
+            smol::spawn(task).detach()
+        })
+        .await
+    }
+}
+
+impl super::TcpStream for TcpStream {
+    fn local_addr(&self) -> io::Result<SocketAddr> {
+        TcpStream::local_addr(self)
+    }
+
+    fn set_nodelay(&self, on: bool) -> io::Result<()> {
+        TcpStream::set_nodelay(self, on)
+    }
+}
+
+/// Dials `address` (`host:port`) over TCP with TCP_NODELAY on: the client's dialer.
+pub async fn connect(address: String) -> io::Result<TcpStream> {
+    let stream = TcpStream::connect(address.as_str()).await?;
+    stream.set_nodelay(true)?;
+    Ok(stream)
+}

@@ -1,0 +1,85 @@
+//! [`Summary`] and [`Ending`]: how one connection went.
+
+use std::fmt;
+use std::time::Duration;
+
+/// How a connection ended.
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Ending {
+    /// The peer sent Close; we answered with the same code and reason, after every echo that
+    /// was due. `code` is `None` when the peer's Close carried no code.
+    PeerClosed {
+        /// The peer's close code.
+        code: Option<u16>,
+        /// The peer's close reason.
+        reason: String,
+    },
+    /// We sent Close: 1002 for a protocol error, 1007 for invalid UTF-8, 1009 for a message
+    /// over the limit, 1011 when the handler panicked, or whatever the handler chose.
+    ServerClosed {
+        /// The code we sent.
+        code: u16,
+        /// The reason we sent.
+        reason: String,
+    },
+    /// The peer closed the TCP connection without a Close frame.
+    Eof,
+    /// The connection was reset (or the pipe broken) by the peer or the network.
+    Reset,
+    /// Another I/O error ended the connection.
+    Failed(String),
+}
+
+impl fmt::Display for Ending {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Ending::PeerClosed {
+                code: Some(code),
+                reason,
+            } => write!(f, "peer closed with {code} {reason:?}"),
+            Ending::PeerClosed { code: None, .. } => write!(f, "peer closed without a code"),
+            Ending::ServerClosed { code, reason } => write!(f, "we closed with {code} {reason:?}"),
+            Ending::Eof => write!(f, "EOF without Close"),
+            Ending::Reset => write!(f, "connection reset"),
+            Ending::Failed(error) => write!(f, "failed: {error}"),
+        }
+    }
+}
+
+/// What happened on one connection: returned by [`serve`](crate::serve) and
+/// [`serve_upgraded`](crate::serve_upgraded), and logged by the adapters when a connection ends.
+///
+/// Messages are whole data messages (text or binary); bytes are their payload bytes. Pings,
+/// pongs and the close handshake are not counted.
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct Summary {
+    /// Data messages received.
+    pub messages_in: u64,
+    /// Data messages sent.
+    pub messages_out: u64,
+    /// Payload bytes received.
+    pub bytes_in: u64,
+    /// Payload bytes sent.
+    pub bytes_out: u64,
+    /// From the start of the handshake (or of the loop, for an upgraded stream) to the end.
+    pub duration: Duration,
+    /// How it ended.
+    pub ending: Ending,
+}
+
+impl fmt::Display for Summary {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "{} after {:.3}s; in {} msgs / {} B, out {} msgs / {} B",
+            self.ending,
+            self.duration.as_secs_f64(),
+            self.messages_in,
+            self.bytes_in,
+            self.messages_out,
+            self.bytes_out
+        )
+    }
+}
