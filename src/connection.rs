@@ -32,8 +32,12 @@ const MAX_REASON: usize = 123;
 /// established: [`Error::Refused`] after we answered with an HTTP error status,
 /// [`Error::HandshakeEof`] or [`Error::Io`] when the peer went away first.
 ///
-/// Runs on any executor: the stream only has to implement the futures-io traits. Not
-/// cancel-safe: dropping the future drops the connection without a Close.
+/// Runs on any executor: the stream only has to implement the futures-io traits. When we end
+/// a connection we call the stream's `close` (for TCP, shutting down our sending side) and read
+/// until the peer's EOF for up to [`Config::close_timeout`], so that our last Close or HTTP error
+/// is not destroyed by a reset; a stream whose `close` does not shut down writing still works,
+/// but lingers the full timeout. Not cancel-safe: dropping the future drops the connection
+/// without a Close.
 ///
 /// ```no_run
 /// # async fn example(stream: async_net::TcpStream) {
@@ -243,15 +247,8 @@ where
     }
     let linger = async {
         if ws.is_terminated() {
-            // The WebSocket layer stopped reading after the error: shut down our side and
-            // discard the rest of the input until the peer closes, so that closing the socket
-            // with unread input does not send a reset that could destroy our Close.
-            let stream = ws.get_mut();
-            if let Err(e) = stream.close().await {
-                log::debug!("shutting down the write side failed: {e}");
-            }
-            let mut discard = [0u8; 4096];
-            while let Ok(1..) = stream.read(&mut discard).await {}
+            // The WebSocket layer stopped reading after the error.
+            drain(ws.get_mut()).await;
         } else {
             // Wait for the peer's Close; messages sent after ours are not answered.
             while let Some(Ok(_)) = ws.next().await {}
@@ -259,6 +256,28 @@ where
     };
     future::or(linger, sleep(config.close_timeout)).await;
     ending
+}
+
+/// Lets a connection go without losing what we sent last: shuts down our sending side, then
+/// discards input until the peer closes or `timeout` passes. Closing a socket with unread input
+/// makes the kernel send a reset, which can destroy our last words (a Close, an HTTP error)
+/// before the peer reads them.
+pub(crate) async fn linger<S>(stream: &mut S, timeout: Duration)
+where
+    S: AsyncRead + AsyncWrite + Unpin,
+{
+    future::or(drain(stream), sleep(timeout)).await;
+}
+
+async fn drain<S>(stream: &mut S)
+where
+    S: AsyncRead + AsyncWrite + Unpin,
+{
+    if let Err(e) = stream.close().await {
+        log::debug!("shutting down the write side failed: {e}");
+    }
+    let mut discard = [0u8; 4096];
+    while let Ok(1..) = stream.read(&mut discard).await {}
 }
 
 async fn sleep(duration: Duration) {

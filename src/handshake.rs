@@ -58,6 +58,7 @@ where
         }
         Err((status, reason)) => {
             refuse(stream, status, reason).await?;
+            crate::connection::linger(stream, config.close_timeout).await;
             Err(Error::Refused { status, reason })
         }
     }

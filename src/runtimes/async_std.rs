@@ -3,10 +3,14 @@
 //! each run in their own async-std task, and a dialer for the client.
 
 use std::io;
-use std::net::SocketAddr;
+use std::net::{Shutdown, SocketAddr};
+use std::pin::Pin;
 use std::sync::Arc;
+use std::task::{Context, Poll};
 
 use async_std::net::{TcpListener, TcpStream, ToSocketAddrs};
+
+use futures_lite::{AsyncRead, AsyncWrite};
 
 use crate::{Config, Handler};
 
@@ -52,20 +56,57 @@ impl Server {
         H: Handler + Clone + Send + 'static,
     {
         let listener = &self.listener;
-        super::accept_loop(self.config, handler, || listener.accept(), |task| {
+        let accept = || async {
+            let (stream, peer) = listener.accept().await?;
+            Ok((Tcp(stream), peer))
+        };
+        super::accept_loop(self.config, handler, accept, |task| {
             drop(async_std::task::spawn(task))
         })
         .await
     }
 }
 
-impl super::TcpStream for TcpStream {
+/// async-std's TCP stream, whose `close` shuts down the sending side (async-std's own only
+/// flushes), so that a connection we end sends FIN before we stop reading from it.
+#[derive(Debug)]
+struct Tcp(TcpStream);
+
+impl super::TcpStream for Tcp {
     fn local_addr(&self) -> io::Result<SocketAddr> {
-        TcpStream::local_addr(self)
+        self.0.local_addr()
     }
 
     fn set_nodelay(&self, on: bool) -> io::Result<()> {
-        TcpStream::set_nodelay(self, on)
+        self.0.set_nodelay(on)
+    }
+}
+
+impl AsyncRead for Tcp {
+    fn poll_read(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &mut [u8],
+    ) -> Poll<io::Result<usize>> {
+        Pin::new(&mut self.0).poll_read(cx, buf)
+    }
+}
+
+impl AsyncWrite for Tcp {
+    fn poll_write(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &[u8],
+    ) -> Poll<io::Result<usize>> {
+        Pin::new(&mut self.0).poll_write(cx, buf)
+    }
+
+    fn poll_flush(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        Pin::new(&mut self.0).poll_flush(cx)
+    }
+
+    fn poll_close(self: Pin<&mut Self>, _: &mut Context<'_>) -> Poll<io::Result<()>> {
+        Poll::Ready(self.0.shutdown(Shutdown::Write))
     }
 }
 

@@ -1,0 +1,256 @@
+//! Shared test harness: servers under each compiled-in runtime, a raw frame-level client for
+//! exact bytes, a tungstenite client for whole messages, and the Go seed's binaries.
+#![allow(dead_code, deprecated)]
+
+use std::io::{Read, Write};
+use std::net::{SocketAddr, TcpStream};
+use std::path::PathBuf;
+use std::process::Command;
+use std::sync::mpsc;
+use std::time::Duration;
+
+use async_tungstenite::tungstenite;
+use ws_echo::{Config, Echo, Handler};
+
+/// A guard against hangs only: no test waits on it to synchronise.
+pub const IO_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// The runtimes this test binary was built with.
+#[derive(Clone, Copy, Debug)]
+pub enum Rt {
+    #[cfg(feature = "smol")]
+    Smol,
+    #[cfg(feature = "async-std")]
+    AsyncStd,
+}
+
+pub fn runtimes() -> Vec<Rt> {
+    let all = vec![
+        #[cfg(feature = "smol")]
+        Rt::Smol,
+        #[cfg(feature = "async-std")]
+        Rt::AsyncStd,
+    ];
+    assert!(!all.is_empty(), "tests need --features smol and/or async-std");
+    all
+}
+
+/// Starts an echo server on 127.0.0.1:0 under `rt`; it runs until the test process ends.
+pub fn start(rt: Rt, config: Config) -> SocketAddr {
+    start_with(rt, config, Echo)
+}
+
+/// Starts a server with `handler` on 127.0.0.1:0 under `rt`.
+pub fn start_with<H: Handler + Clone + Send + 'static>(rt: Rt, config: Config, handler: H) -> SocketAddr {
+    let (tx, rx) = mpsc::channel();
+    std::thread::spawn(move || match rt {
+        #[cfg(feature = "smol")]
+        Rt::Smol => smol::block_on(async move {
+            let server = ws_echo::runtimes::smol::Server::bind("127.0.0.1:0", config).await.unwrap();
+            tx.send(server.local_addr().unwrap()).unwrap();
+            server.run(handler).await.unwrap();
+        }),
+        #[cfg(feature = "async-std")]
+        Rt::AsyncStd => async_std::task::block_on(async move {
+            let server =
+                ws_echo::runtimes::async_std::Server::bind("127.0.0.1:0", config).await.unwrap();
+            tx.send(server.local_addr().unwrap()).unwrap();
+            server.run(handler).await.unwrap();
+        }),
+    });
+    rx.recv_timeout(IO_TIMEOUT).expect("server did not start")
+}
+
+pub type Ws = tungstenite::WebSocket<TcpStream>;
+
+/// A whole-message client (tungstenite's blocking one) connected to `ws://addr/ws`.
+pub fn connect(addr: SocketAddr) -> Ws {
+    let stream = TcpStream::connect(addr).unwrap();
+    stream.set_read_timeout(Some(IO_TIMEOUT)).unwrap();
+    let (ws, response) = tungstenite::client(format!("ws://{addr}/ws"), stream).unwrap();
+    assert_eq!(response.status(), 101);
+    ws
+}
+
+/// Sends `message` and returns the next message received.
+pub fn round_trip(ws: &mut Ws, message: tungstenite::Message) -> tungstenite::Message {
+    ws.send(message).unwrap();
+    loop {
+        match ws.read().unwrap() {
+            tungstenite::Message::Ping(_) | tungstenite::Message::Pong(_) => continue,
+            other => return other,
+        }
+    }
+}
+
+/// A valid upgrade request for `path` with the given extra header lines.
+pub fn upgrade_request(path: &str, extra: &str) -> String {
+    format!(
+        "GET {path} HTTP/1.1\r\nHost: test\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\
+         Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n{extra}\r\n"
+    )
+}
+
+/// Sends `request` as is and returns everything the server answers until it closes.
+pub fn http(addr: SocketAddr, request: &str) -> String {
+    let mut stream = TcpStream::connect(addr).unwrap();
+    stream.set_read_timeout(Some(IO_TIMEOUT)).unwrap();
+    stream.write_all(request.as_bytes()).unwrap();
+    let mut answer = Vec::new();
+    stream.read_to_end(&mut answer).unwrap();
+    String::from_utf8(answer).unwrap()
+}
+
+/// A frame-level client: writes exactly the frames a test wants, reads frames as they come.
+pub struct Raw {
+    pub stream: TcpStream,
+}
+
+/// One frame as read: FIN bit, opcode, payload.
+#[derive(Debug, PartialEq, Eq)]
+pub struct Frame {
+    pub fin: bool,
+    pub opcode: u8,
+    pub payload: Vec<u8>,
+}
+
+pub const TEXT: u8 = 0x1;
+pub const BINARY: u8 = 0x2;
+pub const CONTINUATION: u8 = 0x0;
+pub const CLOSE: u8 = 0x8;
+pub const PING: u8 = 0x9;
+pub const PONG: u8 = 0xA;
+
+impl Raw {
+    /// Connects and completes the upgrade of `/ws`, asserting the exact 101 answer.
+    pub fn upgrade(addr: SocketAddr) -> Raw {
+        let mut stream = TcpStream::connect(addr).unwrap();
+        stream.set_read_timeout(Some(IO_TIMEOUT)).unwrap();
+        stream.write_all(upgrade_request("/ws", "").as_bytes()).unwrap();
+        let mut head = Vec::new();
+        let mut byte = [0u8; 1];
+        while !head.ends_with(b"\r\n\r\n") {
+            assert_eq!(stream.read(&mut byte).unwrap(), 1, "EOF in the 101 answer");
+            head.push(byte[0]);
+        }
+        assert_eq!(
+            String::from_utf8(head).unwrap(),
+            "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\
+             Sec-WebSocket-Accept: s3pPLMBiTxaQ9kYGzzhZRbK+xOo=\r\n\r\n"
+        );
+        Raw { stream }
+    }
+
+    /// Writes one masked frame.
+    pub fn send(&mut self, fin: bool, opcode: u8, payload: &[u8]) {
+        self.stream.write_all(&frame(fin, opcode, payload, true)).unwrap();
+    }
+
+    /// Writes bytes as they are.
+    pub fn send_raw(&mut self, bytes: &[u8]) {
+        self.stream.write_all(bytes).unwrap();
+    }
+
+    /// Reads one frame; the server must not mask it.
+    pub fn read(&mut self) -> Frame {
+        let mut head = [0u8; 2];
+        self.stream.read_exact(&mut head).unwrap();
+        assert_eq!(head[1] & 0x80, 0, "server frames are never masked");
+        assert_eq!(head[0] & 0x70, 0, "no reserved bits");
+        let len = match head[1] & 0x7f {
+            126 => {
+                let mut ext = [0u8; 2];
+                self.stream.read_exact(&mut ext).unwrap();
+                u16::from_be_bytes(ext) as usize
+            }
+            127 => {
+                let mut ext = [0u8; 8];
+                self.stream.read_exact(&mut ext).unwrap();
+                u64::from_be_bytes(ext) as usize
+            }
+            n => n as usize,
+        };
+        let mut payload = vec![0u8; len];
+        self.stream.read_exact(&mut payload).unwrap();
+        Frame {
+            fin: head[0] & 0x80 != 0,
+            opcode: head[0] & 0x0f,
+            payload,
+        }
+    }
+
+    /// Reads one frame and asserts it is a Close; returns its code and reason.
+    pub fn read_close(&mut self) -> (u16, String) {
+        let frame = self.read();
+        assert_eq!(frame.opcode, CLOSE, "expected a Close, got {frame:?}");
+        assert!(frame.payload.len() >= 2, "Close without a code: {frame:?}");
+        let code = u16::from_be_bytes([frame.payload[0], frame.payload[1]]);
+        (code, String::from_utf8(frame.payload[2..].to_vec()).unwrap())
+    }
+
+    /// Asserts that the server closed the TCP connection (EOF, nothing more to read).
+    pub fn assert_eof(&mut self) {
+        let mut rest = Vec::new();
+        self.stream.read_to_end(&mut rest).unwrap();
+        assert_eq!(rest, b"", "bytes after the end");
+    }
+}
+
+/// Encodes one frame, masked with a fixed key when `masked`.
+pub fn frame(fin: bool, opcode: u8, payload: &[u8], masked: bool) -> Vec<u8> {
+    let mut out = vec![(if fin { 0x80 } else { 0 }) | opcode];
+    let mask_bit = if masked { 0x80 } else { 0 };
+    match payload.len() {
+        n if n < 126 => out.push(mask_bit | n as u8),
+        n if n <= 0xffff => {
+            out.push(mask_bit | 126);
+            out.extend_from_slice(&(n as u16).to_be_bytes());
+        }
+        n => {
+            out.push(mask_bit | 127);
+            out.extend_from_slice(&(n as u64).to_be_bytes());
+        }
+    }
+    if masked {
+        let key = [0x37, 0xfa, 0x21, 0x3d];
+        out.extend_from_slice(&key);
+        out.extend(payload.iter().enumerate().map(|(i, b)| b ^ key[i % 4]));
+    } else {
+        out.extend_from_slice(payload);
+    }
+    out
+}
+
+/// A Close payload: the code, big-endian, then the reason.
+pub fn close_payload(code: u16, reason: &str) -> Vec<u8> {
+    let mut payload = code.to_be_bytes().to_vec();
+    payload.extend_from_slice(reason.as_bytes());
+    payload
+}
+
+/// Builds the Go seed (../shared/anchors/go-seed) once per test process and returns the folder
+/// holding `seed-server` and `seed-client`. Set WS_ECHO_GO_SEED to use another seed folder.
+pub fn go_seed() -> PathBuf {
+    static BUILT: std::sync::OnceLock<PathBuf> = std::sync::OnceLock::new();
+    BUILT
+        .get_or_init(|| {
+            let seed = std::env::var_os("WS_ECHO_GO_SEED").map(PathBuf::from).unwrap_or_else(|| {
+                PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../shared/anchors/go-seed")
+            });
+            let out = PathBuf::from(env!("CARGO_TARGET_TMPDIR"))
+                .join(format!("go-seed-{}", std::process::id()));
+            let status = Command::new("sh")
+                .arg(seed.join("build.sh"))
+                .arg(&out)
+                .status()
+                .expect("cannot run sh");
+            assert!(
+                status.success(),
+                "building the Go seed from {} failed: it needs Debian's golang-go and \
+                 golang-golang-x-net-dev (scripts/test.sh installs them)",
+                seed.display()
+            );
+            out
+        })
+        .clone()
+}
