@@ -77,7 +77,12 @@ fn main() -> ExitCode {
 
     #[cfg(all(feature = "smol", feature = "async-std"))]
     let result = match args.runtime.as_str() {
-        "smol" => smol::block_on(client::run(&config, ws_echo::runtimes::smol::connect, stop, print)),
+        "smol" => smol::block_on(client::run(
+            &config,
+            ws_echo::runtimes::smol::connect,
+            stop,
+            print,
+        )),
         "async-std" => async_std::task::block_on(client::run(
             &config,
             ws_echo::runtimes::async_std::connect,
@@ -90,7 +95,12 @@ fn main() -> ExitCode {
         }
     };
     #[cfg(all(feature = "smol", not(feature = "async-std")))]
-    let result = smol::block_on(client::run(&config, ws_echo::runtimes::smol::connect, stop, print));
+    let result = smol::block_on(client::run(
+        &config,
+        ws_echo::runtimes::smol::connect,
+        stop,
+        print,
+    ));
     #[cfg(all(feature = "async-std", not(feature = "smol")))]
     let result = async_std::task::block_on(client::run(
         &config,
@@ -112,10 +122,16 @@ fn print(event: &Event) {
     match event {
         Event::Connected { address } => println!("connected to {address}"),
         Event::Echo { seq, rtt, text } => {
-            println!("received: {text} (#{seq}, rtt {:.3} ms)", rtt.as_secs_f64() * 1e3)
+            println!(
+                "received: {text} (#{seq}, rtt {:.3} ms)",
+                rtt.as_secs_f64() * 1e3
+            )
         }
         Event::Unexpected { text } => println!("unexpected message: {text}"),
-        Event::ServerClosed { code: Some(code), reason } => {
+        Event::ServerClosed {
+            code: Some(code),
+            reason,
+        } => {
             println!("server closed: {code} {reason}")
         }
         Event::ServerClosed { code: None, .. } => println!("server closed without a code"),

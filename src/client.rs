@@ -226,7 +226,9 @@ where
                 pending.sent(report.sent, config.message.clone());
             }
             Step::Received(None) => {
-                return Err(Error::ConnectionLost("the server closed the connection".into()))
+                return Err(Error::ConnectionLost(
+                    "the server closed the connection".into(),
+                ))
             }
             Step::Received(Some(Err(e))) => return Err(lost(e)),
             Step::Received(Some(Ok(message))) => {
@@ -330,9 +332,9 @@ fn receive(
 fn lost(error: async_tungstenite::tungstenite::Error) -> Error {
     use async_tungstenite::tungstenite::{error::ProtocolError, Error as E};
     match error {
-        E::Protocol(ProtocolError::ResetWithoutClosingHandshake) => Error::ConnectionLost(
-            "the server closed the connection without a Close".to_owned(),
-        ),
+        E::Protocol(ProtocolError::ResetWithoutClosingHandshake) => {
+            Error::ConnectionLost("the server closed the connection without a Close".to_owned())
+        }
         other => Error::from(other),
     }
 }

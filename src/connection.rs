@@ -39,10 +39,16 @@ const MAX_REASON: usize = 123;
 /// but lingers the full timeout. Not cancel-safe: dropping the future drops the connection
 /// without a Close.
 ///
-/// ```no_run
-/// # async fn example(stream: async_net::TcpStream) {
-/// let summary = ws_echo::serve(stream, &ws_echo::Config::default(), ws_echo::Echo).await;
-/// # }
+/// ```
+/// use futures_lite::{AsyncRead, AsyncWrite};
+///
+/// /// Called by the application for each connection it accepts.
+/// async fn on_accept(stream: impl AsyncRead + AsyncWrite + Unpin) {
+///     match ws_echo::serve(stream, &ws_echo::Config::default(), ws_echo::Echo).await {
+///         Ok(summary) => log::info!("{summary}"),
+///         Err(e) => log::info!("no WebSocket connection: {e}"),
+///     }
+/// }
 /// ```
 pub async fn serve<S, H>(mut stream: S, config: &Config, handler: H) -> Result<Summary, Error>
 where
@@ -307,6 +313,8 @@ fn ending_of(error: tungstenite::Error) -> Ending {
 fn is_reset(error: &io::Error) -> bool {
     matches!(
         error.kind(),
-        io::ErrorKind::ConnectionReset | io::ErrorKind::BrokenPipe | io::ErrorKind::ConnectionAborted
+        io::ErrorKind::ConnectionReset
+            | io::ErrorKind::BrokenPipe
+            | io::ErrorKind::ConnectionAborted
     )
 }

@@ -99,8 +99,7 @@ fn check(request: &httparse::Request<'_, '_>, config: &Config) -> Result<String,
         return Err((400, "the upgrade request must use HTTP/1.1"));
     }
     let headers = &*request.headers;
-    if !has_token(headers, "upgrade", "websocket") || !has_token(headers, "connection", "upgrade")
-    {
+    if !has_token(headers, "upgrade", "websocket") || !has_token(headers, "connection", "upgrade") {
         return Err((426, "this endpoint only speaks WebSocket"));
     }
     if header(headers, "sec-websocket-version") != Some(b"13".as_slice()) {

@@ -75,9 +75,14 @@ pub use error::Error;
 pub use handler::{Echo, Handler};
 pub use summary::{Ending, Summary};
 
-/// A WebSocket message, as handlers receive and return it (tungstenite's type).
-pub use async_tungstenite::tungstenite::Message;
-/// A Close frame's code and reason.
-pub use async_tungstenite::tungstenite::protocol::CloseFrame;
 /// Close codes (1000 normal, 1001 going away, 1002 protocol error, ...).
 pub use async_tungstenite::tungstenite::protocol::frame::coding::CloseCode;
+/// A Close frame's code and reason.
+pub use async_tungstenite::tungstenite::protocol::CloseFrame;
+/// A WebSocket message, as handlers receive and return it (tungstenite's type).
+pub use async_tungstenite::tungstenite::Message;
+
+/// README.md's code samples, compiled and run as doc-tests.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+struct ReadmeDoctests;

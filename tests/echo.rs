@@ -12,14 +12,20 @@ fn text_and_binary_come_back_byte_exact_with_their_type() {
         let addr = start(rt, Config::default());
         let mut ws = connect(addr);
         let text = "Hello World, héllo wörld ✓ 🦀";
-        assert_eq!(round_trip(&mut ws, Message::text(text)), Message::text(text));
+        assert_eq!(
+            round_trip(&mut ws, Message::text(text)),
+            Message::text(text)
+        );
         let binary: Vec<u8> = (0..=255u8).collect();
         assert_eq!(
             round_trip(&mut ws, Message::binary(binary.clone())),
             Message::binary(binary)
         );
         assert_eq!(round_trip(&mut ws, Message::text("")), Message::text(""));
-        assert_eq!(round_trip(&mut ws, Message::binary(Vec::new())), Message::binary(Vec::new()));
+        assert_eq!(
+            round_trip(&mut ws, Message::binary(Vec::new())),
+            Message::binary(Vec::new())
+        );
     }
 }
 
@@ -29,10 +35,16 @@ fn a_one_mebibyte_message_comes_back_whole() {
         let addr = start(rt, Config::default());
         let mut ws = connect(addr);
         let big: Vec<u8> = (0..1u32 << 20).map(|i| (i * 7 % 251) as u8).collect();
-        assert_eq!(round_trip(&mut ws, Message::binary(big.clone())), Message::binary(big));
+        assert_eq!(
+            round_trip(&mut ws, Message::binary(big.clone())),
+            Message::binary(big)
+        );
         let text = "ü".repeat(1 << 19); // 1 MiB of two-byte characters
         assert_eq!(text.len(), 1 << 20);
-        assert_eq!(round_trip(&mut ws, Message::text(text.clone())), Message::text(text));
+        assert_eq!(
+            round_trip(&mut ws, Message::text(text.clone())),
+            Message::text(text)
+        );
     }
 }
 
@@ -49,7 +61,11 @@ fn a_fragmented_message_is_echoed_as_one_frame() {
         raw.send(true, CONTINUATION, parts[parts.len() - 1].as_bytes());
         assert_eq!(
             raw.read(),
-            Frame { fin: true, opcode: TEXT, payload: b"Hello World!".to_vec() }
+            Frame {
+                fin: true,
+                opcode: TEXT,
+                payload: b"Hello World!".to_vec()
+            }
         );
         // Binary in 100 fragments, with a ping between two of them.
         let data: Vec<u8> = (0..1000u32).map(|i| (i % 256) as u8).collect();
@@ -60,8 +76,22 @@ fn a_fragmented_message_is_echoed_as_one_frame() {
                 raw.send(true, PING, b"mid");
             }
         }
-        assert_eq!(raw.read(), Frame { fin: true, opcode: PONG, payload: b"mid".to_vec() });
-        assert_eq!(raw.read(), Frame { fin: true, opcode: BINARY, payload: data });
+        assert_eq!(
+            raw.read(),
+            Frame {
+                fin: true,
+                opcode: PONG,
+                payload: b"mid".to_vec()
+            }
+        );
+        assert_eq!(
+            raw.read(),
+            Frame {
+                fin: true,
+                opcode: BINARY,
+                payload: data
+            }
+        );
     }
 }
 
@@ -73,10 +103,21 @@ fn ping_is_answered_by_pong_with_the_same_payload() {
         raw.send(true, PING, b"are you there?");
         assert_eq!(
             raw.read(),
-            Frame { fin: true, opcode: PONG, payload: b"are you there?".to_vec() }
+            Frame {
+                fin: true,
+                opcode: PONG,
+                payload: b"are you there?".to_vec()
+            }
         );
         raw.send(true, PING, b"");
-        assert_eq!(raw.read(), Frame { fin: true, opcode: PONG, payload: Vec::new() });
+        assert_eq!(
+            raw.read(),
+            Frame {
+                fin: true,
+                opcode: PONG,
+                payload: Vec::new()
+            }
+        );
     }
 }
 
@@ -88,14 +129,28 @@ fn close_is_answered_with_the_same_code_then_the_connection_ends() {
             let mut raw = Raw::upgrade(addr);
             raw.send(true, TEXT, b"last words");
             raw.send(true, CLOSE, &close_payload(code, reason));
-            assert_eq!(raw.read(), Frame { fin: true, opcode: TEXT, payload: b"last words".to_vec() });
+            assert_eq!(
+                raw.read(),
+                Frame {
+                    fin: true,
+                    opcode: TEXT,
+                    payload: b"last words".to_vec()
+                }
+            );
             assert_eq!(raw.read_close(), (code, reason.to_owned()));
             raw.assert_eof();
         }
         // A Close without a code is answered with a Close without a code.
         let mut raw = Raw::upgrade(addr);
         raw.send(true, CLOSE, b"");
-        assert_eq!(raw.read(), Frame { fin: true, opcode: CLOSE, payload: Vec::new() });
+        assert_eq!(
+            raw.read(),
+            Frame {
+                fin: true,
+                opcode: CLOSE,
+                payload: Vec::new()
+            }
+        );
         raw.assert_eof();
     }
 }
@@ -128,7 +183,10 @@ fn a_hundred_concurrent_clients_each_get_a_hundred_echoes() {
                     let mut verified = 0;
                     for m in 0..100 {
                         let text = format!("client {c} message {m}");
-                        assert_eq!(round_trip(&mut ws, Message::text(text.clone())), Message::text(text));
+                        assert_eq!(
+                            round_trip(&mut ws, Message::text(text.clone())),
+                            Message::text(text)
+                        );
                         verified += 1;
                     }
                     ws.close(None).unwrap();

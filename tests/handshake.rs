@@ -8,9 +8,15 @@ use ws_echo::Config;
 
 /// Asserts the status line and that the reason body is a single line.
 fn assert_status(answer: &str, status_line: &str) {
-    assert!(answer.starts_with(&format!("{status_line}\r\n")), "got {answer:?}");
+    assert!(
+        answer.starts_with(&format!("{status_line}\r\n")),
+        "got {answer:?}"
+    );
     let body = answer.split("\r\n\r\n").nth(1).unwrap_or("");
-    assert!(body.ends_with('\n') && body.lines().count() == 1, "body {body:?}");
+    assert!(
+        body.ends_with('\n') && body.lines().count() == 1,
+        "body {body:?}"
+    );
 }
 
 #[test]
@@ -24,7 +30,10 @@ fn wrong_path_gets_404_and_the_next_client_is_served() {
              Content-Length: 35\r\nConnection: close\r\n\r\nno WebSocket endpoint at this path\n"
         );
         let mut ws = connect(addr);
-        assert_eq!(round_trip(&mut ws, Message::text("next")), Message::text("next"));
+        assert_eq!(
+            round_trip(&mut ws, Message::text("next")),
+            Message::text("next")
+        );
     }
 }
 
@@ -45,11 +54,24 @@ fn a_query_string_does_not_change_the_path() {
 fn origin_policy_refuses_with_403_and_accepts_listed_origins() {
     for rt in runtimes() {
         let addr = start(rt, Config::default().allow_origin("https://good.example"));
-        assert_status(&http(addr, &upgrade_request("/ws", "Origin: https://evil.example\r\n")), "HTTP/1.1 403 Forbidden");
-        assert_status(&http(addr, &upgrade_request("/ws", "")), "HTTP/1.1 403 Forbidden");
+        assert_status(
+            &http(
+                addr,
+                &upgrade_request("/ws", "Origin: https://evil.example\r\n"),
+            ),
+            "HTTP/1.1 403 Forbidden",
+        );
+        assert_status(
+            &http(addr, &upgrade_request("/ws", "")),
+            "HTTP/1.1 403 Forbidden",
+        );
         let mut raw = std::net::TcpStream::connect(addr).unwrap();
         raw.set_read_timeout(Some(IO_TIMEOUT)).unwrap();
-        std::io::Write::write_all(&mut raw, upgrade_request("/ws", "Origin: https://good.example\r\n").as_bytes()).unwrap();
+        std::io::Write::write_all(
+            &mut raw,
+            upgrade_request("/ws", "Origin: https://good.example\r\n").as_bytes(),
+        )
+        .unwrap();
         let mut head = [0u8; 32];
         std::io::Read::read_exact(&mut raw, &mut head).unwrap();
         assert_eq!(&head, b"HTTP/1.1 101 Switching Protocols");
@@ -62,7 +84,10 @@ fn a_plain_http_request_gets_426_naming_version_13() {
         let addr = start(rt, Config::default());
         let answer = http(addr, "GET /ws HTTP/1.1\r\nHost: test\r\n\r\n");
         assert_status(&answer, "HTTP/1.1 426 Upgrade Required");
-        assert!(answer.contains("\r\nSec-WebSocket-Version: 13\r\n"), "{answer:?}");
+        assert!(
+            answer.contains("\r\nSec-WebSocket-Version: 13\r\n"),
+            "{answer:?}"
+        );
         assert!(answer.contains("\r\nUpgrade: websocket\r\n"), "{answer:?}");
     }
 }
@@ -74,7 +99,10 @@ fn a_wrong_version_gets_426_naming_version_13() {
         let request = upgrade_request("/ws", "").replace("Version: 13", "Version: 8");
         let answer = http(addr, &request);
         assert_status(&answer, "HTTP/1.1 426 Upgrade Required");
-        assert!(answer.contains("\r\nSec-WebSocket-Version: 13\r\n"), "{answer:?}");
+        assert!(
+            answer.contains("\r\nSec-WebSocket-Version: 13\r\n"),
+            "{answer:?}"
+        );
     }
 }
 
@@ -82,11 +110,15 @@ fn a_wrong_version_gets_426_naming_version_13() {
 fn a_missing_key_or_wrong_method_gets_400() {
     for rt in runtimes() {
         let addr = start(rt, Config::default());
-        let request = upgrade_request("/ws", "").replace("Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n", "");
+        let request = upgrade_request("/ws", "")
+            .replace("Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n", "");
         assert_status(&http(addr, &request), "HTTP/1.1 400 Bad Request");
         let request = upgrade_request("/ws", "").replacen("GET", "POST", 1);
         assert_status(&http(addr, &request), "HTTP/1.1 400 Bad Request");
-        assert_status(&http(addr, "\x16\x03\x01 not http at all\r\n\r\n"), "HTTP/1.1 400 Bad Request");
+        assert_status(
+            &http(addr, "\x16\x03\x01 not http at all\r\n\r\n"),
+            "HTTP/1.1 400 Bad Request",
+        );
     }
 }
 
@@ -95,8 +127,14 @@ fn an_oversized_request_head_gets_431() {
     for rt in runtimes() {
         let addr = start(rt, Config::default().max_request_head(1024));
         let padding = format!("X-Padding: {}\r\n", "a".repeat(2000));
-        assert_status(&http(addr, &upgrade_request("/ws", &padding)), "HTTP/1.1 431 Request Header Fields Too Large");
+        assert_status(
+            &http(addr, &upgrade_request("/ws", &padding)),
+            "HTTP/1.1 431 Request Header Fields Too Large",
+        );
         let mut ws = connect(addr);
-        assert_eq!(round_trip(&mut ws, Message::text("still here")), Message::text("still here"));
+        assert_eq!(
+            round_trip(&mut ws, Message::text("still here")),
+            Message::text("still here")
+        );
     }
 }

@@ -50,9 +50,12 @@ impl Server {
         H: Handler + Clone + Send + 'static,
     {
         let listener = &self.listener;
-        super::accept_loop(self.config, handler, || listener.accept(), |task| {
-            smol::spawn(task).detach()
-        })
+        super::accept_loop(
+            self.config,
+            handler,
+            || listener.accept(),
+            |task| smol::spawn(task).detach(),
+        )
         .await
     }
 }

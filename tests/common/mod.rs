@@ -31,7 +31,10 @@ pub fn runtimes() -> Vec<Rt> {
         #[cfg(feature = "async-std")]
         Rt::AsyncStd,
     ];
-    assert!(!all.is_empty(), "tests need --features smol and/or async-std");
+    assert!(
+        !all.is_empty(),
+        "tests need --features smol and/or async-std"
+    );
     all
 }
 
@@ -41,19 +44,26 @@ pub fn start(rt: Rt, config: Config) -> SocketAddr {
 }
 
 /// Starts a server with `handler` on 127.0.0.1:0 under `rt`.
-pub fn start_with<H: Handler + Clone + Send + 'static>(rt: Rt, config: Config, handler: H) -> SocketAddr {
+pub fn start_with<H: Handler + Clone + Send + 'static>(
+    rt: Rt,
+    config: Config,
+    handler: H,
+) -> SocketAddr {
     let (tx, rx) = mpsc::channel();
     std::thread::spawn(move || match rt {
         #[cfg(feature = "smol")]
         Rt::Smol => smol::block_on(async move {
-            let server = ws_echo::runtimes::smol::Server::bind("127.0.0.1:0", config).await.unwrap();
+            let server = ws_echo::runtimes::smol::Server::bind("127.0.0.1:0", config)
+                .await
+                .unwrap();
             tx.send(server.local_addr().unwrap()).unwrap();
             server.run(handler).await.unwrap();
         }),
         #[cfg(feature = "async-std")]
         Rt::AsyncStd => async_std::task::block_on(async move {
-            let server =
-                ws_echo::runtimes::async_std::Server::bind("127.0.0.1:0", config).await.unwrap();
+            let server = ws_echo::runtimes::async_std::Server::bind("127.0.0.1:0", config)
+                .await
+                .unwrap();
             tx.send(server.local_addr().unwrap()).unwrap();
             server.run(handler).await.unwrap();
         }),
@@ -126,7 +136,9 @@ impl Raw {
     pub fn upgrade(addr: SocketAddr) -> Raw {
         let mut stream = TcpStream::connect(addr).unwrap();
         stream.set_read_timeout(Some(IO_TIMEOUT)).unwrap();
-        stream.write_all(upgrade_request("/ws", "").as_bytes()).unwrap();
+        stream
+            .write_all(upgrade_request("/ws", "").as_bytes())
+            .unwrap();
         let mut head = Vec::new();
         let mut byte = [0u8; 1];
         while !head.ends_with(b"\r\n\r\n") {
@@ -143,7 +155,9 @@ impl Raw {
 
     /// Writes one masked frame.
     pub fn send(&mut self, fin: bool, opcode: u8, payload: &[u8]) {
-        self.stream.write_all(&frame(fin, opcode, payload, true)).unwrap();
+        self.stream
+            .write_all(&frame(fin, opcode, payload, true))
+            .unwrap();
     }
 
     /// Writes bytes as they are.
@@ -185,7 +199,10 @@ impl Raw {
         assert_eq!(frame.opcode, CLOSE, "expected a Close, got {frame:?}");
         assert!(frame.payload.len() >= 2, "Close without a code: {frame:?}");
         let code = u16::from_be_bytes([frame.payload[0], frame.payload[1]]);
-        (code, String::from_utf8(frame.payload[2..].to_vec()).unwrap())
+        (
+            code,
+            String::from_utf8(frame.payload[2..].to_vec()).unwrap(),
+        )
     }
 
     /// Asserts that the server closed the TCP connection (EOF, nothing more to read).
@@ -234,9 +251,11 @@ pub fn go_seed() -> PathBuf {
     static BUILT: std::sync::OnceLock<PathBuf> = std::sync::OnceLock::new();
     BUILT
         .get_or_init(|| {
-            let seed = std::env::var_os("WS_ECHO_GO_SEED").map(PathBuf::from).unwrap_or_else(|| {
-                PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../shared/anchors/go-seed")
-            });
+            let seed = std::env::var_os("WS_ECHO_GO_SEED")
+                .map(PathBuf::from)
+                .unwrap_or_else(|| {
+                    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../shared/anchors/go-seed")
+                });
             let out = PathBuf::from(env!("CARGO_TARGET_TMPDIR"))
                 .join(format!("go-seed-{}", std::process::id()));
             let status = Command::new("sh")

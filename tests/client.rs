@@ -1,0 +1,176 @@
+//! The timed-writer client's logic against our server, under each compiled-in runtime.
+
+#![allow(deprecated)] // the async-std adapter is tested while it is supported
+
+mod common;
+
+use std::future::Future;
+use std::time::Duration;
+
+use async_tungstenite::tungstenite::protocol::frame::coding::CloseCode;
+use async_tungstenite::tungstenite::protocol::CloseFrame;
+use async_tungstenite::tungstenite::Message;
+use common::*;
+use ws_echo::client::{self, ClientConfig, Event, Report};
+use ws_echo::{Config, Error, Handler};
+
+/// Runs the client under `rt` with its adapter's dialer; returns its result and its events.
+fn run_client(
+    rt: Rt,
+    config: &ClientConfig,
+    stop: impl Future<Output = ()>,
+    mut on_event: impl FnMut(&Event),
+) -> Result<Report, Error> {
+    match rt {
+        #[cfg(feature = "smol")]
+        Rt::Smol => smol::block_on(client::run(
+            config,
+            ws_echo::runtimes::smol::connect,
+            stop,
+            &mut on_event,
+        )),
+        #[cfg(feature = "async-std")]
+        Rt::AsyncStd => async_std::task::block_on(client::run(
+            config,
+            ws_echo::runtimes::async_std::connect,
+            stop,
+            &mut on_event,
+        )),
+    }
+}
+
+fn never() -> impl Future<Output = ()> {
+    futures_lite::future::pending()
+}
+
+fn config_for(addr: std::net::SocketAddr) -> ClientConfig {
+    ClientConfig::new(format!("ws://{addr}/ws")).interval(Duration::from_millis(20))
+}
+
+#[test]
+fn the_client_gets_every_echo_then_closes_cleanly() {
+    for rt in runtimes() {
+        let addr = start(rt, Config::default());
+        let mut events = Vec::new();
+        let report = run_client(rt, &config_for(addr).count(5), never(), |e| {
+            events.push(e.clone())
+        })
+        .unwrap();
+        assert_eq!(
+            (
+                report.sent,
+                report.echoed,
+                report.missing,
+                report.unexpected
+            ),
+            (5, 5, 0, 0)
+        );
+        assert_eq!(report.server_close, None);
+        assert_eq!(
+            events[0],
+            Event::Connected {
+                address: addr.to_string()
+            }
+        );
+        let echoes: Vec<(u64, String)> = events[1..]
+            .iter()
+            .map(|e| match e {
+                Event::Echo { seq, text, .. } => (*seq, text.clone()),
+                other => panic!("unexpected event {other:?}"),
+            })
+            .collect();
+        let expected: Vec<(u64, String)> = (1..=5).map(|i| (i, "Hello World".to_owned())).collect();
+        assert_eq!(echoes, expected);
+    }
+}
+
+#[test]
+fn stopping_the_client_closes_with_every_echo_accounted_for() {
+    for rt in runtimes() {
+        let addr = start(rt, Config::default());
+        let (tx, rx) = async_channel::bounded::<()>(1);
+        let stop = async move {
+            let _ = rx.recv().await;
+        };
+        let config = config_for(addr).message("custom text");
+        let report = run_client(rt, &config, stop, |e| {
+            if let Event::Echo { seq: 3, .. } = e {
+                let _ = tx.try_send(());
+            }
+        })
+        .unwrap();
+        assert_eq!((report.sent, report.echoed, report.missing), (3, 3, 0));
+    }
+}
+
+/// Echoes the first message, then closes with 4001.
+#[derive(Clone, Default)]
+struct CloseOnSecond(u32);
+
+impl Handler for CloseOnSecond {
+    fn on_message(&mut self, message: Message) -> Option<Message> {
+        self.0 += 1;
+        if self.0 == 2 {
+            return Some(Message::Close(Some(CloseFrame {
+                code: CloseCode::from(4001),
+                reason: "enough".into(),
+            })));
+        }
+        Some(message)
+    }
+}
+
+#[test]
+fn the_client_reports_the_servers_close_code_and_reason() {
+    for rt in runtimes() {
+        let addr = start_with(rt, Config::default(), CloseOnSecond::default());
+        let mut events = Vec::new();
+        let report = run_client(rt, &config_for(addr).count(5), never(), |e| {
+            events.push(e.clone())
+        })
+        .unwrap();
+        assert_eq!((report.sent, report.echoed, report.missing), (2, 1, 1));
+        assert_eq!(report.server_close, Some((Some(4001), "enough".to_owned())));
+        assert_eq!(
+            events.last(),
+            Some(&Event::ServerClosed {
+                code: Some(4001),
+                reason: "enough".to_owned()
+            })
+        );
+    }
+}
+
+#[test]
+fn the_client_fails_with_a_clear_error() {
+    for rt in runtimes() {
+        // Nobody listens on a port we just released.
+        let free = std::net::TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap();
+        match run_client(rt, &config_for(free), never(), |_| {}) {
+            Err(Error::Io(e)) => assert_eq!(e.kind(), std::io::ErrorKind::ConnectionRefused),
+            other => panic!("expected connection refused, got {other:?}"),
+        }
+        match run_client(
+            rt,
+            &ClientConfig::new("http://127.0.0.1/ws"),
+            never(),
+            |_| {},
+        ) {
+            Err(Error::InvalidUrl { reason, .. }) => assert_eq!(reason, "the scheme must be ws://"),
+            other => panic!("expected an invalid URL, got {other:?}"),
+        }
+        let addr = start(rt, Config::default().path("/elsewhere"));
+        match run_client(rt, &config_for(addr), never(), |_| {}) {
+            Err(e @ Error::HttpStatus { status: 404 }) => {
+                assert_eq!(
+                    e.to_string(),
+                    "the server answered HTTP 404 instead of upgrading"
+                )
+            }
+            other => panic!("expected HTTP 404, got {other:?}"),
+        }
+    }
+}

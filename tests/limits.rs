@@ -1,0 +1,154 @@
+//! Limits and bad input after the upgrade: each gets its close code, and others keep being
+//! served.
+
+mod common;
+
+use async_tungstenite::tungstenite::Message;
+use common::*;
+use ws_echo::{Config, Handler};
+
+#[test]
+fn a_message_over_the_limit_gets_close_1009() {
+    for rt in runtimes() {
+        let addr = start(rt, Config::default().max_message_size(1000));
+        // Exactly at the limit is fine.
+        let mut raw = Raw::upgrade(addr);
+        raw.send(true, BINARY, &[7u8; 1000]);
+        assert_eq!(
+            raw.read(),
+            Frame {
+                fin: true,
+                opcode: BINARY,
+                payload: vec![7u8; 1000]
+            }
+        );
+        // One byte over, in a single frame.
+        raw.send(true, BINARY, &[7u8; 1001]);
+        let (code, _reason) = raw.read_close();
+        assert_eq!(code, 1009);
+        raw.assert_eof();
+        // One byte over, in fragments that are each under the limit.
+        let mut raw = Raw::upgrade(addr);
+        raw.send(false, TEXT, &[b'a'; 600]);
+        raw.send(true, CONTINUATION, &[b'a'; 401]);
+        assert_eq!(raw.read_close().0, 1009);
+        raw.assert_eof();
+        // A large oversize message the server stops reading part-way: the Close still arrives.
+        let mut raw = Raw::upgrade(addr);
+        raw.send(true, BINARY, &vec![1u8; 4 << 20]);
+        assert_eq!(raw.read_close().0, 1009);
+        let mut ws = connect(addr);
+        assert_eq!(
+            round_trip(&mut ws, Message::text("served")),
+            Message::text("served")
+        );
+    }
+}
+
+#[test]
+fn invalid_utf8_in_text_gets_close_1007() {
+    for rt in runtimes() {
+        let addr = start(rt, Config::default());
+        let mut raw = Raw::upgrade(addr);
+        raw.send(true, TEXT, b"ok \xff\xfe");
+        assert_eq!(raw.read_close(), (1007, "invalid UTF-8".to_owned()));
+        raw.assert_eof();
+        // Split across fragments: a multi-byte character cut in two is fine...
+        let mut raw = Raw::upgrade(addr);
+        raw.send(false, TEXT, &"é".as_bytes()[..1]);
+        raw.send(true, CONTINUATION, &"é".as_bytes()[1..]);
+        assert_eq!(raw.read().payload, "é".as_bytes());
+        // ...but an invalid sequence is not.
+        raw.send(false, TEXT, b"\xc3");
+        raw.send(true, CONTINUATION, b"\x28");
+        assert_eq!(raw.read_close().0, 1007);
+    }
+}
+
+#[test]
+fn protocol_errors_get_close_1002() {
+    let cases: Vec<(&str, Vec<u8>)> = vec![
+        ("unmasked frame", frame(true, TEXT, b"hi", false)),
+        ("reserved bit", {
+            let mut f = frame(true, TEXT, b"hi", true);
+            f[0] |= 0x40;
+            f
+        }),
+        ("reserved opcode", frame(true, 0x3, b"hi", true)),
+        ("reserved control opcode", frame(true, 0xB, b"", true)),
+        (
+            "continuation without start",
+            frame(true, CONTINUATION, b"hi", true),
+        ),
+        ("fragmented ping", frame(false, PING, b"hi", true)),
+        ("ping over 125 bytes", frame(true, PING, &[0u8; 126], true)),
+        ("one-byte close payload", frame(true, CLOSE, &[3], true)),
+        ("new message inside a fragmented one", {
+            let mut f = frame(false, TEXT, b"a", true);
+            f.extend(frame(true, TEXT, b"b", true));
+            f
+        }),
+    ];
+    for rt in runtimes() {
+        let addr = start(rt, Config::default());
+        for (what, bytes) in &cases {
+            let mut raw = Raw::upgrade(addr);
+            raw.send_raw(bytes);
+            assert_eq!(raw.read_close().0, 1002, "{what} under {rt:?}");
+            raw.assert_eof();
+        }
+        let mut ws = connect(addr);
+        assert_eq!(
+            round_trip(&mut ws, Message::text("served")),
+            Message::text("served")
+        );
+    }
+}
+
+#[test]
+fn close_codes_that_may_not_be_sent_are_answered_with_1002() {
+    for rt in runtimes() {
+        let addr = start(rt, Config::default());
+        for code in [999u16, 1004, 1005, 1006, 1015, 2999] {
+            let mut raw = Raw::upgrade(addr);
+            raw.send(true, CLOSE, &close_payload(code, ""));
+            assert_eq!(raw.read_close().0, 1002, "code {code} under {rt:?}");
+            raw.assert_eof();
+        }
+    }
+}
+
+#[derive(Clone)]
+struct PanicsOnBoom;
+
+impl Handler for PanicsOnBoom {
+    fn on_message(&mut self, message: Message) -> Option<Message> {
+        assert!(
+            message != Message::text("boom"),
+            "the handler was told to panic"
+        );
+        Some(message)
+    }
+}
+
+#[test]
+fn a_panicking_handler_gets_close_1011_and_others_are_unaffected() {
+    for rt in runtimes() {
+        let addr = start_with(rt, Config::default(), PanicsOnBoom);
+        let mut bystander = connect(addr);
+        assert_eq!(
+            round_trip(&mut bystander, Message::text("before")),
+            Message::text("before")
+        );
+        let mut raw = Raw::upgrade(addr);
+        raw.send(true, TEXT, b"boom");
+        assert_eq!(raw.read_close(), (1011, "handler failed".to_owned()));
+        // The server waits for our answer to its Close, then ends the connection.
+        raw.send(true, CLOSE, &close_payload(1011, ""));
+        raw.assert_eof();
+        assert_eq!(
+            round_trip(&mut bystander, Message::text("after")),
+            Message::text("after")
+        );
+    }
+}
