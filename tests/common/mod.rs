@@ -256,6 +256,12 @@ pub fn go_seed() -> PathBuf {
                 .unwrap_or_else(|| {
                     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../shared/anchors/go-seed")
                 });
+            assert!(
+                seed.join("build.sh").is_file(),
+                "the Go seed is not at {}: put shared/ beside the repository, or set \
+                 WS_ECHO_GO_SEED to the go-seed folder",
+                seed.display()
+            );
             let out = PathBuf::from(env!("CARGO_TARGET_TMPDIR"))
                 .join(format!("go-seed-{}", std::process::id()));
             let status = Command::new("sh")
