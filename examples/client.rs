@@ -111,6 +111,10 @@ fn main() -> ExitCode {
 
     match result {
         Ok(report) => finish(&report),
+        Err(e @ ws_echo::Error::InvalidUrl { .. }) => {
+            eprintln!("error: {e}");
+            ExitCode::FAILURE
+        }
         Err(e) => {
             eprintln!("error: {}: {e}", config.url);
             ExitCode::FAILURE

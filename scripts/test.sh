@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
-# The whole test suite: every test under each runtime feature alone and both together, then the
-# doc-tests. The interop tests build the Go seed (../shared/anchors/go-seed) and so need Debian's
-# golang-go and golang-golang-x-net-dev: installed here when missing and we are root.
+# The whole test suite: every test, and the examples end to end, under each runtime feature
+# alone and both together, then the doc-tests. The interop tests build the Go seed
+# (../shared/anchors/go-seed) and so need Debian's golang-go and golang-golang-x-net-dev:
+# installed here when missing and we are root.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -27,6 +28,8 @@ fi
 for features in smol async-std smol,async-std; do
   echo "== tests with --features $features"
   "${run[@]}" --features "$features"
+  bash scripts/examples.sh "$features"
 done
+bash scripts/examples.sh smol,async-std --runtime async-std
 echo "== doc-tests"
 cargo test --all-features --doc

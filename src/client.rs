@@ -178,6 +178,9 @@ pub struct Report {
 /// Close 1000, then a short wait for the server's answer), or when the server sent Close. It
 /// fails with [`Error::ConnectionLost`] when the connection ends without a Close, and with
 /// [`Error::Io`], [`Error::InvalidUrl`] or [`Error::HttpStatus`] when it cannot connect.
+///
+/// Not cancel-safe: dropping the future drops the connection without a Close; pass a `stop`
+/// future instead to end it cleanly.
 pub async fn run<D, F, S>(
     config: &ClientConfig,
     mut dial: D,
