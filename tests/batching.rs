@@ -17,7 +17,7 @@ struct Recorded {
 impl futures_lite::AsyncRead for Recorded {
     fn poll_read(
         mut self: Pin<&mut Self>,
-        cx: &mut Context<'_>,
+        _: &mut Context<'_>,
         buf: &mut [u8],
     ) -> Poll<io::Result<usize>> {
         Poll::Ready(io::Read::read(&mut self.input, buf))
