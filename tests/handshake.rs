@@ -41,12 +41,9 @@ fn wrong_path_gets_404_and_the_next_client_is_served() {
 fn a_query_string_does_not_change_the_path() {
     for rt in runtimes() {
         let addr = start(rt, Config::default());
-        let mut raw = std::net::TcpStream::connect(addr).unwrap();
-        raw.set_read_timeout(Some(IO_TIMEOUT)).unwrap();
-        std::io::Write::write_all(&mut raw, upgrade_request("/ws?token=1", "").as_bytes()).unwrap();
-        let mut head = [0u8; 32];
-        std::io::Read::read_exact(&mut raw, &mut head).unwrap();
-        assert_eq!(&head, b"HTTP/1.1 101 Switching Protocols");
+        let mut raw = Raw::upgrade_with(addr, &upgrade_request("/ws?token=1", ""));
+        raw.send(true, TEXT, b"query");
+        assert_eq!(raw.read().payload, b"query");
     }
 }
 
@@ -54,27 +51,14 @@ fn a_query_string_does_not_change_the_path() {
 fn origin_policy_refuses_with_403_and_accepts_listed_origins() {
     for rt in runtimes() {
         let addr = start(rt, Config::default().allow_origin("https://good.example"));
-        assert_status(
-            &http(
-                addr,
-                &upgrade_request("/ws", "Origin: https://evil.example\r\n"),
-            ),
-            "HTTP/1.1 403 Forbidden",
-        );
-        assert_status(
-            &http(addr, &upgrade_request("/ws", "")),
-            "HTTP/1.1 403 Forbidden",
-        );
-        let mut raw = std::net::TcpStream::connect(addr).unwrap();
-        raw.set_read_timeout(Some(IO_TIMEOUT)).unwrap();
-        std::io::Write::write_all(
-            &mut raw,
-            upgrade_request("/ws", "Origin: https://good.example\r\n").as_bytes(),
-        )
-        .unwrap();
-        let mut head = [0u8; 32];
-        std::io::Read::read_exact(&mut raw, &mut head).unwrap();
-        assert_eq!(&head, b"HTTP/1.1 101 Switching Protocols");
+        let evil = upgrade_request("/ws", "Origin: https://evil.example\r\n");
+        assert_status(&http(addr, &evil), "HTTP/1.1 403 Forbidden");
+        let no_origin = upgrade_request("/ws", "");
+        assert_status(&http(addr, &no_origin), "HTTP/1.1 403 Forbidden");
+        let good = upgrade_request("/ws", "Origin: https://good.example\r\n");
+        let mut raw = Raw::upgrade_with(addr, &good);
+        raw.send(true, TEXT, b"welcome");
+        assert_eq!(raw.read().payload, b"welcome");
     }
 }
 

@@ -134,11 +134,14 @@ pub const PONG: u8 = 0xA;
 impl Raw {
     /// Connects and completes the upgrade of `/ws`, asserting the exact 101 answer.
     pub fn upgrade(addr: SocketAddr) -> Raw {
+        Raw::upgrade_with(addr, &upgrade_request("/ws", ""))
+    }
+
+    /// Connects, sends `request` (made by [`upgrade_request`]) and asserts the exact 101 answer.
+    pub fn upgrade_with(addr: SocketAddr, request: &str) -> Raw {
         let mut stream = TcpStream::connect(addr).unwrap();
         stream.set_read_timeout(Some(IO_TIMEOUT)).unwrap();
-        stream
-            .write_all(upgrade_request("/ws", "").as_bytes())
-            .unwrap();
+        stream.write_all(request.as_bytes()).unwrap();
         let mut head = Vec::new();
         let mut byte = [0u8; 1];
         while !head.ends_with(b"\r\n\r\n") {
