@@ -39,6 +39,34 @@ struct Args {
     /// stop after this many echoes, closing with 1000
     #[argh(option)]
     count: Option<u64>,
+    /// heartbeat: ping after this much silence from the server, or "off" (default 20s)
+    #[argh(
+        option,
+        default = "Some(Duration::from_secs(20))",
+        from_str_fn(duration_or_off)
+    )]
+    ping_interval: Option<Duration>,
+    /// heartbeat: declare the link dead this long after an unanswered ping (default 20s)
+    #[argh(option, default = "Duration::from_secs(20)", from_str_fn(duration))]
+    pong_timeout: Duration,
+    /// connecting plus the upgrade must finish within this (default 10s)
+    #[argh(option, default = "Duration::from_secs(10)", from_str_fn(duration))]
+    handshake_timeout: Duration,
+    /// declare the link dead when a write makes no progress for this long (default 10s)
+    #[argh(option, default = "Duration::from_secs(10)", from_str_fn(duration))]
+    write_timeout: Duration,
+    /// how long to wait for the server's answer to our Close (default 1s)
+    #[argh(option, default = "Duration::from_secs(1)", from_str_fn(duration))]
+    close_timeout: Duration,
+    /// first reconnect delay bound, doubling up to --backoff-max (default 500ms)
+    #[argh(option, default = "Duration::from_millis(500)", from_str_fn(duration))]
+    backoff_initial: Duration,
+    /// largest reconnect delay bound (default 30s)
+    #[argh(option, default = "Duration::from_secs(30)", from_str_fn(duration))]
+    backoff_max: Duration,
+    /// exit when the link dies or the server closes, instead of reconnecting
+    #[argh(switch)]
+    no_reconnect: bool,
     /// the runtime to run on: smol (default, recommended) or async-std
     #[cfg(all(feature = "smol", feature = "async-std"))]
     #[argh(option, default = "String::from(\"smol\")")]
@@ -47,6 +75,13 @@ struct Args {
 
 fn duration(value: &str) -> Result<Duration, String> {
     humantime::parse_duration(value).map_err(|e| format!("{value:?}: {e}"))
+}
+
+fn duration_or_off(value: &str) -> Result<Option<Duration>, String> {
+    match value {
+        "off" => Ok(None),
+        other => duration(other).map(Some),
+    }
 }
 
 fn main() -> ExitCode {
@@ -59,7 +94,14 @@ fn main() -> ExitCode {
     let mut config = ClientConfig::new(url)
         .origin(args.origin.as_str())
         .message(args.message.as_str())
-        .interval(args.interval);
+        .interval(args.interval)
+        .ping_interval(args.ping_interval)
+        .pong_timeout(args.pong_timeout)
+        .handshake_timeout(args.handshake_timeout)
+        .write_timeout(args.write_timeout)
+        .close_timeout(args.close_timeout)
+        .backoff(args.backoff_initial, args.backoff_max)
+        .reconnect(!args.no_reconnect);
     if let Some(count) = args.count {
         config = config.count(count);
     }
@@ -139,6 +181,15 @@ fn print(event: &Event) {
             println!("server closed: {code} {reason}")
         }
         Event::ServerClosed { code: None, .. } => println!("server closed without a code"),
+        Event::LinkDown { reason } => println!("link down: {reason}"),
+        Event::Reconnected {
+            address,
+            after,
+            resending,
+        } => println!(
+            "reconnected to {address} after {:.3}s, resending {resending}",
+            after.as_secs_f64()
+        ),
         _ => {}
     }
 }
@@ -146,8 +197,8 @@ fn print(event: &Event) {
 /// Prints the summary; exits 1 when the server ended the connection with an error code.
 fn finish(report: &Report) -> ExitCode {
     println!(
-        "sent {}, echoed {}, missing {}",
-        report.sent, report.echoed, report.missing
+        "sent {}, echoed {}, missing {}, resent {}, reconnects {}",
+        report.sent, report.echoed, report.missing, report.resent, report.reconnects
     );
     match &report.server_close {
         Some((Some(code), _)) if *code != 1000 => ExitCode::FAILURE,

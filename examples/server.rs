@@ -13,6 +13,7 @@ compile_error!(
 );
 
 use std::process::ExitCode;
+use std::time::Duration;
 
 use argh::FromArgs;
 use ws_echo::{Config, Handler, Message};
@@ -32,6 +33,35 @@ struct Args {
     /// largest message accepted, in bytes; larger ones get Close 1009 (default 1048576)
     #[argh(option, default = "1 << 20")]
     max_message_size: usize,
+    /// heartbeat: ping a client silent this long, or "off" (default 20s)
+    #[argh(
+        option,
+        default = "Some(Duration::from_secs(20))",
+        from_str_fn(duration_or_off)
+    )]
+    ping_interval: Option<Duration>,
+    /// heartbeat: drop a client still silent this long after the ping (default 20s)
+    #[argh(option, default = "Duration::from_secs(20)", from_str_fn(duration))]
+    pong_timeout: Duration,
+    /// drop a connection that has not finished the upgrade in this time (default 10s)
+    #[argh(option, default = "Duration::from_secs(10)", from_str_fn(duration))]
+    handshake_timeout: Duration,
+    /// drop a connection whose writes make no progress for this long (default 10s)
+    #[argh(option, default = "Duration::from_secs(10)", from_str_fn(duration))]
+    write_timeout: Duration,
+    /// close (1001) a connection with no data message for this long, or "off" (default off)
+    #[argh(option, default = "None", from_str_fn(duration_or_off))]
+    idle_timeout: Option<Duration>,
+    /// how long to wait for the peer's answer after we close (default 2s)
+    #[argh(option, default = "Duration::from_secs(2)", from_str_fn(duration))]
+    close_timeout: Duration,
+    /// TCP keepalive idle time before probes, or "off" (default 30s)
+    #[argh(
+        option,
+        default = "Some(Duration::from_secs(30))",
+        from_str_fn(duration_or_off)
+    )]
+    tcp_keepalive: Option<Duration>,
     /// the runtime to serve on: smol (default, recommended) or async-std
     #[cfg(all(feature = "smol", feature = "async-std"))]
     #[argh(option, default = "Runtime::Smol")]
@@ -56,6 +86,17 @@ impl argh::FromArgValue for Runtime {
     }
 }
 
+fn duration(value: &str) -> Result<Duration, String> {
+    humantime::parse_duration(value).map_err(|e| format!("{value:?}: {e}"))
+}
+
+fn duration_or_off(value: &str) -> Result<Option<Duration>, String> {
+    match value {
+        "off" => Ok(None),
+        other => duration(other).map(Some),
+    }
+}
+
 /// The echo, logging each message as the Go program printed them.
 #[derive(Clone, Copy)]
 struct LoggedEcho;
@@ -77,7 +118,14 @@ fn main() -> ExitCode {
     let args: Args = argh::from_env();
     let mut config = Config::default()
         .path(args.path.as_str())
-        .max_message_size(args.max_message_size);
+        .max_message_size(args.max_message_size)
+        .ping_interval(args.ping_interval)
+        .pong_timeout(args.pong_timeout)
+        .handshake_timeout(args.handshake_timeout)
+        .write_timeout(args.write_timeout)
+        .idle_timeout(args.idle_timeout)
+        .close_timeout(args.close_timeout)
+        .tcp_keepalive(args.tcp_keepalive);
     for origin in &args.allow_origin {
         config = config.allow_origin(origin.as_str());
     }

@@ -29,7 +29,7 @@ timeout 20 "$bin/client" "${args[@]}" --url "$url" --interval 50ms --count 3 >"$
 check "--count 3 exits 0" test $? -eq 0
 check "--count 3 prints three echoes with their round-trip times" \
   test "$(grep -Ec '^received: Hello World \(#[123], rtt [0-9.]+ ms\)$' "$work/count.out")" -eq 3
-check "--count 3 prints the summary" grep -qx 'sent 3, echoed 3, missing 0' "$work/count.out"
+check "--count 3 prints the summary" grep -qx 'sent 3, echoed 3, missing 0, resent 0, reconnects 0' "$work/count.out"
 check "the server logged each message" \
   test "$(grep -c 'received from client: Hello World' "$work/server.err")" -eq 3
 check "the server logged the connection with its addresses" \
@@ -42,7 +42,7 @@ kill -INT "$client"
 wait "$client"
 check "Ctrl-C exits 0" test $? -eq 0
 check "Ctrl-C prints a summary with nothing missing" \
-  grep -Eqx 'sent ([0-9]+), echoed \1, missing 0' "$work/int.out"
+  grep -Eqx 'sent ([0-9]+), echoed \1, missing 0, resent 0, reconnects 0' "$work/int.out"
 
 port=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
 for case in "refused:--addr 127.0.0.1:$port" "bad-url:--url http://example/" "http-404:--url ${url%/ws}/nope"; do

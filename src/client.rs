@@ -8,7 +8,8 @@
 use std::collections::VecDeque;
 use std::future::Future;
 use std::io;
-use std::pin::pin;
+use std::pin::{pin, Pin};
+use std::sync::Arc;
 use std::task::Poll;
 use std::time::{Duration, Instant};
 
@@ -19,8 +20,10 @@ use async_tungstenite::tungstenite::http::HeaderValue;
 use async_tungstenite::tungstenite::protocol::frame::coding::CloseCode;
 use async_tungstenite::tungstenite::protocol::{CloseFrame, WebSocketConfig};
 use async_tungstenite::tungstenite::Message;
+use async_tungstenite::WebSocketStream;
 use futures_lite::{future, AsyncRead, AsyncWrite, StreamExt};
 
+use crate::liveness::{write_within, Activity, Beat, Heartbeat, Watched};
 use crate::Error;
 
 /// What the client sends, where, and how often.
@@ -41,6 +44,25 @@ pub struct ClientConfig {
     pub count: Option<u64>,
     /// How long to wait for the server's answer to our Close. Default: 1 s.
     pub close_timeout: Duration,
+    /// Heartbeat: when nothing has arrived from the server for this long, send a Ping.
+    /// `None` turns it off. Default: 20 s.
+    pub ping_interval: Option<Duration>,
+    /// Heartbeat: when still nothing arrives this long after our Ping, the link is declared
+    /// dead. Any byte from the server counts as life. Default: 20 s.
+    pub pong_timeout: Duration,
+    /// Dialing plus the upgrade must complete within this time. Default: 10 s.
+    pub handshake_timeout: Duration,
+    /// A write that makes no progress for this long declares the link dead. Default: 10 s.
+    pub write_timeout: Duration,
+    /// Reconnect when the link dies or the server closes, after a delay drawn at random
+    /// between zero and a bound that starts at `backoff_initial` and doubles up to
+    /// `backoff_max` (exponential backoff with full jitter). The first connection is not
+    /// retried: failing to connect at all is an error. Default: `true`.
+    pub reconnect: bool,
+    /// The first reconnect delay bound. Default: 0.5 s.
+    pub backoff_initial: Duration,
+    /// The largest reconnect delay bound. Default: 30 s.
+    pub backoff_max: Duration,
 }
 
 impl Default for ClientConfig {
@@ -52,6 +74,13 @@ impl Default for ClientConfig {
             interval: Duration::from_secs(2),
             count: None,
             close_timeout: Duration::from_secs(1),
+            ping_interval: Some(Duration::from_secs(20)),
+            pong_timeout: Duration::from_secs(20),
+            handshake_timeout: Duration::from_secs(10),
+            write_timeout: Duration::from_secs(10),
+            reconnect: true,
+            backoff_initial: Duration::from_millis(500),
+            backoff_max: Duration::from_secs(30),
         }
     }
 }
@@ -95,6 +124,43 @@ impl ClientConfig {
         self
     }
 
+    /// Sets [`ClientConfig::ping_interval`]; `None` turns the heartbeat off.
+    pub fn ping_interval(mut self, interval: Option<Duration>) -> Self {
+        self.ping_interval = interval;
+        self
+    }
+
+    /// Sets [`ClientConfig::pong_timeout`].
+    pub fn pong_timeout(mut self, timeout: Duration) -> Self {
+        self.pong_timeout = timeout;
+        self
+    }
+
+    /// Sets [`ClientConfig::handshake_timeout`].
+    pub fn handshake_timeout(mut self, timeout: Duration) -> Self {
+        self.handshake_timeout = timeout;
+        self
+    }
+
+    /// Sets [`ClientConfig::write_timeout`].
+    pub fn write_timeout(mut self, timeout: Duration) -> Self {
+        self.write_timeout = timeout;
+        self
+    }
+
+    /// Sets [`ClientConfig::reconnect`].
+    pub fn reconnect(mut self, reconnect: bool) -> Self {
+        self.reconnect = reconnect;
+        self
+    }
+
+    /// Sets [`ClientConfig::backoff_initial`] and [`ClientConfig::backoff_max`].
+    pub fn backoff(mut self, initial: Duration, max: Duration) -> Self {
+        self.backoff_initial = initial;
+        self.backoff_max = max;
+        self
+    }
+
     /// The upgrade request and the `host:port` to dial, or why the URL is unusable.
     pub fn request(&self) -> Result<(Request, String), Error> {
         let invalid = |reason: &str| Error::InvalidUrl {
@@ -127,7 +193,7 @@ impl ClientConfig {
 #[derive(Clone, Debug, PartialEq, Eq)]
 #[non_exhaustive]
 pub enum Event {
-    /// The upgrade succeeded.
+    /// The first upgrade succeeded.
     Connected {
         /// The address dialed.
         address: String,
@@ -136,7 +202,7 @@ pub enum Event {
     Echo {
         /// Which message, counting from 1.
         seq: u64,
-        /// From our send to the echo's arrival.
+        /// From our (last) send to the echo's arrival.
         rtt: Duration,
         /// The echoed text.
         text: String,
@@ -153,31 +219,53 @@ pub enum Event {
         /// Its close reason.
         reason: String,
     },
+    /// The link was declared dead: heartbeat timeout, stalled write, EOF, reset, or a Close
+    /// from the server; reconnecting follows unless turned off.
+    LinkDown {
+        /// Why, in a few words.
+        reason: String,
+    },
+    /// A new connection is up after the link went down; unanswered messages are resent.
+    Reconnected {
+        /// The address dialed.
+        address: String,
+        /// How long the link was down.
+        after: Duration,
+        /// How many messages are being resent.
+        resending: u64,
+    },
 }
 
 /// What the client did, returned by [`run`].
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 #[non_exhaustive]
 pub struct Report {
-    /// Messages sent.
+    /// Distinct messages sent (a resend does not count again).
     pub sent: u64,
     /// Messages whose echo came back intact.
     pub echoed: u64,
-    /// Messages sent whose echo never came back.
+    /// Messages sent whose echo never came back: lost.
     pub missing: u64,
     /// Messages received that matched nothing we were waiting for.
     pub unexpected: u64,
-    /// The server's Close, if the server ended the connection: code and reason.
+    /// Sends repeated on a new connection because the echo had not come back on the old one.
+    pub resent: u64,
+    /// Connections made after the first.
+    pub reconnects: u64,
+    /// The server's Close, when it ended the run (reconnecting off): code and reason.
     pub server_close: Option<(Option<u16>, String)>,
 }
 
 /// Runs the timed writer: dials with `dial(host_port)`, upgrades with the configured `Origin`,
 /// sends [`ClientConfig::message`] every [`ClientConfig::interval`] and matches echoes in order.
+/// A heartbeat watches the link; when it dies (or the server closes) the client reconnects
+/// with backoff, resends every message still awaiting its echo, and goes on.
 ///
 /// It ends, returning its [`Report`], when `count` echoes arrived or `stop` completed (both:
-/// Close 1000, then a short wait for the server's answer), or when the server sent Close. It
-/// fails with [`Error::ConnectionLost`] when the connection ends without a Close, and with
-/// [`Error::Io`], [`Error::InvalidUrl`] or [`Error::HttpStatus`] when it cannot connect.
+/// Close 1000, then a short wait for the server's answer), or, with reconnecting off, when the
+/// server sent Close. It fails with [`Error::ConnectionLost`] when the link dies and
+/// reconnecting is off, and with [`Error::Io`], [`Error::InvalidUrl`], [`Error::HttpStatus`] or
+/// [`Error::HandshakeTimeout`] when the first connection cannot be made.
 ///
 /// Not cancel-safe: dropping the future drops the connection without a Close; pass a `stop`
 /// future instead to end it cleanly.
@@ -193,151 +281,309 @@ where
     S: AsyncRead + AsyncWrite + Unpin,
 {
     let (request, address) = config.request()?;
-    let stream = dial(address.clone()).await?;
-    let ws_config = WebSocketConfig::default().read_buffer_size(4096);
-    let (mut ws, _response) =
-        async_tungstenite::client_async_with_config(request, stream, Some(ws_config)).await?;
-    on_event(&Event::Connected { address });
-
-    let mut report = Report::default();
-    let mut pending = Pending::default();
-    let mut ticks = Timer::interval_at(Instant::now(), config.interval);
     let mut stop = pin!(stop);
-    let done = |report: &Report| config.count.is_some_and(|n| report.echoed >= n);
-    loop {
-        let step = future::poll_fn(|cx| {
-            if let Poll::Ready(()) = stop.as_mut().poll(cx) {
-                return Poll::Ready(Step::Stop);
-            }
-            if let Poll::Ready(item) = StreamExt::poll_next(&mut ws, cx) {
-                return Poll::Ready(Step::Received(item));
-            }
-            match StreamExt::poll_next(&mut ticks, cx) {
-                Poll::Ready(_) => Poll::Ready(Step::Tick),
-                Poll::Pending => Poll::Pending,
-            }
-        })
-        .await;
-        match step {
-            Step::Stop => break,
-            Step::Tick => {
-                if config.count.is_some_and(|n| report.sent >= n) {
-                    continue;
-                }
-                ws.send(Message::text(config.message.as_str())).await?;
-                report.sent += 1;
-                pending.sent(report.sent, config.message.clone());
-            }
-            Step::Received(None) => {
-                return Err(Error::ConnectionLost(
-                    "the server closed the connection".into(),
-                ))
-            }
-            Step::Received(Some(Err(e))) => return Err(lost(e)),
-            Step::Received(Some(Ok(message))) => {
-                if let Some(end) = receive(message, &mut pending, &mut report, &mut on_event) {
-                    report.server_close = Some(end);
-                    report.missing = pending.len();
-                    return Ok(report);
-                }
-                if done(&report) {
-                    break;
-                }
-            }
-        }
-    }
-
-    // We end it: Close 1000, then count the echoes still arriving until the server answers.
-    let bye = CloseFrame {
-        code: CloseCode::Normal,
-        reason: "".into(),
+    let mut link = connect(config, &mut dial, &request, &address).await?;
+    on_event(&Event::Connected {
+        address: address.clone(),
+    });
+    let mut run = Run {
+        config,
+        report: Report::default(),
+        pending: VecDeque::new(),
+        on_event: &mut on_event,
     };
-    if ws.send(Message::Close(Some(bye))).await.is_ok() {
-        let drain = async {
-            while let Some(Ok(message)) = ws.next().await {
-                if message.is_close() {
-                    break; // the server's answer to our Close
-                }
-                receive(message, &mut pending, &mut report, &mut on_event);
+    loop {
+        let reason = match run.session(&mut link, stop.as_mut()).await {
+            SessionEnd::Finished => return Ok(run.finish()),
+            SessionEnd::ServerClosed(code, reason) if !config.reconnect => {
+                run.report.server_close = Some((code, reason));
+                return Ok(run.finish());
+            }
+            SessionEnd::Lost(reason) if !config.reconnect => {
+                return Err(Error::ConnectionLost(reason))
+            }
+            SessionEnd::ServerClosed(Some(code), reason) => {
+                format!("the server closed with {code} {reason}")
+            }
+            SessionEnd::ServerClosed(None, _) => "the server closed".to_owned(),
+            SessionEnd::Lost(reason) => reason,
+        };
+        (run.on_event)(&Event::LinkDown { reason });
+        let down = Instant::now();
+        let mut backoff = config.backoff_initial;
+        link = loop {
+            let delay = backoff.mul_f64(fastrand::f64());
+            backoff = (backoff * 2).min(config.backoff_max);
+            let stopped = future::or(
+                async {
+                    stop.as_mut().await;
+                    true
+                },
+                async {
+                    Timer::after(delay).await;
+                    false
+                },
+            )
+            .await;
+            if stopped {
+                return Ok(run.finish());
+            }
+            match connect(config, &mut dial, &request, &address).await {
+                Ok(link) => break link,
+                Err(e) => log::debug!("reconnecting to {address} failed: {e}"),
             }
         };
-        future::or(drain, async {
-            Timer::after(config.close_timeout).await;
-        })
-        .await;
+        run.report.reconnects += 1;
+        (run.on_event)(&Event::Reconnected {
+            address: address.clone(),
+            after: down.elapsed(),
+            resending: run.pending.len() as u64,
+        });
     }
-    report.missing = pending.len();
-    Ok(report)
 }
 
+/// One connection: the WebSocket and the record of when bytes last moved on it.
+struct Link<S> {
+    ws: WebSocketStream<Watched<S>>,
+    activity: Arc<Activity>,
+}
+
+/// Dials and upgrades, within the handshake timeout.
+async fn connect<D, F, S>(
+    config: &ClientConfig,
+    dial: &mut D,
+    request: &Request,
+    address: &str,
+) -> Result<Link<S>, Error>
+where
+    D: FnMut(String) -> F,
+    F: Future<Output = io::Result<S>>,
+    S: AsyncRead + AsyncWrite + Unpin,
+{
+    let connecting = async {
+        let stream = dial(address.to_owned()).await?;
+        let activity = Activity::new();
+        let stream = Watched::new(stream, Arc::clone(&activity));
+        let ws_config = WebSocketConfig::default().read_buffer_size(4096);
+        let (ws, _response) =
+            async_tungstenite::client_async_with_config(request.clone(), stream, Some(ws_config))
+                .await?;
+        Ok(Link { ws, activity })
+    };
+    future::or(connecting, async {
+        Timer::after(config.handshake_timeout).await;
+        Err(Error::HandshakeTimeout)
+    })
+    .await
+}
+
+/// How a connection ended.
+enum SessionEnd {
+    /// Count reached or stopped: we closed with 1000.
+    Finished,
+    /// The server sent Close.
+    ServerClosed(Option<u16>, String),
+    /// The link died; why.
+    Lost(String),
+}
+
+/// What a run keeps across connections.
+struct Run<'a, E> {
+    config: &'a ClientConfig,
+    report: Report,
+    /// Messages sent and not yet echoed, oldest first: (seq, last sent at, text).
+    pending: VecDeque<(u64, Instant, String)>,
+    on_event: &'a mut E,
+}
+
+/// What woke a session up.
 enum Step {
     Stop,
     Tick,
+    Heartbeat,
     Received(Option<Result<Message, async_tungstenite::tungstenite::Error>>),
 }
 
-/// Messages sent and not yet echoed, oldest first.
-#[derive(Default)]
-struct Pending(VecDeque<(u64, Instant, String)>);
-
-impl Pending {
-    fn sent(&mut self, seq: u64, text: String) {
-        self.0.push_back((seq, Instant::now(), text));
+impl<E: FnMut(&Event)> Run<'_, E> {
+    fn finish(mut self) -> Report {
+        self.report.missing = self.pending.len() as u64;
+        self.report
     }
 
-    fn len(&self) -> u64 {
-        self.0.len() as u64
+    fn done(&self) -> bool {
+        self.config.count.is_some_and(|n| self.report.echoed >= n)
     }
-}
 
-/// Accounts for one received message; returns the server's Close if it was one.
-fn receive(
-    message: Message,
-    pending: &mut Pending,
-    report: &mut Report,
-    on_event: &mut impl FnMut(&Event),
-) -> Option<(Option<u16>, String)> {
-    let text = match message {
-        Message::Text(text) => text.to_string(),
-        Message::Binary(data) => String::from_utf8_lossy(&data).into_owned(),
-        Message::Close(frame) => {
-            let (code, reason) = match frame {
-                Some(frame) => (Some(u16::from(frame.code)), frame.reason.to_string()),
-                None => (None, String::new()),
-            };
-            on_event(&Event::ServerClosed {
-                code,
-                reason: reason.clone(),
-            });
-            return Some((code, reason));
+    /// Sends on `link` within the write timeout; `Err` carries why the link is dead.
+    async fn write<S: AsyncRead + AsyncWrite + Unpin>(
+        &self,
+        link: &mut Link<S>,
+        message: Message,
+    ) -> Result<(), String> {
+        match write_within(
+            &link.activity,
+            self.config.write_timeout,
+            link.ws.send(message),
+        )
+        .await
+        {
+            Some(Ok(())) => Ok(()),
+            Some(Err(e)) => Err(format!("write failed: {e}")),
+            None => Err(format!(
+                "no write progress for {:?}",
+                self.config.write_timeout
+            )),
         }
-        Message::Ping(_) | Message::Pong(_) | Message::Frame(_) => return None,
-    };
-    match pending.0.front() {
-        Some((_, _, expected)) if *expected == text => {
-            if let Some((seq, sent_at, _)) = pending.0.pop_front() {
-                report.echoed += 1;
-                on_event(&Event::Echo {
-                    seq,
-                    rtt: sent_at.elapsed(),
-                    text,
-                });
+    }
+
+    /// Runs one connection: resends what is unanswered, then the timed writes.
+    async fn session<S: AsyncRead + AsyncWrite + Unpin>(
+        &mut self,
+        link: &mut Link<S>,
+        mut stop: Pin<&mut impl Future<Output = ()>>,
+    ) -> SessionEnd {
+        let unanswered: Vec<String> = self.pending.iter().map(|p| p.2.clone()).collect();
+        for (i, text) in unanswered.into_iter().enumerate() {
+            if let Err(reason) = self.write(link, Message::text(text)).await {
+                return SessionEnd::Lost(reason);
+            }
+            self.pending[i].1 = Instant::now();
+            self.report.resent += 1;
+        }
+        let mut heartbeat = Heartbeat::new(self.config.ping_interval, self.config.pong_timeout);
+        let mut beat_timer = Timer::never();
+        let mut ticks = Timer::interval_at(Instant::now(), self.config.interval);
+        loop {
+            match heartbeat.deadline(link.activity.last_read()) {
+                Some(deadline) => beat_timer.set_at(deadline),
+                None => beat_timer = Timer::never(),
+            }
+            let step = future::poll_fn(|cx| {
+                if let Poll::Ready(()) = stop.as_mut().poll(cx) {
+                    return Poll::Ready(Step::Stop);
+                }
+                if let Poll::Ready(item) = StreamExt::poll_next(&mut link.ws, cx) {
+                    return Poll::Ready(Step::Received(item));
+                }
+                if StreamExt::poll_next(&mut beat_timer, cx).is_ready() {
+                    return Poll::Ready(Step::Heartbeat);
+                }
+                match StreamExt::poll_next(&mut ticks, cx) {
+                    Poll::Ready(_) => Poll::Ready(Step::Tick),
+                    Poll::Pending => Poll::Pending,
+                }
+            })
+            .await;
+            match step {
+                Step::Stop => break,
+                Step::Tick => {
+                    if self.config.count.is_some_and(|n| self.report.sent >= n) {
+                        continue;
+                    }
+                    let text = self.config.message.clone();
+                    if let Err(reason) = self.write(link, Message::text(text.as_str())).await {
+                        return SessionEnd::Lost(reason);
+                    }
+                    self.report.sent += 1;
+                    self.pending
+                        .push_back((self.report.sent, Instant::now(), text));
+                }
+                Step::Heartbeat => match heartbeat.check(link.activity.last_read(), Instant::now())
+                {
+                    Beat::Dead(silent) => {
+                        return SessionEnd::Lost(format!(
+                            "no answer from the server for {:.3}s",
+                            silent.as_secs_f64()
+                        ))
+                    }
+                    Beat::Ping => {
+                        if let Err(reason) =
+                            self.write(link, Message::Ping(Default::default())).await
+                        {
+                            return SessionEnd::Lost(reason);
+                        }
+                    }
+                    Beat::Wait => {}
+                },
+                Step::Received(None) => return SessionEnd::Lost("the connection ended".to_owned()),
+                Step::Received(Some(Err(e))) => return SessionEnd::Lost(lost(e)),
+                Step::Received(Some(Ok(message))) => {
+                    if let Some((code, reason)) = self.receive(message) {
+                        return SessionEnd::ServerClosed(code, reason);
+                    }
+                    if self.done() {
+                        break;
+                    }
+                }
             }
         }
-        _ => {
-            report.unexpected += 1;
-            on_event(&Event::Unexpected { text });
+        // We end it: Close 1000, then count the echoes still arriving until the server answers.
+        let bye = CloseFrame {
+            code: CloseCode::Normal,
+            reason: "".into(),
+        };
+        if self.write(link, Message::Close(Some(bye))).await.is_ok() {
+            let close_timeout = self.config.close_timeout;
+            let drain = async {
+                while let Some(Ok(message)) = link.ws.next().await {
+                    if message.is_close() {
+                        break; // the server's answer to our Close
+                    }
+                    self.receive(message);
+                }
+            };
+            future::or(drain, async {
+                Timer::after(close_timeout).await;
+            })
+            .await;
         }
+        SessionEnd::Finished
     }
-    None
+
+    /// Accounts for one received message; returns the server's Close if it was one.
+    fn receive(&mut self, message: Message) -> Option<(Option<u16>, String)> {
+        let text = match message {
+            Message::Text(text) => text.to_string(),
+            Message::Binary(data) => String::from_utf8_lossy(&data).into_owned(),
+            Message::Close(frame) => {
+                let (code, reason) = match frame {
+                    Some(frame) => (Some(u16::from(frame.code)), frame.reason.to_string()),
+                    None => (None, String::new()),
+                };
+                (self.on_event)(&Event::ServerClosed {
+                    code,
+                    reason: reason.clone(),
+                });
+                return Some((code, reason));
+            }
+            Message::Ping(_) | Message::Pong(_) | Message::Frame(_) => return None,
+        };
+        match self.pending.front() {
+            Some((_, _, expected)) if *expected == text => {
+                if let Some((seq, sent_at, _)) = self.pending.pop_front() {
+                    self.report.echoed += 1;
+                    (self.on_event)(&Event::Echo {
+                        seq,
+                        rtt: sent_at.elapsed(),
+                        text,
+                    });
+                }
+            }
+            _ => {
+                self.report.unexpected += 1;
+                (self.on_event)(&Event::Unexpected { text });
+            }
+        }
+        None
+    }
 }
 
-fn lost(error: async_tungstenite::tungstenite::Error) -> Error {
+fn lost(error: async_tungstenite::tungstenite::Error) -> String {
     use async_tungstenite::tungstenite::{error::ProtocolError, Error as E};
     match error {
         E::Protocol(ProtocolError::ResetWithoutClosingHandshake) => {
-            Error::ConnectionLost("the server closed the connection without a Close".to_owned())
+            "the server closed the connection without a Close".to_owned()
         }
-        other => Error::from(other),
+        other => other.to_string(),
     }
 }

@@ -45,6 +45,29 @@ pub struct Config {
     /// How long we keep reading after we sent a Close, waiting for the peer's Close or its EOF,
     /// before we drop the connection. Default: 2 s.
     pub close_timeout: Duration,
+    /// Heartbeat: when nothing has arrived from the peer for this long, we send a Ping.
+    /// `None` turns the heartbeat off. Default: 20 s, under the 30-120 s idle limits of common
+    /// proxies, so that a heartbeat also keeps idle connections through them alive.
+    pub ping_interval: Option<Duration>,
+    /// Heartbeat: when still nothing has arrived this long after our Ping, the peer is dead:
+    /// the connection is dropped and its summary says it timed out. Any byte from the peer
+    /// counts as life, not only a Pong. Default: 20 s.
+    pub pong_timeout: Duration,
+    /// A connection that has not completed the HTTP upgrade within this time is dropped.
+    /// Default: 10 s.
+    pub handshake_timeout: Duration,
+    /// When a write makes no progress for this long (a peer that stopped reading, a dead path
+    /// with full buffers), the connection is dropped. A slow reader that keeps taking bytes is
+    /// not cut. Default: 10 s.
+    pub write_timeout: Duration,
+    /// When no data message has arrived for this long, we close with 1001 "idle timeout".
+    /// Pings and pongs do not count. `None` turns it off. Default: `None`.
+    pub idle_timeout: Option<Duration>,
+    /// TCP keepalive on accepted sockets (set by the adapters, which own the sockets): probes
+    /// start after this much idle time, then go every 10 s, and 3 unanswered probes end the
+    /// connection; a second line of defence under the heartbeat. `None` turns it off.
+    /// Default: 30 s (Linux's own default is 2 hours).
+    pub tcp_keepalive: Option<Duration>,
 }
 
 impl Default for Config {
@@ -58,6 +81,12 @@ impl Default for Config {
             read_buffer_size: 4 * 1024,
             write_buffer_size: 16 * 1024,
             close_timeout: Duration::from_secs(2),
+            ping_interval: Some(Duration::from_secs(20)),
+            pong_timeout: Duration::from_secs(20),
+            handshake_timeout: Duration::from_secs(10),
+            write_timeout: Duration::from_secs(10),
+            idle_timeout: None,
+            tcp_keepalive: Some(Duration::from_secs(30)),
         }
     }
 }
@@ -109,6 +138,42 @@ impl Config {
     /// Sets [`Config::close_timeout`].
     pub fn close_timeout(mut self, timeout: Duration) -> Self {
         self.close_timeout = timeout;
+        self
+    }
+
+    /// Sets [`Config::ping_interval`]; `None` turns the heartbeat off.
+    pub fn ping_interval(mut self, interval: Option<Duration>) -> Self {
+        self.ping_interval = interval;
+        self
+    }
+
+    /// Sets [`Config::pong_timeout`].
+    pub fn pong_timeout(mut self, timeout: Duration) -> Self {
+        self.pong_timeout = timeout;
+        self
+    }
+
+    /// Sets [`Config::handshake_timeout`].
+    pub fn handshake_timeout(mut self, timeout: Duration) -> Self {
+        self.handshake_timeout = timeout;
+        self
+    }
+
+    /// Sets [`Config::write_timeout`].
+    pub fn write_timeout(mut self, timeout: Duration) -> Self {
+        self.write_timeout = timeout;
+        self
+    }
+
+    /// Sets [`Config::idle_timeout`]; `None` turns it off.
+    pub fn idle_timeout(mut self, timeout: Option<Duration>) -> Self {
+        self.idle_timeout = timeout;
+        self
+    }
+
+    /// Sets [`Config::tcp_keepalive`]; `None` turns it off.
+    pub fn tcp_keepalive(mut self, idle: Option<Duration>) -> Self {
+        self.tcp_keepalive = idle;
         self
     }
 

@@ -1,7 +1,9 @@
 //! The per-connection loop: read -> [`Handler`] -> write, limits, and the close handshake.
 
+use std::future::Future;
 use std::io;
 use std::panic::{catch_unwind, AssertUnwindSafe};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use async_io::Timer;
@@ -14,7 +16,8 @@ use futures_lite::{future, AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt, S
 use futures_util::stream::FusedStream;
 use futures_util::SinkExt;
 
-use crate::summary::{Ending, Summary};
+use crate::liveness::{sleep_until, write_within, Activity, Beat, Heartbeat, Watched};
+use crate::summary::{Ending, Summary, Timeout};
 use crate::{handshake, Config, Error, Handler};
 
 /// Messages echoed in one go before we flush and let other tasks run, so that a peer whose
@@ -56,20 +59,18 @@ where
     H: Handler,
 {
     let started = Instant::now();
-    let rest = handshake::accept(&mut stream, config).await?;
-    let ws = WebSocketStream::from_partially_read(
-        stream,
-        rest,
-        Role::Server,
-        Some(config.websocket_config()),
-    )
-    .await;
-    Ok(run(ws, config, handler, started).await)
+    let handshake = handshake::accept(&mut stream, config);
+    let rest = future::or(handshake, async {
+        sleep(config.handshake_timeout).await;
+        Err(Error::HandshakeTimeout)
+    })
+    .await?;
+    Ok(run(stream, rest, config, handler, started).await)
 }
 
 /// Runs the echo loop on a stream whose HTTP upgrade was already done by the application's own
 /// HTTP layer (it answered 101 itself). Path, origin and version checks are then the
-/// application's; limits and everything after the upgrade are ours.
+/// application's; limits, timeouts and everything after the upgrade are ours.
 ///
 /// Not cancel-safe, like [`serve`].
 pub async fn serve_upgraded<S, H>(stream: S, config: &Config, handler: H) -> Summary
@@ -77,11 +78,7 @@ where
     S: AsyncRead + AsyncWrite + Unpin,
     H: Handler,
 {
-    let started = Instant::now();
-    let ws =
-        WebSocketStream::from_raw_socket(stream, Role::Server, Some(config.websocket_config()))
-            .await;
-    run(ws, config, handler, started).await
+    run(stream, Vec::new(), config, handler, Instant::now()).await
 }
 
 /// Counts kept while the loop runs.
@@ -94,7 +91,8 @@ struct Counts {
 }
 
 async fn run<S, H>(
-    mut ws: WebSocketStream<S>,
+    stream: S,
+    rest: Vec<u8>,
     config: &Config,
     mut handler: H,
     started: Instant,
@@ -103,8 +101,16 @@ where
     S: AsyncRead + AsyncWrite + Unpin,
     H: Handler,
 {
+    let activity = Activity::new();
+    let stream = Watched::new(stream, Arc::clone(&activity));
+    let ws_config = Some(config.websocket_config());
+    let mut conn = Conn {
+        ws: WebSocketStream::from_partially_read(stream, rest, Role::Server, ws_config).await,
+        config,
+        activity,
+    };
     let mut counts = Counts::default();
-    let ending = echo(&mut ws, config, &mut handler, &mut counts).await;
+    let ending = conn.echo(&mut handler, &mut counts).await;
     Summary {
         messages_in: counts.messages_in,
         messages_out: counts.messages_out,
@@ -115,153 +121,215 @@ where
     }
 }
 
-/// The loop itself. Everything that has already arrived is echoed before one flush; only then
-/// do we wait for more input. While the socket cannot take our echoes, `feed` waits and we
-/// stop reading: that is the backpressure.
-async fn echo<S, H>(
-    ws: &mut WebSocketStream<S>,
-    config: &Config,
-    handler: &mut H,
-    counts: &mut Counts,
-) -> Ending
+/// One connection after the upgrade.
+struct Conn<'a, S> {
+    ws: WebSocketStream<Watched<S>>,
+    config: &'a Config,
+    activity: Arc<Activity>,
+}
+
+/// What the loop woke up for.
+enum Wake {
+    /// A message, an error, or the end of the stream.
+    Item(Option<Result<Message, tungstenite::Error>>),
+    /// Nothing more has arrived (or the batch is full): time to flush.
+    Drained,
+    /// A timer: the heartbeat or the idle timeout.
+    Timer,
+}
+
+impl<S> Conn<'_, S>
 where
     S: AsyncRead + AsyncWrite + Unpin,
-    H: Handler,
 {
-    // Messages (or pongs) queued since the last flush.
-    let mut unflushed: u32 = 0;
-    loop {
-        // `None`: nothing more has arrived (or the batch is full); `Some(None)`: the end.
-        let item = if unflushed == 0 {
-            Some(ws.next().await)
-        } else if unflushed >= BATCH {
-            None
-        } else {
-            future::poll_once(ws.next()).await
-        };
-        let message = match item {
-            None => {
-                if let Err(e) = ws.flush().await {
-                    return ending_of(e);
-                }
-                if unflushed >= BATCH {
-                    future::yield_now().await;
-                }
-                unflushed = 0;
-                continue;
-            }
-            Some(Some(Ok(message))) => message,
-            Some(Some(Err(e))) => return fail(ws, config, e).await,
-            // The stream ends only after the close handshake, which returns below first.
-            Some(None) => return Ending::Eof,
-        };
-        match message {
-            Message::Text(_) | Message::Binary(_) => {
-                counts.messages_in += 1;
-                counts.bytes_in += message.len() as u64;
-                let reply = match catch_unwind(AssertUnwindSafe(|| handler.on_message(message))) {
-                    Ok(reply) => reply,
-                    Err(_) => {
-                        log::warn!("the handler panicked; closing the connection with 1011");
-                        let frame = close_frame(CloseCode::Error, "handler failed");
-                        return close(ws, config, frame).await;
+    /// The loop itself. Everything that has already arrived is echoed before one flush; only
+    /// then do we wait for more input. While the socket cannot take our echoes, `feed` waits
+    /// and we stop reading: that is the backpressure.
+    async fn echo<H: Handler>(&mut self, handler: &mut H, counts: &mut Counts) -> Ending {
+        let mut heartbeat = Heartbeat::new(self.config.ping_interval, self.config.pong_timeout);
+        let mut last_data = Instant::now();
+        // Messages (or pongs) queued since the last flush.
+        let mut unflushed: u32 = 0;
+        loop {
+            let wake = if unflushed == 0 {
+                let beat = heartbeat.deadline(self.activity.last_read());
+                let idle = self.config.idle_timeout.map(|idle| last_data + idle);
+                let deadline = beat.into_iter().chain(idle).min();
+                let next = self.ws.next();
+                future::or(async { Wake::Item(next.await) }, async {
+                    sleep_until(deadline).await;
+                    Wake::Timer
+                })
+                .await
+            } else if unflushed >= BATCH {
+                Wake::Drained
+            } else {
+                future::poll_once(self.ws.next())
+                    .await
+                    .map_or(Wake::Drained, Wake::Item)
+            };
+            let message = match wake {
+                Wake::Drained => {
+                    if let Err(ending) = self.write(|ws| ws.flush()).await {
+                        return ending;
                     }
-                };
-                match reply {
-                    None => {}
-                    Some(Message::Close(frame)) => {
-                        let frame = frame.unwrap_or_else(|| close_frame(CloseCode::Normal, ""));
-                        return close(ws, config, frame).await;
+                    if unflushed >= BATCH {
+                        future::yield_now().await;
                     }
-                    Some(reply) => {
-                        let len = reply.len() as u64;
-                        if let Err(e) = ws.feed(reply).await {
-                            return ending_of(e);
+                    unflushed = 0;
+                    continue;
+                }
+                Wake::Timer => {
+                    let now = Instant::now();
+                    match heartbeat.check(self.activity.last_read(), now) {
+                        Beat::Dead(silent) => {
+                            return Ending::TimedOut(Timeout::Unresponsive { silent })
                         }
-                        counts.messages_out += 1;
-                        counts.bytes_out += len;
-                        unflushed += 1;
+                        Beat::Ping => {
+                            let ping = Message::Ping(Default::default());
+                            if let Err(ending) = self.write(|ws| ws.send(ping)).await {
+                                return ending;
+                            }
+                        }
+                        Beat::Wait => {}
+                    }
+                    if self
+                        .config
+                        .idle_timeout
+                        .is_some_and(|idle| now >= last_data + idle)
+                    {
+                        return self
+                            .close(close_frame(CloseCode::Away, "idle timeout"))
+                            .await;
+                    }
+                    continue;
+                }
+                Wake::Item(Some(Ok(message))) => message,
+                Wake::Item(Some(Err(e))) => return self.fail(e).await,
+                // The stream ends only after the close handshake, which returns below first.
+                Wake::Item(None) => return Ending::Eof,
+            };
+            match message {
+                Message::Text(_) | Message::Binary(_) => {
+                    last_data = Instant::now();
+                    counts.messages_in += 1;
+                    counts.bytes_in += message.len() as u64;
+                    let reply = match catch_unwind(AssertUnwindSafe(|| handler.on_message(message)))
+                    {
+                        Ok(reply) => reply,
+                        Err(_) => {
+                            log::warn!("the handler panicked; closing the connection with 1011");
+                            return self
+                                .close(close_frame(CloseCode::Error, "handler failed"))
+                                .await;
+                        }
+                    };
+                    match reply {
+                        None => {}
+                        Some(Message::Close(frame)) => {
+                            let frame = frame.unwrap_or_else(|| close_frame(CloseCode::Normal, ""));
+                            return self.close(frame).await;
+                        }
+                        Some(reply) => {
+                            let len = reply.len() as u64;
+                            if let Err(ending) = self.write(|ws| ws.feed(reply)).await {
+                                return ending;
+                            }
+                            counts.messages_out += 1;
+                            counts.bytes_out += len;
+                            unflushed += 1;
+                        }
                     }
                 }
-            }
-            // tungstenite has queued the pong; the next flush sends it.
-            Message::Ping(_) => unflushed += 1,
-            Message::Pong(_) | Message::Frame(_) => {}
-            Message::Close(frame) => {
-                // tungstenite has queued the same Close back, behind every echo already fed:
-                // flushing sends them all. An error here means the peer is gone already.
-                if let Err(e) = ws.flush().await {
-                    log::debug!("flushing the close reply failed: {e}");
+                // tungstenite has queued the pong; the next flush sends it.
+                Message::Ping(_) => unflushed += 1,
+                Message::Pong(_) | Message::Frame(_) => {}
+                Message::Close(frame) => {
+                    // tungstenite has queued the same Close back, behind every echo already
+                    // fed: flushing sends them all. An error here means the peer is gone.
+                    if let Err(ending) = self.write(|ws| ws.flush()).await {
+                        log::debug!("flushing the close reply failed: {ending}");
+                    }
+                    return match frame {
+                        Some(frame) => Ending::PeerClosed {
+                            code: Some(frame.code.into()),
+                            reason: frame.reason.to_string(),
+                        },
+                        None => Ending::PeerClosed {
+                            code: None,
+                            reason: String::new(),
+                        },
+                    };
                 }
-                return match frame {
-                    Some(frame) => Ending::PeerClosed {
-                        code: Some(frame.code.into()),
-                        reason: frame.reason.to_string(),
-                    },
-                    None => Ending::PeerClosed {
-                        code: None,
-                        reason: String::new(),
-                    },
-                };
             }
         }
     }
-}
 
-/// Ends the connection after a read error: bad input gets its close code, a vanished peer
-/// gets the echoes still owed to it if it is still reading.
-async fn fail<S>(ws: &mut WebSocketStream<S>, config: &Config, error: tungstenite::Error) -> Ending
-where
-    S: AsyncRead + AsyncWrite + Unpin,
-{
-    use tungstenite::Error as E;
-    let code = match &error {
-        E::Protocol(ProtocolError::ResetWithoutClosingHandshake) => {
-            // EOF: the peer may only have shut down its sending side; hand it what it is owed.
-            if let Err(e) = ws.flush().await {
-                log::debug!("flushing after EOF failed: {e}");
-            }
-            return Ending::Eof;
+    /// Runs one write operation under the write timeout.
+    async fn write<'w, F, T>(
+        &'w mut self,
+        op: impl FnOnce(&'w mut WebSocketStream<Watched<S>>) -> F,
+    ) -> Result<T, Ending>
+    where
+        F: Future<Output = Result<T, tungstenite::Error>> + 'w,
+    {
+        match write_within(&self.activity, self.config.write_timeout, op(&mut self.ws)).await {
+            Some(Ok(value)) => Ok(value),
+            Some(Err(e)) => Err(ending_of(e)),
+            None => Err(Ending::TimedOut(Timeout::WriteStalled)),
         }
-        E::Protocol(_) => CloseCode::Protocol,
-        E::Utf8(_) => CloseCode::Invalid,
-        E::Capacity(_) => CloseCode::Size,
-        E::Io(_) => return ending_of(error),
-        _ => CloseCode::Error,
-    };
-    let reason = match &error {
-        E::Utf8(_) => "invalid UTF-8".to_owned(),
-        other => other.to_string(),
-    };
-    close(ws, config, close_frame(code, &reason)).await
-}
-
-/// Sends `frame` (after everything already fed), then waits up to `close_timeout` for the
-/// peer's Close or EOF before letting the connection go, so that our Close is read rather than
-/// lost to a reset.
-async fn close<S>(ws: &mut WebSocketStream<S>, config: &Config, frame: CloseFrame) -> Ending
-where
-    S: AsyncRead + AsyncWrite + Unpin,
-{
-    let ending = Ending::ServerClosed {
-        code: frame.code.into(),
-        reason: frame.reason.to_string(),
-    };
-    if let Err(e) = ws.send(Message::Close(Some(frame))).await {
-        log::debug!("sending Close failed: {e}");
-        return ending;
     }
-    let linger = async {
-        if ws.is_terminated() {
-            // The WebSocket layer stopped reading after the error.
-            drain(ws.get_mut()).await;
-        } else {
-            // Wait for the peer's Close; messages sent after ours are not answered.
-            while let Some(Ok(_)) = ws.next().await {}
-        }
-    };
-    future::or(linger, sleep(config.close_timeout)).await;
-    ending
+
+    /// Ends the connection after a read error: bad input gets its close code, a vanished peer
+    /// gets the echoes still owed to it if it is still reading.
+    async fn fail(&mut self, error: tungstenite::Error) -> Ending {
+        use tungstenite::Error as E;
+        let code = match &error {
+            E::Protocol(ProtocolError::ResetWithoutClosingHandshake) => {
+                // EOF: the peer may only have shut down its sending side; hand it what it is
+                // owed.
+                if let Err(ending) = self.write(|ws| ws.flush()).await {
+                    log::debug!("flushing after EOF failed: {ending}");
+                }
+                return Ending::Eof;
+            }
+            E::Protocol(_) => CloseCode::Protocol,
+            E::Utf8(_) => CloseCode::Invalid,
+            E::Capacity(_) => CloseCode::Size,
+            E::Io(_) => return ending_of(error),
+            _ => CloseCode::Error,
+        };
+        let reason = match &error {
+            E::Utf8(_) => "invalid UTF-8".to_owned(),
+            other => other.to_string(),
+        };
+        self.close(close_frame(code, &reason)).await
+    }
+
+    /// Sends `frame` (after everything already fed), then waits for the peer's Close or EOF
+    /// before letting the connection go, so that our Close is read rather than lost to a
+    /// reset; all of it within `close_timeout`.
+    async fn close(&mut self, frame: CloseFrame) -> Ending {
+        let ending = Ending::ServerClosed {
+            code: frame.code.into(),
+            reason: frame.reason.to_string(),
+        };
+        let ws = &mut self.ws;
+        let closing = async {
+            if let Err(e) = ws.send(Message::Close(Some(frame))).await {
+                return log::debug!("sending Close failed: {e}");
+            }
+            if ws.is_terminated() {
+                // The WebSocket layer stopped reading after the error.
+                drain(ws.get_mut()).await;
+            } else {
+                // Wait for the peer's Close; messages sent after ours are not answered.
+                while let Some(Ok(_)) = ws.next().await {}
+            }
+        };
+        future::or(closing, sleep(self.config.close_timeout)).await;
+        ending
+    }
 }
 
 /// Lets a connection go without losing what we sent last: shuts down our sending side, then

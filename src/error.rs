@@ -17,6 +17,9 @@ pub enum Error {
         /// Why, in a few words (also the response body).
         reason: &'static str,
     },
+    /// The peer did not complete the upgrade within the handshake timeout.
+    #[error("the handshake did not complete in time")]
+    HandshakeTimeout,
     /// The peer closed the connection before completing the upgrade request.
     #[error("the peer closed the connection during the handshake")]
     HandshakeEof,

@@ -66,6 +66,7 @@ mod connection;
 mod error;
 mod handler;
 mod handshake;
+mod liveness;
 pub mod runtimes;
 mod summary;
 
@@ -73,7 +74,7 @@ pub use config::Config;
 pub use connection::{serve, serve_upgraded};
 pub use error::Error;
 pub use handler::{Echo, Handler};
-pub use summary::{Ending, Summary};
+pub use summary::{Ending, Summary, Timeout};
 
 /// Close codes (1000 normal, 1001 going away, 1002 protocol error, ...).
 pub use async_tungstenite::tungstenite::protocol::frame::coding::CloseCode;

@@ -27,8 +27,24 @@ pub enum Ending {
     Eof,
     /// The connection was reset (or the pipe broken) by the peer or the network.
     Reset,
+    /// We dropped the connection because the peer stopped responding.
+    TimedOut(Timeout),
     /// Another I/O error ended the connection.
     Failed(String),
+}
+
+/// Which timeout ended a connection.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Timeout {
+    /// The heartbeat found the peer silent for `silent` (at least ping interval plus pong
+    /// timeout): unresponsive, a pulled cable or a crashed host.
+    Unresponsive {
+        /// How long nothing had arrived from the peer.
+        silent: Duration,
+    },
+    /// A write made no progress for the write timeout: the peer stopped reading.
+    WriteStalled,
 }
 
 impl fmt::Display for Ending {
@@ -42,6 +58,12 @@ impl fmt::Display for Ending {
             Ending::ServerClosed { code, reason } => write!(f, "we closed with {code} {reason:?}"),
             Ending::Eof => write!(f, "EOF without Close"),
             Ending::Reset => write!(f, "connection reset"),
+            Ending::TimedOut(Timeout::Unresponsive { silent }) => write!(
+                f,
+                "timed out: unresponsive, silent for {:.3}s",
+                silent.as_secs_f64()
+            ),
+            Ending::TimedOut(Timeout::WriteStalled) => write!(f, "timed out: writes stalled"),
             Ending::Failed(error) => write!(f, "failed: {error}"),
         }
     }

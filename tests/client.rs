@@ -125,10 +125,8 @@ fn the_client_reports_the_servers_close_code_and_reason() {
     for rt in runtimes() {
         let addr = start_with(rt, Config::default(), CloseOnSecond::default());
         let mut events = Vec::new();
-        let report = run_client(rt, &config_for(addr).count(5), never(), |e| {
-            events.push(e.clone())
-        })
-        .unwrap();
+        let config = config_for(addr).count(5).reconnect(false);
+        let report = run_client(rt, &config, never(), |e| events.push(e.clone())).unwrap();
         assert_eq!((report.sent, report.echoed, report.missing), (2, 1, 1));
         assert_eq!(report.server_close, Some((Some(4001), "enough".to_owned())));
         assert_eq!(

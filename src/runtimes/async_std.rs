@@ -4,6 +4,7 @@
 
 use std::io;
 use std::net::{Shutdown, SocketAddr};
+use std::os::fd::{AsFd, BorrowedFd};
 use std::pin::Pin;
 use std::sync::Arc;
 use std::task::{Context, Poll};
@@ -76,9 +77,11 @@ impl super::TcpStream for Tcp {
     fn local_addr(&self) -> io::Result<SocketAddr> {
         self.0.local_addr()
     }
+}
 
-    fn set_nodelay(&self, on: bool) -> io::Result<()> {
-        self.0.set_nodelay(on)
+impl AsFd for Tcp {
+    fn as_fd(&self) -> BorrowedFd<'_> {
+        self.0.as_fd()
     }
 }
 
@@ -110,9 +113,10 @@ impl AsyncWrite for Tcp {
     }
 }
 
-/// Dials `address` (`host:port`) over TCP with TCP_NODELAY on: the client's dialer.
+/// Dials `address` (`host:port`) over TCP, with TCP_NODELAY on and keepalive probes after
+/// 30 s idle (then every 10 s, 3 unanswered end it): the client's dialer.
 pub async fn connect(address: String) -> io::Result<TcpStream> {
     let stream = TcpStream::connect(address.as_str()).await?;
-    stream.set_nodelay(true)?;
+    super::tune_socket(&stream, Some(super::CLIENT_KEEPALIVE))?;
     Ok(stream)
 }

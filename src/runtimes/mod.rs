@@ -6,6 +6,7 @@
 use std::future::Future;
 use std::io;
 use std::net::SocketAddr;
+use std::os::fd::AsFd;
 use std::pin::Pin;
 use std::sync::Arc;
 use std::time::Duration;
@@ -27,10 +28,30 @@ const ACCEPT_BACKOFF: Duration = Duration::from_millis(100);
 /// A connection's task, as handed to a runtime's spawn.
 type Task = Pin<Box<dyn Future<Output = ()> + Send>>;
 
+/// TCP keepalive probes, once they start, go this often...
+const KEEPALIVE_INTERVAL: Duration = Duration::from_secs(10);
+/// ...and this many unanswered ones end the connection.
+const KEEPALIVE_RETRIES: u32 = 3;
+/// The keepalive idle time on the client's dialed sockets.
+const CLIENT_KEEPALIVE: Duration = Duration::from_secs(30);
+
 /// What the accept loop needs of a runtime's TCP stream.
-trait TcpStream: AsyncRead + AsyncWrite + Unpin + Send + 'static {
+trait TcpStream: AsyncRead + AsyncWrite + AsFd + Unpin + Send + 'static {
     fn local_addr(&self) -> io::Result<SocketAddr>;
-    fn set_nodelay(&self, on: bool) -> io::Result<()>;
+}
+
+/// TCP_NODELAY on (echoes are small and latency matters), and keepalive probes after `idle`.
+fn tune_socket(socket: &impl AsFd, keepalive: Option<Duration>) -> io::Result<()> {
+    let socket = socket2::SockRef::from(socket);
+    socket.set_tcp_nodelay(true)?;
+    if let Some(idle) = keepalive {
+        let keepalive = socket2::TcpKeepalive::new()
+            .with_time(idle)
+            .with_interval(KEEPALIVE_INTERVAL)
+            .with_retries(KEEPALIVE_RETRIES);
+        socket.set_tcp_keepalive(&keepalive)?;
+    }
+    Ok(())
 }
 
 /// Accepts connections for ever and spawns one task per connection, each with its own clone of
@@ -77,8 +98,8 @@ where
         Ok(local) => local,
         Err(e) => return log::info!("#{id} {peer} gone before it started: {e}"),
     };
-    if let Err(e) = stream.set_nodelay(true) {
-        log::debug!("#{id} TCP_NODELAY: {e}");
+    if let Err(e) = tune_socket(&stream, config.tcp_keepalive) {
+        log::debug!("#{id} setting TCP_NODELAY and keepalive failed: {e}");
     }
     log::info!("#{id} new connection {peer} -> {local}");
     match crate::serve(stream, config, handler).await {

@@ -64,15 +64,12 @@ impl super::TcpStream for TcpStream {
     fn local_addr(&self) -> io::Result<SocketAddr> {
         TcpStream::local_addr(self)
     }
-
-    fn set_nodelay(&self, on: bool) -> io::Result<()> {
-        TcpStream::set_nodelay(self, on)
-    }
 }
 
-/// Dials `address` (`host:port`) over TCP with TCP_NODELAY on: the client's dialer.
+/// Dials `address` (`host:port`) over TCP, with TCP_NODELAY on and keepalive probes after
+/// 30 s idle (then every 10 s, 3 unanswered end it): the client's dialer.
 pub async fn connect(address: String) -> io::Result<TcpStream> {
     let stream = TcpStream::connect(address.as_str()).await?;
-    stream.set_nodelay(true)?;
+    super::tune_socket(&stream, Some(super::CLIENT_KEEPALIVE))?;
     Ok(stream)
 }

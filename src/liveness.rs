@@ -1,0 +1,237 @@
+//! What keeps a dead peer from going unnoticed: a stream wrapper that records when bytes last
+//! moved each way, the heartbeat's decisions, and a write timeout that tolerates slow progress
+//! but not none.
+
+use std::future::Future;
+use std::io;
+use std::pin::{pin, Pin};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+use std::task::{Context, Poll};
+use std::time::{Duration, Instant};
+
+use async_io::Timer;
+use futures_lite::{future, AsyncRead, AsyncWrite};
+
+/// When bytes last arrived from the peer and last left for it.
+#[derive(Debug)]
+pub(crate) struct Activity {
+    origin: Instant,
+    last_read: AtomicU64,
+    last_write: AtomicU64,
+}
+
+impl Activity {
+    pub(crate) fn new() -> Arc<Activity> {
+        Arc::new(Activity {
+            origin: Instant::now(),
+            last_read: AtomicU64::new(0),
+            last_write: AtomicU64::new(0),
+        })
+    }
+
+    fn stamp(&self, slot: &AtomicU64) {
+        let nanos = u64::try_from(self.origin.elapsed().as_nanos()).unwrap_or(u64::MAX);
+        slot.store(nanos, Ordering::Relaxed);
+    }
+
+    fn at(&self, slot: &AtomicU64) -> Instant {
+        self.origin + Duration::from_nanos(slot.load(Ordering::Relaxed))
+    }
+
+    /// When bytes last arrived (or the connection started).
+    pub(crate) fn last_read(&self) -> Instant {
+        self.at(&self.last_read)
+    }
+
+    /// When a write last made progress, or a write operation last started.
+    fn last_write(&self) -> Instant {
+        self.at(&self.last_write)
+    }
+}
+
+/// A stream that stamps [`Activity`] whenever bytes move.
+#[derive(Debug)]
+pub(crate) struct Watched<S> {
+    inner: S,
+    activity: Arc<Activity>,
+}
+
+impl<S> Watched<S> {
+    pub(crate) fn new(inner: S, activity: Arc<Activity>) -> Self {
+        Watched { inner, activity }
+    }
+}
+
+impl<S: AsyncRead + Unpin> AsyncRead for Watched<S> {
+    fn poll_read(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &mut [u8],
+    ) -> Poll<io::Result<usize>> {
+        let this = &mut *self;
+        let result = Pin::new(&mut this.inner).poll_read(cx, buf);
+        if let Poll::Ready(Ok(1..)) = result {
+            this.activity.stamp(&this.activity.last_read);
+        }
+        result
+    }
+}
+
+impl<S: AsyncWrite + Unpin> AsyncWrite for Watched<S> {
+    fn poll_write(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &[u8],
+    ) -> Poll<io::Result<usize>> {
+        let this = &mut *self;
+        let result = Pin::new(&mut this.inner).poll_write(cx, buf);
+        if let Poll::Ready(Ok(1..)) = result {
+            this.activity.stamp(&this.activity.last_write);
+        }
+        result
+    }
+
+    fn poll_flush(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        Pin::new(&mut self.inner).poll_flush(cx)
+    }
+
+    fn poll_close(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        Pin::new(&mut self.inner).poll_close(cx)
+    }
+}
+
+/// Runs a write operation (`feed`, `flush`, `send`), giving up once no byte has left for
+/// `timeout`: a peer that reads slowly keeps its connection, one that stopped reading (or a
+/// dead path with full buffers) does not. `None` means it gave up.
+pub(crate) async fn write_within<F: Future>(
+    activity: &Activity,
+    timeout: Duration,
+    write: F,
+) -> Option<F::Output> {
+    activity.stamp(&activity.last_write);
+    let mut write = pin!(write);
+    loop {
+        let deadline = activity.last_write() + timeout;
+        let finished = future::or(async { Some(write.as_mut().await) }, async {
+            Timer::at(deadline).await;
+            None
+        })
+        .await;
+        match finished {
+            Some(output) => return Some(output),
+            None if Instant::now() >= activity.last_write() + timeout => return None,
+            None => continue, // bytes moved meanwhile: wait again
+        }
+    }
+}
+
+/// Sleeps until `deadline`, or for ever when there is none.
+pub(crate) async fn sleep_until(deadline: Option<Instant>) {
+    match deadline {
+        Some(deadline) => {
+            Timer::at(deadline).await;
+        }
+        None => future::pending().await,
+    }
+}
+
+/// The heartbeat: when the peer has been silent for `interval`, ping it; when it stays silent
+/// for `pong_timeout` after that, it is dead. Any byte from the peer counts as life.
+#[derive(Debug)]
+pub(crate) struct Heartbeat {
+    interval: Option<Duration>,
+    pong_timeout: Duration,
+    /// When we sent the ping still awaiting a sign of life.
+    pinged: Option<Instant>,
+}
+
+/// What the heartbeat wants done now.
+#[derive(Debug, PartialEq, Eq)]
+pub(crate) enum Beat {
+    /// Nothing yet.
+    Wait,
+    /// Send a ping.
+    Ping,
+    /// The peer is dead: silent for this long.
+    Dead(Duration),
+}
+
+impl Heartbeat {
+    /// `interval: None` turns the heartbeat off.
+    pub(crate) fn new(interval: Option<Duration>, pong_timeout: Duration) -> Self {
+        Heartbeat {
+            interval,
+            pong_timeout,
+            pinged: None,
+        }
+    }
+
+    /// When [`Heartbeat::check`] next has something to do.
+    pub(crate) fn deadline(&self, last_read: Instant) -> Option<Instant> {
+        let interval = self.interval?;
+        Some(match self.pinged {
+            Some(pinged) if last_read <= pinged => pinged + self.pong_timeout,
+            _ => last_read + interval,
+        })
+    }
+
+    /// What to do at `now`, given when the peer was last heard.
+    pub(crate) fn check(&mut self, last_read: Instant, now: Instant) -> Beat {
+        let Some(interval) = self.interval else {
+            return Beat::Wait;
+        };
+        match self.pinged {
+            Some(pinged) if last_read <= pinged => {
+                if now >= pinged + self.pong_timeout {
+                    Beat::Dead(now.saturating_duration_since(last_read))
+                } else {
+                    Beat::Wait
+                }
+            }
+            _ if now >= last_read + interval => {
+                self.pinged = Some(now);
+                Beat::Ping
+            }
+            _ => Beat::Wait,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const SEC: Duration = Duration::from_secs(1);
+
+    #[test]
+    fn silence_leads_to_a_ping_then_to_death() {
+        let start = Instant::now();
+        let mut beat = Heartbeat::new(Some(SEC), 2 * SEC);
+        assert_eq!(beat.deadline(start), Some(start + SEC));
+        assert_eq!(beat.check(start, start + SEC / 2), Beat::Wait);
+        assert_eq!(beat.check(start, start + SEC), Beat::Ping);
+        assert_eq!(beat.deadline(start), Some(start + 3 * SEC));
+        assert_eq!(beat.check(start, start + 2 * SEC), Beat::Wait);
+        assert_eq!(beat.check(start, start + 3 * SEC), Beat::Dead(3 * SEC));
+    }
+
+    #[test]
+    fn any_byte_after_the_ping_is_life() {
+        let start = Instant::now();
+        let mut beat = Heartbeat::new(Some(SEC), SEC);
+        assert_eq!(beat.check(start, start + SEC), Beat::Ping);
+        let heard = start + SEC + SEC / 2;
+        assert_eq!(beat.deadline(heard), Some(heard + SEC));
+        assert_eq!(beat.check(heard, start + 2 * SEC), Beat::Wait);
+        assert_eq!(beat.check(heard, heard + SEC), Beat::Ping);
+    }
+
+    #[test]
+    fn no_interval_means_no_heartbeat() {
+        let start = Instant::now();
+        let mut beat = Heartbeat::new(None, SEC);
+        assert_eq!(beat.deadline(start), None);
+        assert_eq!(beat.check(start, start + 100 * SEC), Beat::Wait);
+    }
+}
