@@ -12,6 +12,9 @@ use std::time::Duration;
 use async_tungstenite::tungstenite;
 use ws_echo::{Config, Echo, Handler};
 
+pub mod relay;
+pub mod stoppable;
+
 /// A guard against hangs only: no test waits on it to synchronise.
 pub const IO_TIMEOUT: Duration = Duration::from_secs(10);
 
