@@ -31,5 +31,7 @@ for features in smol async-std smol,async-std; do
   bash scripts/examples.sh "$features"
 done
 bash scripts/examples.sh smol,async-std --runtime async-std
+echo "== a pulled cable between network namespaces, heartbeat 1s/1s (root only)"
+bash scripts/pulled-cable.sh 1s 1s
 echo "== doc-tests"
 cargo test --all-features --doc
