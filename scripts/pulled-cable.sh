@@ -80,7 +80,8 @@ wait_for "$work/client.log" "$echo_line" 10 >/dev/null || { echo "FAILED: no ech
 since=$(wait_for "$work/client.log" "$echo_line" 5)
 pull
 cut=$(date +%s.%N) since=$cut
-echo "cable pulled at $(date -u +%T.%3N) ($mode, heartbeat ${ping}/${pong})"
+if [ "$mode" = ours ]; then what="ours, heartbeat ${ping}/${pong}"; else what="the Go seed"; fi
+echo "cable pulled at $(date -u +%T.%3N) ($what)"
 passed=0 failed=0
 check() { if "$@"; then passed=$((passed + 1)); else failed=$((failed + 1)); echo "FAILED: $*"; fi; }
 
