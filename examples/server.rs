@@ -62,6 +62,9 @@ struct Args {
         from_str_fn(duration_or_off)
     )]
     tcp_keepalive: Option<Duration>,
+    /// connections served at once; more get HTTP 503 (default 10000)
+    #[argh(option, default = "10_000")]
+    max_connections: usize,
     /// the runtime to serve on: smol (default, recommended) or async-std
     #[cfg(all(feature = "smol", feature = "async-std"))]
     #[argh(option, default = "Runtime::Smol")]
@@ -116,6 +119,11 @@ fn main() -> ExitCode {
         .format_timestamp_millis()
         .init();
     let args: Args = argh::from_env();
+    // Each connection is a file descriptor: raise the soft limit as far as we may.
+    match rlimit::increase_nofile_limit(u64::MAX) {
+        Ok(limit) => log::info!("file descriptor limit: {limit}"),
+        Err(e) => log::warn!("could not raise the file descriptor limit: {e}"),
+    }
     let mut config = Config::default()
         .path(args.path.as_str())
         .max_message_size(args.max_message_size)
@@ -125,7 +133,8 @@ fn main() -> ExitCode {
         .write_timeout(args.write_timeout)
         .idle_timeout(args.idle_timeout)
         .close_timeout(args.close_timeout)
-        .tcp_keepalive(args.tcp_keepalive);
+        .tcp_keepalive(args.tcp_keepalive)
+        .max_connections(Some(args.max_connections));
     for origin in &args.allow_origin {
         config = config.allow_origin(origin.as_str());
     }

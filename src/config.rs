@@ -63,6 +63,10 @@ pub struct Config {
     /// When no data message has arrived for this long, we close with 1001 "idle timeout".
     /// Pings and pongs do not count. `None` turns it off. Default: `None`.
     pub idle_timeout: Option<Duration>,
+    /// Connections the adapters serve at once; one more is answered HTTP 503 with
+    /// `Retry-After: 1` and closed. `None` means no limit. Default: 10,000 (about 120 MB at
+    /// ~12 KiB per idle connection).
+    pub max_connections: Option<usize>,
     /// TCP keepalive on accepted sockets (set by the adapters, which own the sockets): probes
     /// start after this much idle time, then go every 10 s, and 3 unanswered probes end the
     /// connection; a second line of defence under the heartbeat. `None` turns it off.
@@ -87,6 +91,7 @@ impl Default for Config {
             write_timeout: Duration::from_secs(10),
             idle_timeout: None,
             tcp_keepalive: Some(Duration::from_secs(30)),
+            max_connections: Some(10_000),
         }
     }
 }
@@ -168,6 +173,12 @@ impl Config {
     /// Sets [`Config::idle_timeout`]; `None` turns it off.
     pub fn idle_timeout(mut self, timeout: Option<Duration>) -> Self {
         self.idle_timeout = timeout;
+        self
+    }
+
+    /// Sets [`Config::max_connections`]; `None` means no limit.
+    pub fn max_connections(mut self, max: Option<usize>) -> Self {
+        self.max_connections = max;
         self
     }
 

@@ -122,3 +122,22 @@ fn an_oversized_request_head_gets_431() {
         );
     }
 }
+
+#[test]
+fn a_missing_version_gets_426_naming_version_13() {
+    for rt in runtimes() {
+        let addr = start(rt, Config::default());
+        let request = upgrade_request("/ws", "").replace("Sec-WebSocket-Version: 13\r\n", "");
+        let answer = http(addr, &request);
+        assert_status(&answer, "HTTP/1.1 426 Upgrade Required");
+        assert!(
+            answer.contains("\r\nSec-WebSocket-Version: 13\r\n"),
+            "{answer:?}"
+        );
+        let mut ws = connect(addr);
+        assert_eq!(
+            round_trip(&mut ws, Message::text("next")),
+            Message::text("next")
+        );
+    }
+}

@@ -152,3 +152,66 @@ fn a_panicking_handler_gets_close_1011_and_others_are_unaffected() {
         );
     }
 }
+
+#[test]
+fn invalid_utf8_in_a_close_reason_gets_close_1007() {
+    for rt in runtimes() {
+        let addr = start(rt, Config::default());
+        let mut raw = Raw::upgrade(addr);
+        let mut payload = close_payload(1000, "");
+        payload.extend_from_slice(b"\xff\xfe");
+        raw.send(true, CLOSE, &payload);
+        assert_eq!(raw.read_close().0, 1007);
+        raw.assert_eof();
+        let mut ws = connect(addr);
+        assert_eq!(
+            round_trip(&mut ws, Message::text("served")),
+            Message::text("served")
+        );
+    }
+}
+
+#[test]
+fn over_the_connection_limit_gets_503_with_retry_after_and_a_freed_place_is_reused() {
+    for rt in runtimes() {
+        let addr = start(rt, Config::default().max_connections(Some(2)));
+        let mut first = connect(addr);
+        let mut second = connect(addr);
+        let answer = http(addr, &upgrade_request("/ws", ""));
+        assert_eq!(
+            answer,
+            "HTTP/1.1 503 Service Unavailable\r\nContent-Type: text/plain; charset=utf-8\r\n\
+             Content-Length: 34\r\nConnection: close\r\nRetry-After: 1\r\n\r\n\
+             too many connections, retry later\n"
+        );
+        assert_eq!(
+            round_trip(&mut first, Message::text("one")),
+            Message::text("one")
+        );
+        assert_eq!(
+            round_trip(&mut second, Message::text("two")),
+            Message::text("two")
+        );
+        // When one leaves, its place is free again.
+        first.close(None).unwrap();
+        while first.read().is_ok() {}
+        let deadline = std::time::Instant::now() + IO_TIMEOUT;
+        let mut third = loop {
+            // The server frees the place when the connection's task ends, just after our EOF.
+            if let Ok((ws, _)) = async_tungstenite::tungstenite::client(
+                format!("ws://{addr}/ws"),
+                std::net::TcpStream::connect(addr).unwrap(),
+            ) {
+                break ws;
+            }
+            assert!(
+                std::time::Instant::now() < deadline,
+                "the place was never freed"
+            );
+        };
+        assert_eq!(
+            round_trip(&mut third, Message::text("three")),
+            Message::text("three")
+        );
+    }
+}

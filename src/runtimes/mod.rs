@@ -8,10 +8,11 @@ use std::io;
 use std::net::SocketAddr;
 use std::os::fd::AsFd;
 use std::pin::Pin;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
-use futures_lite::{AsyncRead, AsyncWrite};
+use futures_lite::{future, AsyncRead, AsyncWrite};
 
 use crate::{Config, Error, Handler};
 
@@ -69,24 +70,82 @@ where
     F: Future<Output = io::Result<(S, SocketAddr)>>,
 {
     let mut next_id: u64 = 0;
+    let open = Arc::new(AtomicUsize::new(0));
+    // Consecutive accept failures: the first of a burst is logged, the rest only counted.
+    let mut failures: u64 = 0;
     loop {
         let (stream, peer) = match accept().await {
             Ok(accepted) => accepted,
             Err(e) => {
-                log::warn!("accept failed: {e}; retrying in {ACCEPT_BACKOFF:?}");
+                if failures == 0 {
+                    log::warn!(
+                        "accept failed: {e}; retrying every {ACCEPT_BACKOFF:?} \
+                         (further failures are not logged until one succeeds)"
+                    );
+                }
+                failures += 1;
                 async_io::Timer::after(ACCEPT_BACKOFF).await;
                 continue;
             }
         };
+        if failures > 0 {
+            log::info!("accepting again after {failures} failed attempts");
+            failures = 0;
+        }
         next_id += 1;
         let id = next_id;
         let config = Arc::clone(&config);
+        let slot = Slot::take(&open, config.max_connections);
         let handler = handler.clone();
         spawn(Box::pin(async move {
-            connection(id, stream, peer, &config, handler).await;
+            match slot {
+                Some(_slot) => connection(id, stream, peer, &config, handler).await,
+                None => busy(id, stream, peer, &config).await,
+            }
         }));
     }
 }
+
+/// A place among the open connections, given back when dropped.
+struct Slot(Arc<AtomicUsize>);
+
+impl Slot {
+    /// Takes a place if fewer than `max` are taken.
+    fn take(open: &Arc<AtomicUsize>, max: Option<usize>) -> Option<Slot> {
+        let max = max.unwrap_or(usize::MAX);
+        open.fetch_update(Ordering::AcqRel, Ordering::Acquire, |n| {
+            (n < max).then_some(n + 1)
+        })
+        .ok()
+        .map(|_| Slot(Arc::clone(open)))
+    }
+}
+
+impl Drop for Slot {
+    fn drop(&mut self) {
+        self.0.fetch_sub(1, Ordering::AcqRel);
+    }
+}
+
+/// Answers a connection over the limit with 503 and `Retry-After`, without reading its request.
+async fn busy<S: TcpStream>(id: u64, mut stream: S, peer: SocketAddr, config: &Config) {
+    log::info!("#{id} {peer} refused with HTTP 503: over the connection limit");
+    let answer = async {
+        if crate::handshake::refuse(&mut stream, 503, BUSY)
+            .await
+            .is_ok()
+        {
+            crate::connection::linger(&mut stream, config.close_timeout).await;
+        }
+    };
+    let deadline = async {
+        async_io::Timer::after(config.close_timeout).await;
+    };
+    future::or(answer, deadline).await;
+}
+
+/// The reason sent with a 503.
+const BUSY: &str = "too many connections, retry later";
 
 /// One accepted connection, from first byte to last, with its log lines.
 async fn connection<S, H>(id: u64, stream: S, peer: SocketAddr, config: &Config, handler: H)
