@@ -1,0 +1,114 @@
+//! Abrupt disconnects (a reset mid-handshake, mid-frame, mid-message, or a plain close there)
+//! leak nothing: the open file descriptors and the connection tasks return to their baseline.
+
+mod common;
+
+use std::io::Write;
+use std::net::TcpStream;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use async_tungstenite::tungstenite::Message;
+use common::*;
+use ws_echo::{Config, Handler};
+
+/// The echo, counting how many copies of it are alive: the adapter keeps one, and each
+/// connection task holds its own until the task ends.
+struct Counted(Arc<AtomicUsize>);
+
+impl Clone for Counted {
+    fn clone(&self) -> Self {
+        self.0.fetch_add(1, Ordering::SeqCst);
+        Counted(Arc::clone(&self.0))
+    }
+}
+
+impl Drop for Counted {
+    fn drop(&mut self) {
+        self.0.fetch_sub(1, Ordering::SeqCst);
+    }
+}
+
+impl Handler for Counted {
+    fn on_message(&mut self, message: Message) -> Option<Message> {
+        Some(message)
+    }
+}
+
+fn open_fds() -> usize {
+    std::fs::read_dir("/proc/self/fd").unwrap().count()
+}
+
+/// Closes `stream` with a reset (SO_LINGER 0) instead of a FIN.
+fn reset(stream: TcpStream) {
+    socket2::SockRef::from(&stream)
+        .set_linger(Some(Duration::ZERO))
+        .unwrap();
+    drop(stream);
+}
+
+/// Waits (bounded) until `done` holds; returns whether it did.
+fn eventually(mut done: impl FnMut() -> bool) -> bool {
+    let deadline = Instant::now() + IO_TIMEOUT;
+    while Instant::now() < deadline {
+        if done() {
+            return true;
+        }
+        std::thread::yield_now();
+    }
+    done()
+}
+
+#[test]
+fn abrupt_disconnects_leave_no_descriptor_or_task_behind() {
+    for rt in runtimes() {
+        let alive = Arc::new(AtomicUsize::new(1));
+        let addr = start_with(rt, Config::default(), Counted(Arc::clone(&alive)));
+        // Warm up: the runtime's own descriptors and threads exist from here on.
+        let mut ws = connect(addr);
+        assert_eq!(
+            round_trip(&mut ws, Message::text("warm")),
+            Message::text("warm")
+        );
+        ws.close(None).unwrap();
+        while ws.read().is_ok() {}
+        drop(ws);
+        assert!(
+            eventually(|| alive.load(Ordering::SeqCst) == 1),
+            "{rt:?}: warm-up task left"
+        );
+        let baseline = open_fds();
+
+        for round in 0..20 {
+            // Mid-handshake: half a request.
+            let mut half = TcpStream::connect(addr).unwrap();
+            half.write_all(b"GET /ws HTTP/1.1\r\nHost: x\r\nSec-WebSocket-")
+                .unwrap();
+            // Mid-frame: a header promising 1000 bytes, then 10 of them.
+            let mut mid_frame = Raw::upgrade(addr);
+            mid_frame.send_raw(&frame(true, BINARY, &[7; 1000], true)[..20]);
+            // Mid-message: the first of several fragments.
+            let mut mid_message = Raw::upgrade(addr);
+            mid_message.send(false, TEXT, b"to be continued");
+            if round % 2 == 0 {
+                reset(half);
+                reset(mid_frame.stream);
+                reset(mid_message.stream);
+            } // else: a plain close, when they go out of scope
+        }
+        let settled = eventually(|| alive.load(Ordering::SeqCst) == 1 && open_fds() == baseline);
+        assert!(
+            settled,
+            "{rt:?}: {} tasks and {} descriptors left over (baseline {baseline})",
+            alive.load(Ordering::SeqCst) - 1,
+            open_fds()
+        );
+        // And the server still serves.
+        let mut ws = connect(addr);
+        assert_eq!(
+            round_trip(&mut ws, Message::text("after")),
+            Message::text("after")
+        );
+    }
+}
