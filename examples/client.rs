@@ -6,16 +6,21 @@
 //! ```
 #![cfg_attr(feature = "async-std", allow(deprecated))]
 
-#[cfg(not(any(feature = "smol", feature = "async-std")))]
+#[cfg(not(any(feature = "smol", feature = "async-std", feature = "tokio")))]
 compile_error!(
     "the client example needs a runtime: run `cargo run --features smol --example client` \
-     or `cargo run --features async-std --example client`"
+     or `cargo run --features async-std --example client` \
+     (or `cargo run --features tokio --example client`)"
 );
+
+#[path = "common/runtime.rs"]
+mod runtime;
 
 use std::process::ExitCode;
 use std::time::Duration;
 
 use argh::FromArgs;
+use runtime::Runtime;
 use ws_echo::client::{self, ClientConfig, Event, Report};
 
 /// Write a message to a WebSocket echo server every interval and print the echoes.
@@ -67,10 +72,10 @@ struct Args {
     /// exit when the link dies or the server closes, instead of reconnecting
     #[argh(switch)]
     no_reconnect: bool,
-    /// the runtime to run on: smol (default, recommended) or async-std
-    #[cfg(all(feature = "smol", feature = "async-std"))]
-    #[argh(option, default = "String::from(\"smol\")")]
-    runtime: String,
+    /// the runtime to run on: smol (the default and recommended), async-std or tokio, as
+    /// compiled in
+    #[argh(option, default = "Runtime::preferred()")]
+    runtime: Runtime,
 }
 
 fn duration(value: &str) -> Result<Duration, String> {
@@ -117,40 +122,30 @@ fn main() -> ExitCode {
         let _ = stop_rx.recv().await;
     };
 
-    #[cfg(all(feature = "smol", feature = "async-std"))]
-    let result = match args.runtime.as_str() {
-        "smol" => smol::block_on(client::run(
-            &config,
-            ws_echo::runtimes::smol::connect,
-            stop,
-            print,
-        )),
-        "async-std" => async_std::task::block_on(client::run(
-            &config,
-            ws_echo::runtimes::async_std::connect,
-            stop,
-            print,
-        )),
-        other => {
-            eprintln!("error: unknown runtime {other:?}: use smol or async-std");
+    log::debug!("running on {}", args.runtime.name());
+    let result = args.runtime.block_on(async {
+        match args.runtime {
+            #[cfg(feature = "smol")]
+            Runtime::Smol => {
+                client::run(&config, ws_echo::runtimes::smol::connect, stop, print).await
+            }
+            #[cfg(feature = "async-std")]
+            Runtime::AsyncStd => {
+                client::run(&config, ws_echo::runtimes::async_std::connect, stop, print).await
+            }
+            #[cfg(feature = "tokio")]
+            Runtime::Tokio => {
+                client::run(&config, ws_echo::runtimes::tokio::connect, stop, print).await
+            }
+        }
+    });
+    let result = match result {
+        Ok(result) => result,
+        Err(e) => {
+            eprintln!("error: cannot start the runtime: {e}");
             return ExitCode::FAILURE;
         }
     };
-    #[cfg(all(feature = "smol", not(feature = "async-std")))]
-    let result = smol::block_on(client::run(
-        &config,
-        ws_echo::runtimes::smol::connect,
-        stop,
-        print,
-    ));
-    #[cfg(all(feature = "async-std", not(feature = "smol")))]
-    let result = async_std::task::block_on(client::run(
-        &config,
-        ws_echo::runtimes::async_std::connect,
-        stop,
-        print,
-    ));
-
     match result {
         Ok(report) => finish(&report),
         Err(e @ ws_echo::Error::InvalidUrl { .. }) => {

@@ -3,20 +3,31 @@
 //! ```text
 //! cargo run --features smol --example server -- --addr 127.0.0.1:8080
 //! cargo run --features async-std --example server
+//! cargo run --features tokio --example server
 //! ```
+//!
+//! Ctrl-C or SIGTERM drains: every connection gets Close 1001 after its echoes, with up to
+//! `--drain-timeout` to answer; a second Ctrl-C exits at once.
 #![cfg_attr(feature = "async-std", allow(deprecated))]
 
-#[cfg(not(any(feature = "smol", feature = "async-std")))]
+#[cfg(not(any(feature = "smol", feature = "async-std", feature = "tokio")))]
 compile_error!(
     "the server example needs a runtime: run `cargo run --features smol --example server` \
-     or `cargo run --features async-std --example server`"
+     or `cargo run --features async-std --example server` \
+     (or `cargo run --features tokio --example server`)"
 );
+
+#[path = "common/runtime.rs"]
+mod runtime;
 
 use std::process::ExitCode;
 use std::time::Duration;
 
+use std::sync::atomic::{AtomicUsize, Ordering};
+
 use argh::FromArgs;
-use ws_echo::{Config, Handler, Message};
+use runtime::Runtime;
+use ws_echo::{Config, Handler, Message, Report, Shutdown, StatsHandle};
 
 /// Serve a WebSocket echo endpoint.
 #[derive(FromArgs)]
@@ -65,28 +76,13 @@ struct Args {
     /// connections served at once; more get HTTP 503 (default 10000)
     #[argh(option, default = "10_000")]
     max_connections: usize,
-    /// the runtime to serve on: smol (default, recommended) or async-std
-    #[cfg(all(feature = "smol", feature = "async-std"))]
-    #[argh(option, default = "Runtime::Smol")]
+    /// how long connections get to answer our Close 1001 at shutdown (default 10s)
+    #[argh(option, default = "Duration::from_secs(10)", from_str_fn(duration))]
+    drain_timeout: Duration,
+    /// the runtime to serve on: smol (the default and recommended), async-std or tokio, as
+    /// compiled in
+    #[argh(option, default = "Runtime::preferred()")]
     runtime: Runtime,
-}
-
-#[cfg(all(feature = "smol", feature = "async-std"))]
-#[derive(Clone, Copy)]
-enum Runtime {
-    Smol,
-    AsyncStd,
-}
-
-#[cfg(all(feature = "smol", feature = "async-std"))]
-impl argh::FromArgValue for Runtime {
-    fn from_arg_value(value: &str) -> Result<Self, String> {
-        match value {
-            "smol" => Ok(Runtime::Smol),
-            "async-std" => Ok(Runtime::AsyncStd),
-            other => Err(format!("unknown runtime {other:?}: use smol or async-std")),
-        }
-    }
 }
 
 fn duration(value: &str) -> Result<Duration, String> {
@@ -139,18 +135,56 @@ fn main() -> ExitCode {
         config = config.allow_origin(origin.as_str());
     }
 
-    #[cfg(all(feature = "smol", feature = "async-std"))]
-    let result = match args.runtime {
-        Runtime::Smol => smol::block_on(on_smol(&args.addr, config)),
-        Runtime::AsyncStd => async_std::task::block_on(on_async_std(&args.addr, config)),
+    let shutdown = Shutdown::new();
+    let config = config
+        .drain_timeout(args.drain_timeout)
+        .shutdown(shutdown.clone());
+    // Ctrl-C or SIGTERM: drain. Again: exit at once.
+    let presses = AtomicUsize::new(0);
+    let on_signal = move || {
+        if presses.fetch_add(1, Ordering::SeqCst) == 0 {
+            log::info!("shutting down: draining connections (Ctrl-C again to exit at once)");
+            shutdown.trigger();
+        } else {
+            log::warn!("exiting at once");
+            std::process::exit(130);
+        }
     };
-    #[cfg(all(feature = "smol", not(feature = "async-std")))]
-    let result = smol::block_on(on_smol(&args.addr, config));
-    #[cfg(all(feature = "async-std", not(feature = "smol")))]
-    let result = async_std::task::block_on(on_async_std(&args.addr, config));
+    if let Err(e) = ctrlc::set_handler(on_signal) {
+        log::warn!("Ctrl-C and SIGTERM will not drain: {e}");
+    }
 
-    match result {
-        Ok(()) => ExitCode::SUCCESS,
+    /// Binds with one adapter, serves until shut down, returns the report and the counters.
+    macro_rules! serve_on {
+        ($adapter:path) => {{
+            use $adapter as adapter;
+            let path = config.path.clone();
+            let server = adapter::Server::bind(args.addr.as_str(), config).await?;
+            println!(
+                "serving ws://{}{path} ({})",
+                server.local_addr()?,
+                args.runtime.name()
+            );
+            let stats = server.stats();
+            log_stats_every_minute(stats.clone());
+            server.run(LoggedEcho).await.map(|report| (report, stats))
+        }};
+    }
+    let result = args.runtime.block_on(async {
+        match args.runtime {
+            #[cfg(feature = "smol")]
+            Runtime::Smol => serve_on!(ws_echo::runtimes::smol),
+            #[cfg(feature = "async-std")]
+            Runtime::AsyncStd => serve_on!(ws_echo::runtimes::async_std),
+            #[cfg(feature = "tokio")]
+            Runtime::Tokio => serve_on!(ws_echo::runtimes::tokio),
+        }
+    });
+    match result.and_then(|served| served) {
+        Ok((report, stats)) => {
+            log_report(&report, &stats);
+            ExitCode::SUCCESS
+        }
         Err(e) => {
             eprintln!("error: cannot serve on {}: {e}", args.addr);
             ExitCode::FAILURE
@@ -158,18 +192,15 @@ fn main() -> ExitCode {
     }
 }
 
-#[cfg(feature = "smol")]
-async fn on_smol(addr: &str, config: Config) -> std::io::Result<()> {
-    let path = config.path.clone();
-    let server = ws_echo::runtimes::smol::Server::bind(addr, config).await?;
-    println!("serving ws://{}{path} (smol)", server.local_addr()?);
-    server.run(LoggedEcho).await
+/// Logs the counters at debug level every minute, on a thread of its own.
+fn log_stats_every_minute(stats: StatsHandle) {
+    std::thread::spawn(move || loop {
+        std::thread::sleep(Duration::from_secs(60));
+        log::debug!("stats: {:?}", stats.snapshot());
+    });
 }
 
-#[cfg(feature = "async-std")]
-async fn on_async_std(addr: &str, config: Config) -> std::io::Result<()> {
-    let path = config.path.clone();
-    let server = ws_echo::runtimes::async_std::Server::bind(addr, config).await?;
-    println!("serving ws://{}{path} (async-std)", server.local_addr()?);
-    server.run(LoggedEcho).await
+/// The library has logged the report; add the counters.
+fn log_report(_report: &Report, stats: &StatsHandle) {
+    log::info!("stats at shutdown: {:?}", stats.snapshot());
 }

@@ -4,6 +4,8 @@ use std::time::Duration;
 
 use async_tungstenite::tungstenite::protocol::WebSocketConfig;
 
+use crate::Shutdown;
+
 /// How the handler answers upgrades and runs connections.
 ///
 /// Build it from [`Config::default`] and the chainable setters; every default is documented on
@@ -63,6 +65,14 @@ pub struct Config {
     /// When no data message has arrived for this long, we close with 1001 "idle timeout".
     /// Pings and pongs do not count. `None` turns it off. Default: `None`.
     pub idle_timeout: Option<Duration>,
+    /// When triggered, connections end gracefully: what has already arrived is echoed, then
+    /// Close 1001 "going away" is sent, and the peer has [`Config::drain_timeout`] to answer.
+    /// The adapters' servers also stop accepting. Default: `None` (the adapters create one;
+    /// see their `shutdown_handle`).
+    pub shutdown: Option<Shutdown>,
+    /// How long connections get to complete the close handshake after a shutdown; the
+    /// adapters drop what is left then. Default: 10 s.
+    pub drain_timeout: Duration,
     /// Connections the adapters serve at once; one more is answered HTTP 503 with
     /// `Retry-After: 1` and closed. `None` means no limit. Default: 10,000 (about 120 MB at
     /// ~12 KiB per idle connection).
@@ -92,6 +102,8 @@ impl Default for Config {
             idle_timeout: None,
             tcp_keepalive: Some(Duration::from_secs(30)),
             max_connections: Some(10_000),
+            shutdown: None,
+            drain_timeout: Duration::from_secs(10),
         }
     }
 }
@@ -173,6 +185,18 @@ impl Config {
     /// Sets [`Config::idle_timeout`]; `None` turns it off.
     pub fn idle_timeout(mut self, timeout: Option<Duration>) -> Self {
         self.idle_timeout = timeout;
+        self
+    }
+
+    /// Sets [`Config::shutdown`]: connections served with this config watch `signal`.
+    pub fn shutdown(mut self, signal: Shutdown) -> Self {
+        self.shutdown = Some(signal);
+        self
+    }
+
+    /// Sets [`Config::drain_timeout`].
+    pub fn drain_timeout(mut self, timeout: Duration) -> Self {
+        self.drain_timeout = timeout;
         self
     }
 

@@ -18,7 +18,7 @@ use futures_util::SinkExt;
 
 use crate::liveness::{sleep_until, write_within, Activity, Beat, Heartbeat, Watched};
 use crate::summary::{Ending, Summary, Timeout};
-use crate::{handshake, Config, Error, Handler};
+use crate::{handshake, Config, Error, Handler, Shutdown};
 
 /// Messages echoed in one go before we flush and let other tasks run, so that a peer whose
 /// input never pauses cannot starve the rest of the executor.
@@ -132,10 +132,14 @@ struct Conn<'a, S> {
 enum Wake {
     /// A message, an error, or the end of the stream.
     Item(Option<Result<Message, tungstenite::Error>>),
-    /// Nothing more has arrived (or the batch is full): time to flush.
-    Drained,
+    /// Nothing more has arrived: time to flush.
+    Pending,
+    /// The batch (or the drain budget) is used up: flush, and let other tasks run.
+    Full,
     /// A timer: the heartbeat or the idle timeout.
     Timer,
+    /// The shutdown signal.
+    Shutdown,
 }
 
 impl<S> Conn<'_, S>
@@ -150,33 +154,63 @@ where
         let mut last_data = Instant::now();
         // Messages (or pongs) queued since the last flush.
         let mut unflushed: u32 = 0;
+        // Shutting down: how many more messages we echo before closing with 1001. What has
+        // already arrived is echoed until nothing more is waiting or this budget is spent
+        // (a peer that never pauses would otherwise keep us open); the peer learns from the
+        // Close that what follows was not taken.
+        let mut draining: Option<u32> = None;
         loop {
-            let wake = if unflushed == 0 {
+            let wake = if unflushed == 0 && draining.is_none() {
                 let beat = heartbeat.deadline(self.activity.last_read());
                 let idle = self.config.idle_timeout.map(|idle| last_data + idle);
                 let deadline = beat.into_iter().chain(idle).min();
                 let next = self.ws.next();
-                future::or(async { Wake::Item(next.await) }, async {
+                let timer = async {
                     sleep_until(deadline).await;
                     Wake::Timer
-                })
+                };
+                let shutdown = async {
+                    match &self.config.shutdown {
+                        Some(shutdown) => shutdown.triggered().await,
+                        None => future::pending().await,
+                    }
+                    Wake::Shutdown
+                };
+                future::or(
+                    async { Wake::Item(next.await) },
+                    future::or(timer, shutdown),
+                )
                 .await
-            } else if unflushed >= BATCH {
-                Wake::Drained
+            } else if unflushed >= BATCH || draining == Some(0) {
+                Wake::Full
             } else {
                 future::poll_once(self.ws.next())
                     .await
-                    .map_or(Wake::Drained, Wake::Item)
+                    .map_or(Wake::Pending, Wake::Item)
             };
             let message = match wake {
-                Wake::Drained => {
-                    if let Err(ending) = self.write(|ws| ws.flush()).await {
-                        return ending;
+                Wake::Pending | Wake::Full => {
+                    if unflushed > 0 {
+                        if let Err(ending) = self.write(|ws| ws.flush()).await {
+                            return ending;
+                        }
+                        unflushed = 0;
                     }
-                    if unflushed >= BATCH {
+                    if draining.is_none() && self.shutdown_requested() {
+                        draining = Some(BATCH);
+                    } else if draining.is_some()
+                        && (matches!(wake, Wake::Pending) || draining == Some(0))
+                    {
+                        // Everything that had arrived is echoed (or the budget is spent).
+                        let going_away = close_frame(CloseCode::Away, "going away");
+                        return self.close(going_away, self.config.drain_timeout).await;
+                    } else if matches!(wake, Wake::Full) {
                         future::yield_now().await;
                     }
-                    unflushed = 0;
+                    continue;
+                }
+                Wake::Shutdown => {
+                    draining = Some(BATCH);
                     continue;
                 }
                 Wake::Timer => {
@@ -198,9 +232,8 @@ where
                         .idle_timeout
                         .is_some_and(|idle| now >= last_data + idle)
                     {
-                        return self
-                            .close(close_frame(CloseCode::Away, "idle timeout"))
-                            .await;
+                        let idle = close_frame(CloseCode::Away, "idle timeout");
+                        return self.close(idle, self.config.close_timeout).await;
                     }
                     continue;
                 }
@@ -212,6 +245,9 @@ where
             match message {
                 Message::Text(_) | Message::Binary(_) => {
                     last_data = Instant::now();
+                    if let Some(left) = &mut draining {
+                        *left = left.saturating_sub(1);
+                    }
                     counts.messages_in += 1;
                     counts.bytes_in += message.len() as u64;
                     let reply = match catch_unwind(AssertUnwindSafe(|| handler.on_message(message)))
@@ -219,16 +255,15 @@ where
                         Ok(reply) => reply,
                         Err(_) => {
                             log::warn!("the handler panicked; closing the connection with 1011");
-                            return self
-                                .close(close_frame(CloseCode::Error, "handler failed"))
-                                .await;
+                            let failed = close_frame(CloseCode::Error, "handler failed");
+                            return self.close(failed, self.config.close_timeout).await;
                         }
                     };
                     match reply {
                         None => {}
                         Some(Message::Close(frame)) => {
                             let frame = frame.unwrap_or_else(|| close_frame(CloseCode::Normal, ""));
-                            return self.close(frame).await;
+                            return self.close(frame, self.config.close_timeout).await;
                         }
                         Some(reply) => {
                             let len = reply.len() as u64;
@@ -263,6 +298,13 @@ where
                 }
             }
         }
+    }
+
+    fn shutdown_requested(&self) -> bool {
+        self.config
+            .shutdown
+            .as_ref()
+            .is_some_and(Shutdown::is_triggered)
     }
 
     /// Runs one write operation under the write timeout.
@@ -303,32 +345,45 @@ where
             E::Utf8(_) => "invalid UTF-8".to_owned(),
             other => other.to_string(),
         };
-        self.close(close_frame(code, &reason)).await
+        self.close(close_frame(code, &reason), self.config.close_timeout)
+            .await
     }
 
     /// Sends `frame` (after everything already fed), then waits for the peer's Close or EOF
     /// before letting the connection go, so that our Close is read rather than lost to a
     /// reset; all of it within `close_timeout`.
-    async fn close(&mut self, frame: CloseFrame) -> Ending {
-        let ending = Ending::ServerClosed {
-            code: frame.code.into(),
-            reason: frame.reason.to_string(),
-        };
+    async fn close(&mut self, frame: CloseFrame, timeout: Duration) -> Ending {
+        let (code, reason) = (frame.code.into(), frame.reason.to_string());
         let ws = &mut self.ws;
         let closing = async {
             if let Err(e) = ws.send(Message::Close(Some(frame))).await {
-                return log::debug!("sending Close failed: {e}");
+                log::debug!("sending Close failed: {e}");
+                return false;
             }
             if ws.is_terminated() {
                 // The WebSocket layer stopped reading after the error.
                 drain(ws.get_mut()).await;
-            } else {
-                // Wait for the peer's Close; messages sent after ours are not answered.
-                while let Some(Ok(_)) = ws.next().await {}
+                return true;
+            }
+            // Wait for the peer's Close; messages sent after ours are not answered.
+            loop {
+                match ws.next().await {
+                    Some(Ok(Message::Close(_))) | None => return true,
+                    Some(Ok(_)) => {}
+                    Some(Err(_)) => return false,
+                }
             }
         };
-        future::or(closing, sleep(self.config.close_timeout)).await;
-        ending
+        let answered = future::or(closing, async {
+            sleep(timeout).await;
+            false
+        })
+        .await;
+        Ending::ServerClosed {
+            code,
+            reason,
+            answered,
+        }
     }
 }
 

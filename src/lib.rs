@@ -68,12 +68,16 @@ mod handler;
 mod handshake;
 mod liveness;
 pub mod runtimes;
+mod shutdown;
+mod stats;
 mod summary;
 
 pub use config::Config;
 pub use connection::{serve, serve_upgraded};
 pub use error::Error;
 pub use handler::{Echo, Handler};
+pub use shutdown::Shutdown;
+pub use stats::{Report, Stats, StatsHandle};
 pub use summary::{Ending, Summary, Timeout};
 
 /// Close codes (1000 normal, 1001 going away, 1002 protocol error, ...).

@@ -15,13 +15,17 @@ pub enum Ending {
         /// The peer's close reason.
         reason: String,
     },
-    /// We sent Close: 1002 for a protocol error, 1007 for invalid UTF-8, 1009 for a message
-    /// over the limit, 1011 when the handler panicked, or whatever the handler chose.
+    /// We sent Close: 1001 on shutdown or idle timeout, 1002 for a protocol error, 1007 for
+    /// invalid UTF-8, 1009 for a message over the limit, 1011 when the handler panicked, or
+    /// whatever the handler chose.
     ServerClosed {
         /// The code we sent.
         code: u16,
         /// The reason we sent.
         reason: String,
+        /// Whether the peer completed the close (its Close, or its EOF after a failure)
+        /// before the timeout; `false` means we dropped it.
+        answered: bool,
     },
     /// The peer closed the TCP connection without a Close frame.
     Eof,
@@ -55,7 +59,17 @@ impl fmt::Display for Ending {
                 reason,
             } => write!(f, "peer closed with {code} {reason:?}"),
             Ending::PeerClosed { code: None, .. } => write!(f, "peer closed without a code"),
-            Ending::ServerClosed { code, reason } => write!(f, "we closed with {code} {reason:?}"),
+            Ending::ServerClosed {
+                code,
+                reason,
+                answered,
+            } => {
+                write!(f, "we closed with {code} {reason:?}")?;
+                if !answered {
+                    write!(f, " (unanswered)")?;
+                }
+                Ok(())
+            }
             Ending::Eof => write!(f, "EOF without Close"),
             Ending::Reset => write!(f, "connection reset"),
             Ending::TimedOut(Timeout::Unresponsive { silent }) => write!(

@@ -4,44 +4,14 @@
 
 mod common;
 
-use std::future::Future;
 use std::time::Duration;
 
 use async_tungstenite::tungstenite::protocol::frame::coding::CloseCode;
 use async_tungstenite::tungstenite::protocol::CloseFrame;
 use async_tungstenite::tungstenite::Message;
 use common::*;
-use ws_echo::client::{self, ClientConfig, Event, Report};
+use ws_echo::client::{ClientConfig, Event};
 use ws_echo::{Config, Error, Handler};
-
-/// Runs the client under `rt` with its adapter's dialer; returns its result and its events.
-fn run_client(
-    rt: Rt,
-    config: &ClientConfig,
-    stop: impl Future<Output = ()>,
-    mut on_event: impl FnMut(&Event),
-) -> Result<Report, Error> {
-    match rt {
-        #[cfg(feature = "smol")]
-        Rt::Smol => smol::block_on(client::run(
-            config,
-            ws_echo::runtimes::smol::connect,
-            stop,
-            &mut on_event,
-        )),
-        #[cfg(feature = "async-std")]
-        Rt::AsyncStd => async_std::task::block_on(client::run(
-            config,
-            ws_echo::runtimes::async_std::connect,
-            stop,
-            &mut on_event,
-        )),
-    }
-}
-
-fn never() -> impl Future<Output = ()> {
-    futures_lite::future::pending()
-}
 
 fn config_for(addr: std::net::SocketAddr) -> ClientConfig {
     ClientConfig::new(format!("ws://{addr}/ws")).interval(Duration::from_millis(20))

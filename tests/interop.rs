@@ -85,7 +85,7 @@ fn our_client_gets_echoes_from_the_go_server() {
             .interval(Duration::from_millis(20))
             .count(3)
             .close_timeout(Duration::from_millis(100));
-        let report = run(rt, &config);
+        let report = run_client(rt, &config, never(), |_| {}).unwrap();
         assert_eq!(
             (
                 report.sent,
@@ -96,25 +96,4 @@ fn our_client_gets_echoes_from_the_go_server() {
             (3, 3, 0, 0)
         );
     }
-}
-
-fn run(rt: Rt, config: &ClientConfig) -> ws_echo::client::Report {
-    let never = futures_lite::future::pending::<()>();
-    match rt {
-        #[cfg(feature = "smol")]
-        Rt::Smol => smol::block_on(ws_echo::client::run(
-            config,
-            ws_echo::runtimes::smol::connect,
-            never,
-            |_| {},
-        )),
-        #[cfg(feature = "async-std")]
-        Rt::AsyncStd => async_std::task::block_on(ws_echo::client::run(
-            config,
-            ws_echo::runtimes::async_std::connect,
-            never,
-            |_| {},
-        )),
-    }
-    .unwrap()
 }

@@ -13,36 +13,12 @@ use async_tungstenite::tungstenite::Message;
 use common::relay::Relay;
 use common::stoppable::Stoppable;
 use common::*;
-use ws_echo::client::{self, ClientConfig, Event, Report};
+use ws_echo::client::{ClientConfig, Event};
 use ws_echo::{Config, Echo, Ending, Error, Handler, Timeout};
 
 const MS: Duration = Duration::from_millis(1);
 /// What a deadline may be late by on a loaded two-core machine.
 const SLACK: Duration = Duration::from_millis(300);
-
-fn run_client(
-    rt: Rt,
-    config: &ClientConfig,
-    on_event: impl FnMut(&Event),
-) -> Result<Report, Error> {
-    let never = futures_lite::future::pending::<()>();
-    match rt {
-        #[cfg(feature = "smol")]
-        Rt::Smol => smol::block_on(client::run(
-            config,
-            ws_echo::runtimes::smol::connect,
-            never,
-            on_event,
-        )),
-        #[cfg(feature = "async-std")]
-        Rt::AsyncStd => async_std::task::block_on(client::run(
-            config,
-            ws_echo::runtimes::async_std::connect,
-            never,
-            on_event,
-        )),
-    }
-}
 
 #[test]
 fn the_server_drops_a_client_behind_a_pulled_cable() {
@@ -140,7 +116,7 @@ fn the_client_declares_a_dead_link_and_reconnects_when_the_cable_is_back() {
             .handshake_timeout(200 * MS)
             .backoff(20 * MS, 100 * MS);
         let (mut cut_at, mut down_after, mut resending) = (None, None, None);
-        let report = run_client(rt, &config, |event| match event {
+        let report = run_client(rt, &config, never(), |event| match event {
             Event::Echo { seq: 3, .. } => {
                 relay.cut();
                 cut_at = Some(Instant::now());
@@ -289,7 +265,7 @@ fn after_a_server_restart_the_client_resends_exactly_what_was_not_echoed() {
             .ping_interval(None)
             .backoff(20 * MS, 40 * MS);
         let mut events = Vec::new();
-        let report = run_client(rt, &config, |e| events.push(e.clone())).unwrap();
+        let report = run_client(rt, &config, never(), |e| events.push(e.clone())).unwrap();
         let _second = restarter.join().unwrap();
         assert_eq!(
             (
@@ -326,7 +302,7 @@ fn with_reconnecting_off_a_dead_link_is_an_error() {
             .ping_interval(Some(50 * MS))
             .pong_timeout(50 * MS)
             .reconnect(false);
-        let result = run_client(rt, &config, |event| {
+        let result = run_client(rt, &config, never(), |event| {
             if let Event::Echo { seq: 1, .. } = event {
                 relay.cut();
             }

@@ -3,7 +3,7 @@
 //! each run in their own async-std task, and a dialer for the client.
 
 use std::io;
-use std::net::{Shutdown, SocketAddr};
+use std::net::SocketAddr;
 use std::os::fd::{AsFd, BorrowedFd};
 use std::pin::Pin;
 use std::sync::Arc;
@@ -13,7 +13,7 @@ use async_std::net::{TcpListener, TcpStream, ToSocketAddrs};
 
 use futures_lite::{AsyncRead, AsyncWrite};
 
-use crate::{Config, Handler};
+use crate::{Config, Handler, Report, Shutdown, StatsHandle};
 
 /// A bound listener serving the echo endpoint.
 ///
@@ -25,7 +25,9 @@ use crate::{Config, Handler};
 /// async_std::task::block_on(async {
 ///     let server = Server::bind("127.0.0.1:8080", ws_echo::Config::default()).await?;
 ///     println!("serving ws://{}/ws", server.local_addr()?);
-///     server.run(ws_echo::Echo).await
+///     let report = server.run(ws_echo::Echo).await?;
+///     println!("{report:?}");
+///     Ok(())
 /// })
 /// # }
 /// ```
@@ -33,15 +35,20 @@ use crate::{Config, Handler};
 pub struct Server {
     listener: TcpListener,
     config: Arc<Config>,
+    shutdown: Shutdown,
+    stats: StatsHandle,
 }
 
 impl Server {
     /// Binds the listener (port 0 picks a free port; see [`Server::local_addr`]).
     pub async fn bind(addr: impl ToSocketAddrs, config: Config) -> io::Result<Server> {
         let listener = TcpListener::bind(addr).await?;
+        let (config, shutdown) = super::with_shutdown(config);
         Ok(Server {
             listener,
-            config: Arc::new(config),
+            config,
+            shutdown,
+            stats: StatsHandle::default(),
         })
     }
 
@@ -50,9 +57,22 @@ impl Server {
         self.listener.local_addr()
     }
 
-    /// Accepts connections for ever, each in its own task with its own clone of `handler`.
-    /// Accept errors are logged and retried after a short pause; they never end the loop.
-    pub async fn run<H>(self, handler: H) -> io::Result<()>
+    /// The signal that shuts this server down (the config's, if it had one): stop accepting,
+    /// close every connection with 1001 after echoing what it had received, wait up to
+    /// [`Config::drain_timeout`] for their answers, drop the rest; then [`Server::run`] returns.
+    pub fn shutdown_handle(&self) -> Shutdown {
+        self.shutdown.clone()
+    }
+
+    /// The server's counters, live.
+    pub fn stats(&self) -> StatsHandle {
+        self.stats.clone()
+    }
+
+    /// Accepts connections, each in its own task with its own clone of `handler`, until the
+    /// shutdown signal; then drains and returns what happened. Accept errors are logged once
+    /// per burst and retried after a short pause; they never end the loop.
+    pub async fn run<H>(self, handler: H) -> io::Result<Report>
     where
         H: Handler + Clone + Send + 'static,
     {
@@ -61,7 +81,7 @@ impl Server {
             let (stream, peer) = listener.accept().await?;
             Ok((Tcp(stream), peer))
         };
-        super::accept_loop(self.config, handler, accept, |task| {
+        super::accept_loop(self.config, self.stats, handler, accept, |task| {
             drop(async_std::task::spawn(task))
         })
         .await
@@ -109,7 +129,7 @@ impl AsyncWrite for Tcp {
     }
 
     fn poll_close(self: Pin<&mut Self>, _: &mut Context<'_>) -> Poll<io::Result<()>> {
-        Poll::Ready(self.0.shutdown(Shutdown::Write))
+        Poll::Ready(self.0.shutdown(std::net::Shutdown::Write))
     }
 }
 

@@ -7,7 +7,7 @@ use std::sync::Arc;
 
 use smol::net::{AsyncToSocketAddrs, TcpListener, TcpStream};
 
-use crate::{Config, Handler};
+use crate::{Config, Handler, Report, Shutdown, StatsHandle};
 
 /// A bound listener serving the echo endpoint.
 ///
@@ -18,7 +18,9 @@ use crate::{Config, Handler};
 /// smol::block_on(async {
 ///     let server = Server::bind("127.0.0.1:8080", ws_echo::Config::default()).await?;
 ///     println!("serving ws://{}/ws", server.local_addr()?);
-///     server.run(ws_echo::Echo).await
+///     let report = server.run(ws_echo::Echo).await?;
+///     println!("{report:?}");
+///     Ok(())
 /// })
 /// # }
 /// ```
@@ -26,15 +28,20 @@ use crate::{Config, Handler};
 pub struct Server {
     listener: TcpListener,
     config: Arc<Config>,
+    shutdown: Shutdown,
+    stats: StatsHandle,
 }
 
 impl Server {
     /// Binds the listener (port 0 picks a free port; see [`Server::local_addr`]).
     pub async fn bind(addr: impl AsyncToSocketAddrs, config: Config) -> io::Result<Server> {
         let listener = TcpListener::bind(addr).await?;
+        let (config, shutdown) = super::with_shutdown(config);
         Ok(Server {
             listener,
-            config: Arc::new(config),
+            config,
+            shutdown,
+            stats: StatsHandle::default(),
         })
     }
 
@@ -43,15 +50,29 @@ impl Server {
         self.listener.local_addr()
     }
 
-    /// Accepts connections for ever, each in its own task with its own clone of `handler`.
-    /// Accept errors are logged and retried after a short pause; they never end the loop.
-    pub async fn run<H>(self, handler: H) -> io::Result<()>
+    /// The signal that shuts this server down (the config's, if it had one): stop accepting,
+    /// close every connection with 1001 after echoing what it had received, wait up to
+    /// [`Config::drain_timeout`] for their answers, drop the rest; then [`Server::run`] returns.
+    pub fn shutdown_handle(&self) -> Shutdown {
+        self.shutdown.clone()
+    }
+
+    /// The server's counters, live.
+    pub fn stats(&self) -> StatsHandle {
+        self.stats.clone()
+    }
+
+    /// Accepts connections, each in its own task with its own clone of `handler`, until the
+    /// shutdown signal; then drains and returns what happened. Accept errors are logged once
+    /// per burst and retried after a short pause; they never end the loop.
+    pub async fn run<H>(self, handler: H) -> io::Result<Report>
     where
         H: Handler + Clone + Send + 'static,
     {
         let listener = &self.listener;
         super::accept_loop(
             self.config,
+            self.stats,
             handler,
             || listener.accept(),
             |task| smol::spawn(task).detach(),

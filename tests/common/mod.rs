@@ -25,6 +25,8 @@ pub enum Rt {
     Smol,
     #[cfg(feature = "async-std")]
     AsyncStd,
+    #[cfg(feature = "tokio")]
+    Tokio,
 }
 
 pub fn runtimes() -> Vec<Rt> {
@@ -33,12 +35,41 @@ pub fn runtimes() -> Vec<Rt> {
         Rt::Smol,
         #[cfg(feature = "async-std")]
         Rt::AsyncStd,
+        #[cfg(feature = "tokio")]
+        Rt::Tokio,
     ];
     assert!(
         !all.is_empty(),
-        "tests need --features smol and/or async-std"
+        "tests need --features smol, async-std and/or tokio"
     );
     all
+}
+
+impl Rt {
+    /// Runs `future` to completion on this runtime, on the calling thread.
+    pub fn block_on<T>(self, future: impl std::future::Future<Output = T>) -> T {
+        match self {
+            #[cfg(feature = "smol")]
+            Rt::Smol => smol::block_on(future),
+            #[cfg(feature = "async-std")]
+            Rt::AsyncStd => async_std::task::block_on(future),
+            #[cfg(feature = "tokio")]
+            Rt::Tokio => tokio::runtime::Builder::new_current_thread()
+                .enable_io()
+                .build()
+                .unwrap()
+                .block_on(future),
+        }
+    }
+}
+
+/// A server running on its own thread under one runtime.
+pub struct Running {
+    pub addr: SocketAddr,
+    pub shutdown: ws_echo::Shutdown,
+    pub stats: ws_echo::StatsHandle,
+    /// What `run` returns once the server has shut down.
+    pub report: mpsc::Receiver<ws_echo::Report>,
 }
 
 /// Starts an echo server on 127.0.0.1:0 under `rt`; it runs until the test process ends.
@@ -52,26 +83,86 @@ pub fn start_with<H: Handler + Clone + Send + 'static>(
     config: Config,
     handler: H,
 ) -> SocketAddr {
+    start_server(rt, config, handler).addr
+}
+
+/// Starts a server with `handler` on 127.0.0.1:0 under `rt`, with its controls.
+pub fn start_server<H: Handler + Clone + Send + 'static>(
+    rt: Rt,
+    config: Config,
+    handler: H,
+) -> Running {
+    /// Binds with the adapter of `$rt`, hands back the controls, runs until shut down.
+    macro_rules! serve {
+        ($adapter:path, $tx:ident, $report_tx:ident) => {{
+            use $adapter as adapter;
+            let server = adapter::Server::bind("127.0.0.1:0", config).await.unwrap();
+            let controls = (
+                server.local_addr().unwrap(),
+                server.shutdown_handle(),
+                server.stats(),
+            );
+            $tx.send(controls).unwrap();
+            let _ = $report_tx.send(server.run(handler).await.unwrap());
+        }};
+    }
     let (tx, rx) = mpsc::channel();
+    let (report_tx, report) = mpsc::channel();
     std::thread::spawn(move || match rt {
         #[cfg(feature = "smol")]
-        Rt::Smol => smol::block_on(async move {
-            let server = ws_echo::runtimes::smol::Server::bind("127.0.0.1:0", config)
-                .await
-                .unwrap();
-            tx.send(server.local_addr().unwrap()).unwrap();
-            server.run(handler).await.unwrap();
-        }),
+        Rt::Smol => rt.block_on(async move { serve!(ws_echo::runtimes::smol, tx, report_tx) }),
         #[cfg(feature = "async-std")]
-        Rt::AsyncStd => async_std::task::block_on(async move {
-            let server = ws_echo::runtimes::async_std::Server::bind("127.0.0.1:0", config)
-                .await
-                .unwrap();
-            tx.send(server.local_addr().unwrap()).unwrap();
-            server.run(handler).await.unwrap();
-        }),
+        Rt::AsyncStd => {
+            rt.block_on(async move { serve!(ws_echo::runtimes::async_std, tx, report_tx) })
+        }
+        #[cfg(feature = "tokio")]
+        Rt::Tokio => rt.block_on(async move { serve!(ws_echo::runtimes::tokio, tx, report_tx) }),
     });
-    rx.recv_timeout(IO_TIMEOUT).expect("server did not start")
+    let (addr, shutdown, stats) = rx.recv_timeout(IO_TIMEOUT).expect("server did not start");
+    Running {
+        addr,
+        shutdown,
+        stats,
+        report,
+    }
+}
+
+/// Runs the timed-writer client under `rt` with that runtime's dialer.
+pub fn run_client(
+    rt: Rt,
+    config: &ws_echo::client::ClientConfig,
+    stop: impl std::future::Future<Output = ()>,
+    on_event: impl FnMut(&ws_echo::client::Event),
+) -> Result<ws_echo::client::Report, ws_echo::Error> {
+    use ws_echo::client::run;
+    match rt {
+        #[cfg(feature = "smol")]
+        Rt::Smol => rt.block_on(run(
+            config,
+            ws_echo::runtimes::smol::connect,
+            stop,
+            on_event,
+        )),
+        #[cfg(feature = "async-std")]
+        Rt::AsyncStd => rt.block_on(run(
+            config,
+            ws_echo::runtimes::async_std::connect,
+            stop,
+            on_event,
+        )),
+        #[cfg(feature = "tokio")]
+        Rt::Tokio => rt.block_on(run(
+            config,
+            ws_echo::runtimes::tokio::connect,
+            stop,
+            on_event,
+        )),
+    }
+}
+
+/// A `stop` future that never completes.
+pub fn never() -> impl std::future::Future<Output = ()> {
+    futures_lite::future::pending()
 }
 
 pub type Ws = tungstenite::WebSocket<TcpStream>;
