@@ -189,14 +189,15 @@ fn print(event: &Event) {
     }
 }
 
-/// Prints the summary; exits 1 when the server ended the connection with an error code.
+/// Prints the summary; exits 1 when the server ended the connection with a code other than
+/// 1000 (normal) or 1001 (going away).
 fn finish(report: &Report) -> ExitCode {
     println!(
         "sent {}, echoed {}, missing {}, resent {}, reconnects {}",
         report.sent, report.echoed, report.missing, report.resent, report.reconnects
     );
     match &report.server_close {
-        Some((Some(code), _)) if *code != 1000 => ExitCode::FAILURE,
+        Some((Some(code), _)) if *code != 1000 && *code != 1001 => ExitCode::FAILURE,
         _ => ExitCode::SUCCESS,
     }
 }

@@ -55,5 +55,53 @@ for case in "refused:--addr 127.0.0.1:$port" "bad-url:--url http://example/" "ht
 done
 check "HTTP 404 is named" grep -q 'the server answered HTTP 404 instead of upgrading' "$work/http-404.err"
 
+# Ctrl-C on the server during traffic: every connection gets 1001, and no echo is lost.
+"$bin/server" "${args[@]}" --addr 127.0.0.1:0 >"$work/drain-server.out" 2>"$work/drain-server.err" &
+drainer=$!
+for _ in $(seq 100); do [ -s "$work/drain-server.out" ] && break; sleep 0.05; done
+drain_url=$(awk 'NR == 1 { print $2 }' "$work/drain-server.out")
+timeout 20 "$bin/client" "${args[@]}" --url "$drain_url" --interval 20ms --no-reconnect >"$work/drain-client.out" 2>&1 &
+drain_client=$!
+for _ in $(seq 200); do grep -q '#5,' "$work/drain-client.out" 2>/dev/null && break; sleep 0.05; done
+kill -INT "$drainer"
+wait "$drainer"
+check "the server drains and exits 0 on Ctrl-C" test $? -eq 0
+wait "$drain_client"
+check "the client exits 0 after the server's 1001" test $? -eq 0
+check "the client was told 1001 going away" grep -qx 'server closed: 1001 going away' "$work/drain-client.out"
+check "the server reports the connection closed cleanly" \
+  grep -q 'shut down: 1 connections served, 1 closed cleanly at the shutdown, 0 dropped' "$work/drain-server.err"
+taken=$(grep -o 'messages_in: [0-9]*' "$work/drain-server.err" | tail -1 | grep -o '[0-9]*$')
+given=$(grep -o 'messages_out: [0-9]*' "$work/drain-server.err" | tail -1 | grep -o '[0-9]*$')
+echoed=$(sed -n 's/^sent [0-9]*, echoed \([0-9]*\),.*/\1/p' "$work/drain-client.out")
+check "every message the server took was echoed and arrived ($taken, $given, $echoed)" \
+  test -n "$taken" -a "$taken" = "$given" -a "$given" = "$echoed"
+
+has() { [[ ",$features," == *",$1,"* ]]; }
+start_app() { # start_app NAME ARGS...: runs an embedding example, waits for its first line
+  local name=$1; shift
+  "$bin/$name" "$@" >"$work/$name.out" 2>&1 &
+  pids+=($!)
+  for _ in $(seq 100); do [ -s "$work/$name.out" ] && break; sleep 0.05; done
+}
+pids=()
+trap 'kill "$server" "${pids[@]}" 2>/dev/null; rm -rf "$work"' EXIT
+if has smol; then
+  start_app embed_smol 127.0.0.1:0
+  app_url=$(awk 'NR == 1 { print $2 }' "$work/embed_smol.out")
+  timeout 20 "$bin/client" --url "$app_url" --interval 50ms --count 3 >"$work/embed_smol.client" 2>&1
+  check "embed_smol echoes for the client" grep -qx 'sent 3, echoed 3, missing 0, resent 0, reconnects 0' "$work/embed_smol.client"
+  for _ in $(seq 100); do grep -q '^app: tick' "$work/embed_smol.out" && break; sleep 0.05; done
+  check "embed_smol's own periodic work runs beside it" grep -q '^app: tick' "$work/embed_smol.out"
+fi
+if has tokio; then
+  start_app embed_hyper 127.0.0.1:0
+  app_addr=$(sed -n 's|^serving http://\([^/]*\)/health.*|\1|p' "$work/embed_hyper.out")
+  check "embed_hyper answers /health itself" test "$(curl -s "http://$app_addr/health")" = ok
+  check "embed_hyper answers 404 elsewhere" test "$(curl -s -o /dev/null -w '%{http_code}' "http://$app_addr/nope")" = 404
+  timeout 20 "$bin/client" --url "ws://$app_addr/ws" --interval 50ms --count 3 >"$work/embed_hyper.client" 2>&1
+  check "embed_hyper upgrades /ws to ws-echo" grep -qx 'sent 3, echoed 3, missing 0, resent 0, reconnects 0' "$work/embed_hyper.client"
+fi
+
 echo "examples: $passed passed, $failed failed"
 [ "$failed" -eq 0 ]

@@ -22,6 +22,7 @@ use async_tungstenite::tungstenite::protocol::{CloseFrame, WebSocketConfig};
 use async_tungstenite::tungstenite::Message;
 use async_tungstenite::WebSocketStream;
 use futures_lite::{future, AsyncRead, AsyncWrite, StreamExt};
+use futures_util::SinkExt;
 
 use crate::liveness::{write_within, Activity, Beat, Heartbeat, Watched};
 use crate::Error;
@@ -509,6 +510,14 @@ impl<E: FnMut(&Event)> Run<'_, E> {
                 Step::Received(Some(Err(e))) => return SessionEnd::Lost(lost(e)),
                 Step::Received(Some(Ok(message))) => {
                     if let Some((code, reason)) = self.receive(message) {
+                        // tungstenite has queued our answer to the server's Close: send it.
+                        let answer = SinkExt::flush(&mut link.ws);
+                        if write_within(&link.activity, self.config.write_timeout, answer)
+                            .await
+                            .is_none()
+                        {
+                            log::debug!("answering the server's Close timed out");
+                        }
                         return SessionEnd::ServerClosed(code, reason);
                     }
                     if self.done() {

@@ -355,34 +355,38 @@ where
     async fn close(&mut self, frame: CloseFrame, timeout: Duration) -> Ending {
         let (code, reason) = (frame.code.into(), frame.reason.to_string());
         let ws = &mut self.ws;
+        // Completes when the connection has ended on the peer's side: its Close, its EOF, a
+        // reset, or a send that fails because it is gone.
         let closing = async {
             if let Err(e) = ws.send(Message::Close(Some(frame))).await {
-                log::debug!("sending Close failed: {e}");
-                return false;
+                return log::debug!("sending Close failed: {e}");
             }
             if ws.is_terminated() {
                 // The WebSocket layer stopped reading after the error.
-                drain(ws.get_mut()).await;
-                return true;
+                return drain(ws.get_mut()).await;
             }
             // Wait for the peer's Close; messages sent after ours are not answered.
-            loop {
-                match ws.next().await {
-                    Some(Ok(Message::Close(_))) | None => return true,
-                    Some(Ok(_)) => {}
-                    Some(Err(_)) => return false,
+            while let Some(Ok(message)) = ws.next().await {
+                if message.is_close() {
+                    return;
                 }
             }
         };
-        let answered = future::or(closing, async {
-            sleep(timeout).await;
-            false
-        })
+        let dropped = future::or(
+            async {
+                closing.await;
+                false
+            },
+            async {
+                sleep(timeout).await;
+                true
+            },
+        )
         .await;
         Ending::ServerClosed {
             code,
             reason,
-            answered,
+            dropped,
         }
     }
 }

@@ -64,6 +64,17 @@ where
     }
 }
 
+/// The `Sec-WebSocket-Accept` value that answers a request's `Sec-WebSocket-Key` (RFC 6455,
+/// 4.2.2), for applications that answer the upgrade themselves and then call
+/// [`serve_upgraded`](crate::serve_upgraded).
+///
+/// ```
+/// assert_eq!(ws_echo::accept_key(b"dGhlIHNhbXBsZSBub25jZQ=="), "s3pPLMBiTxaQ9kYGzzhZRbK+xOo=");
+/// ```
+pub fn accept_key(key: &[u8]) -> String {
+    derive_accept_key(key)
+}
+
 /// Writes an HTTP error response with `reason` as its body, and flushes it.
 pub(crate) async fn refuse<S>(stream: &mut S, status: u16, reason: &str) -> Result<(), Error>
 where

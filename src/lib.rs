@@ -76,6 +76,7 @@ pub use config::Config;
 pub use connection::{serve, serve_upgraded};
 pub use error::Error;
 pub use handler::{Echo, Handler};
+pub use handshake::accept_key;
 pub use shutdown::Shutdown;
 pub use stats::{Report, Stats, StatsHandle};
 pub use summary::{Ending, Summary, Timeout};

@@ -23,9 +23,9 @@ pub enum Ending {
         code: u16,
         /// The reason we sent.
         reason: String,
-        /// Whether the peer completed the close (its Close, or its EOF after a failure)
-        /// before the timeout; `false` means we dropped it.
-        answered: bool,
+        /// Whether we gave up waiting for the peer to end the connection (with its Close, or
+        /// by closing it) and dropped it at the close or drain timeout.
+        dropped: bool,
     },
     /// The peer closed the TCP connection without a Close frame.
     Eof,
@@ -62,11 +62,11 @@ impl fmt::Display for Ending {
             Ending::ServerClosed {
                 code,
                 reason,
-                answered,
+                dropped,
             } => {
                 write!(f, "we closed with {code} {reason:?}")?;
-                if !answered {
-                    write!(f, " (unanswered)")?;
+                if *dropped {
+                    write!(f, " (no answer in time: dropped)")?;
                 }
                 Ok(())
             }

@@ -195,13 +195,7 @@ impl DrainCounts {
         let dropped = match served {
             None => true,
             Some(Some(summary)) => {
-                matches!(
-                    summary.ending,
-                    Ending::ServerClosed {
-                        answered: false,
-                        ..
-                    }
-                )
+                matches!(summary.ending, Ending::ServerClosed { dropped: true, .. })
             }
             Some(None) => false,
         };
