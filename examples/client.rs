@@ -38,6 +38,13 @@ struct Args {
     /// the text to send (default "Hello World")
     #[argh(option, default = "String::from(\"Hello World\")")]
     message: String,
+    /// send the contents of this file instead of --message: as text when it is UTF-8 (unless
+    /// --binary), else as binary
+    #[argh(option)]
+    message_file: Option<std::path::PathBuf>,
+    /// send the message as a binary message
+    #[argh(switch)]
+    binary: bool,
     /// time between messages, like 2s or 500ms (default 2s)
     #[argh(option, default = "Duration::from_secs(2)", from_str_fn(duration))]
     interval: Duration,
@@ -96,9 +103,18 @@ fn main() -> ExitCode {
         .url
         .clone()
         .unwrap_or_else(|| format!("ws://{}/ws", args.addr));
+    let payload = match &args.message_file {
+        Some(path) => match std::fs::read(path) {
+            Ok(bytes) => bytes,
+            Err(e) => {
+                eprintln!("error: cannot read {}: {e}", path.display());
+                return ExitCode::FAILURE;
+            }
+        },
+        None => args.message.clone().into_bytes(),
+    };
     let mut config = ClientConfig::new(url)
         .origin(args.origin.as_str())
-        .message(args.message.as_str())
         .interval(args.interval)
         .ping_interval(args.ping_interval)
         .pong_timeout(args.pong_timeout)
@@ -110,6 +126,11 @@ fn main() -> ExitCode {
     if let Some(count) = args.count {
         config = config.count(count);
     }
+    config = match String::from_utf8(payload) {
+        Ok(text) if !args.binary => config.message(text),
+        Ok(text) => config.binary_message(text.into_bytes()),
+        Err(e) => config.binary_message(e.into_bytes()),
+    };
 
     // Ctrl-C ends the run with Close 1000 and a summary.
     let (stop_tx, stop_rx) = async_channel::bounded::<()>(1);
@@ -168,7 +189,7 @@ fn print(event: &Event) {
                 rtt.as_secs_f64() * 1e3
             )
         }
-        Event::Unexpected { text } => println!("unexpected message: {text}"),
+        Event::Unexpected { text } => println!("unexpected message: {}", shown(text)),
         Event::ServerClosed {
             code: Some(code),
             reason,
@@ -186,6 +207,14 @@ fn print(event: &Event) {
             after.as_secs_f64()
         ),
         _ => {}
+    }
+}
+
+/// A long text as its length, a short one as it is.
+fn shown(text: &str) -> String {
+    match text.chars().count() {
+        n if n > 200 => format!("{n} characters of text"),
+        _ => text.to_owned(),
     }
 }
 

@@ -1,4 +1,5 @@
-//! The echo server: serves `ws://ADDR/ws` and logs each connection and each message.
+//! The echo server: serves `ws://ADDR/ws` and logs each connection and each message; a
+//! browser pointed at `http://ADDR/` gets a page to talk to it with.
 //!
 //! ```text
 //! cargo run --features smol --example server -- --addr 127.0.0.1:8080
@@ -134,6 +135,9 @@ fn main() -> ExitCode {
     for origin in &args.allow_origin {
         config = config.allow_origin(origin.as_str());
     }
+    // A page for browsers at `/`: type messages, see their echoes and round-trip times.
+    let page = include_str!("page.html").replace("{{WS_PATH}}", &args.path);
+    config = config.page(page);
 
     let shutdown = Shutdown::new();
     let config = config

@@ -36,8 +36,9 @@ pub struct ClientConfig {
     /// The `Origin` header sent with the upgrade request (servers built on Go's
     /// x/net/websocket refuse requests without one). Default: `http://localhost/`.
     pub origin: String,
-    /// The text sent every interval. Default: `Hello World`.
-    pub message: String,
+    /// The message sent every interval: a text, or binary data. Default: the text
+    /// `Hello World`.
+    pub message: Message,
     /// Time between two sends; the first goes out as soon as the connection is up.
     /// Default: 2 s.
     pub interval: Duration,
@@ -71,7 +72,7 @@ impl Default for ClientConfig {
         ClientConfig {
             url: "ws://127.0.0.1:8080/ws".to_owned(),
             origin: "http://localhost/".to_owned(),
-            message: "Hello World".to_owned(),
+            message: Message::text("Hello World"),
             interval: Duration::from_secs(2),
             count: None,
             close_timeout: Duration::from_secs(1),
@@ -101,9 +102,15 @@ impl ClientConfig {
         self
     }
 
-    /// Sets [`ClientConfig::message`].
-    pub fn message(mut self, message: impl Into<String>) -> Self {
-        self.message = message.into();
+    /// Sets [`ClientConfig::message`] to a text.
+    pub fn message(mut self, text: impl Into<String>) -> Self {
+        self.message = Message::text(text.into());
+        self
+    }
+
+    /// Sets [`ClientConfig::message`] to binary data.
+    pub fn binary_message(mut self, data: impl Into<Vec<u8>>) -> Self {
+        self.message = Message::binary(data.into());
         self
     }
 
@@ -199,18 +206,19 @@ pub enum Event {
         /// The address dialed.
         address: String,
     },
-    /// An echo of message number `seq` (from 1) came back, equal to what was sent.
+    /// An echo of message number `seq` (from 1) came back, equal to what was sent (same
+    /// type, same bytes).
     Echo {
         /// Which message, counting from 1.
         seq: u64,
         /// From our (last) send to the echo's arrival.
         rtt: Duration,
-        /// The echoed text.
+        /// The echoed text, or "N bytes of binary".
         text: String,
     },
     /// A message arrived that is not the echo of the oldest message awaiting one.
     Unexpected {
-        /// What arrived (binary shown lossily as text).
+        /// What arrived: its text, or "N bytes of binary".
         text: String,
     },
     /// The server sent Close.
@@ -392,8 +400,8 @@ enum SessionEnd {
 struct Run<'a, E> {
     config: &'a ClientConfig,
     report: Report,
-    /// Messages sent and not yet echoed, oldest first: (seq, last sent at, text).
-    pending: VecDeque<(u64, Instant, String)>,
+    /// Messages sent and not yet echoed, oldest first: (seq, last sent at, message).
+    pending: VecDeque<(u64, Instant, Message)>,
     on_event: &'a mut E,
 }
 
@@ -443,9 +451,9 @@ impl<E: FnMut(&Event)> Run<'_, E> {
         link: &mut Link<S>,
         mut stop: Pin<&mut impl Future<Output = ()>>,
     ) -> SessionEnd {
-        let unanswered: Vec<String> = self.pending.iter().map(|p| p.2.clone()).collect();
-        for (i, text) in unanswered.into_iter().enumerate() {
-            if let Err(reason) = self.write(link, Message::text(text)).await {
+        let unanswered: Vec<Message> = self.pending.iter().map(|p| p.2.clone()).collect();
+        for (i, message) in unanswered.into_iter().enumerate() {
+            if let Err(reason) = self.write(link, message).await {
                 return SessionEnd::Lost(reason);
             }
             self.pending[i].1 = Instant::now();
@@ -481,13 +489,13 @@ impl<E: FnMut(&Event)> Run<'_, E> {
                     if self.config.count.is_some_and(|n| self.report.sent >= n) {
                         continue;
                     }
-                    let text = self.config.message.clone();
-                    if let Err(reason) = self.write(link, Message::text(text.as_str())).await {
+                    let message = self.config.message.clone();
+                    if let Err(reason) = self.write(link, message.clone()).await {
                         return SessionEnd::Lost(reason);
                     }
                     self.report.sent += 1;
                     self.pending
-                        .push_back((self.report.sent, Instant::now(), text));
+                        .push_back((self.report.sent, Instant::now(), message));
                 }
                 Step::Heartbeat => match heartbeat.check(link.activity.last_read(), Instant::now())
                 {
@@ -551,9 +559,8 @@ impl<E: FnMut(&Event)> Run<'_, E> {
 
     /// Accounts for one received message; returns the server's Close if it was one.
     fn receive(&mut self, message: Message) -> Option<(Option<u16>, String)> {
-        let text = match message {
-            Message::Text(text) => text.to_string(),
-            Message::Binary(data) => String::from_utf8_lossy(&data).into_owned(),
+        match message {
+            Message::Text(_) | Message::Binary(_) => {}
             Message::Close(frame) => {
                 let (code, reason) = match frame {
                     Some(frame) => (Some(u16::from(frame.code)), frame.reason.to_string()),
@@ -566,9 +573,14 @@ impl<E: FnMut(&Event)> Run<'_, E> {
                 return Some((code, reason));
             }
             Message::Ping(_) | Message::Pong(_) | Message::Frame(_) => return None,
+        }
+        let text = match &message {
+            Message::Text(text) => text.to_string(),
+            other => format!("{} bytes of binary", other.len()),
         };
+        // Same type, same bytes.
         match self.pending.front() {
-            Some((_, _, expected)) if *expected == text => {
+            Some((_, _, expected)) if *expected == message => {
                 if let Some((seq, sent_at, _)) = self.pending.pop_front() {
                     self.report.echoed += 1;
                     (self.on_event)(&Event::Echo {

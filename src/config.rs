@@ -1,5 +1,6 @@
 //! [`Config`]: what a server accepts and how much each connection may cost.
 
+use std::sync::Arc;
 use std::time::Duration;
 
 use async_tungstenite::tungstenite::protocol::WebSocketConfig;
@@ -73,6 +74,10 @@ pub struct Config {
     /// How long connections get to complete the close handshake after a shutdown; the
     /// adapters drop what is left then. Default: 10 s.
     pub drain_timeout: Duration,
+    /// A web page answered (200, `text/html`) to a plain `GET /` that is not an upgrade, so
+    /// that a browser pointed at the server finds something to talk to it with. `None`: such
+    /// a request gets 404 like any other path. Default: `None`.
+    pub page: Option<Arc<str>>,
     /// Connections the adapters serve at once; one more is answered HTTP 503 with
     /// `Retry-After: 1` and closed. `None` means no limit. Default: 10,000 (about 120 MB at
     /// ~12 KiB per idle connection).
@@ -103,6 +108,7 @@ impl Default for Config {
             tcp_keepalive: Some(Duration::from_secs(30)),
             max_connections: Some(10_000),
             shutdown: None,
+            page: None,
             drain_timeout: Duration::from_secs(10),
         }
     }
@@ -197,6 +203,12 @@ impl Config {
     /// Sets [`Config::drain_timeout`].
     pub fn drain_timeout(mut self, timeout: Duration) -> Self {
         self.drain_timeout = timeout;
+        self
+    }
+
+    /// Sets [`Config::page`], served for `GET /`.
+    pub fn page(mut self, html: impl Into<Arc<str>>) -> Self {
+        self.page = Some(html.into());
         self
     }
 

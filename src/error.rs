@@ -17,6 +17,9 @@ pub enum Error {
         /// Why, in a few words (also the response body).
         reason: &'static str,
     },
+    /// Not a failure: the request was a plain `GET /`, answered with [`Config::page`](crate::Config).
+    #[error("served the page")]
+    PageServed,
     /// The peer did not complete the upgrade within the handshake timeout.
     #[error("the handshake did not complete in time")]
     HandshakeTimeout,

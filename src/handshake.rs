@@ -46,7 +46,19 @@ where
         }
     };
     match outcome {
-        Ok(accept_key) => {
+        Ok(Answer::Page(page)) => {
+            let response = format!(
+                "HTTP/1.1 200 OK\r\nContent-Type: text/html; charset=utf-8\r\n\
+                 Content-Length: {}\r\nCache-Control: no-cache\r\nConnection: close\r\n\r\n",
+                page.len()
+            );
+            stream.write_all(response.as_bytes()).await?;
+            stream.write_all(page.as_bytes()).await?;
+            stream.flush().await?;
+            crate::connection::linger(stream, config.close_timeout).await;
+            Err(Error::PageServed)
+        }
+        Ok(Answer::Upgrade(accept_key)) => {
             let response = format!(
                 "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\n\
                  Connection: Upgrade\r\nSec-WebSocket-Accept: {accept_key}\r\n\r\n"
@@ -96,10 +108,26 @@ where
     Ok(())
 }
 
-/// Checks a complete request head; returns the `Sec-WebSocket-Accept` value to answer with.
-fn check(request: &httparse::Request<'_, '_>, config: &Config) -> Result<String, Refusal> {
+/// What a valid request gets.
+enum Answer<'a> {
+    /// 101, with this `Sec-WebSocket-Accept` value.
+    Upgrade(String),
+    /// 200 with the configured page.
+    Page(&'a str),
+}
+
+/// Checks a complete request head.
+fn check<'c>(
+    request: &httparse::Request<'_, '_>,
+    config: &'c Config,
+) -> Result<Answer<'c>, Refusal> {
     let target = request.path.unwrap_or("");
     let path = target.split_once('?').map_or(target, |(path, _query)| path);
+    let headers = &*request.headers;
+    let upgrade = has_token(headers, "upgrade", "websocket");
+    if let (Some(page), "/", false, Some("GET")) = (&config.page, path, upgrade, request.method) {
+        return Ok(Answer::Page(page));
+    }
     if path != config.path {
         return Err((404, "no WebSocket endpoint at this path"));
     }
@@ -122,7 +150,7 @@ fn check(request: &httparse::Request<'_, '_>, config: &Config) -> Result<String,
     if !config.origin_allowed(header(headers, "origin")) {
         return Err((403, "origin not allowed"));
     }
-    Ok(derive_accept_key(key))
+    Ok(Answer::Upgrade(derive_accept_key(key)))
 }
 
 /// The value of the first header named `name` (ASCII case-insensitive), trimmed.

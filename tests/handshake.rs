@@ -141,3 +141,24 @@ fn a_missing_version_gets_426_naming_version_13() {
         );
     }
 }
+
+#[test]
+fn a_plain_get_of_the_root_gets_the_page_only_when_one_is_configured() {
+    for rt in runtimes() {
+        let addr = start(rt, Config::default().page("<p>hi</p>"));
+        assert_eq!(
+            http(addr, "GET / HTTP/1.1\r\nHost: test\r\n\r\n"),
+            "HTTP/1.1 200 OK\r\nContent-Type: text/html; charset=utf-8\r\nContent-Length: 9\r\n\
+             Cache-Control: no-cache\r\nConnection: close\r\n\r\n<p>hi</p>"
+        );
+        // The endpoint itself is unchanged.
+        let mut ws = connect(addr);
+        assert_eq!(
+            round_trip(&mut ws, Message::text("still")),
+            Message::text("still")
+        );
+        let without = start(rt, Config::default());
+        let answer = http(without, "GET / HTTP/1.1\r\nHost: test\r\n\r\n");
+        assert_status(&answer, "HTTP/1.1 404 Not Found");
+    }
+}

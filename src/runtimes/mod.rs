@@ -306,6 +306,10 @@ where
             log::info!("#{id} {peer} refused with HTTP {status}: {reason}");
             None
         }
+        Err(Error::PageServed) => {
+            log::info!("#{id} {peer} served the page");
+            None
+        }
         Err(e) => {
             log::info!("#{id} {peer} handshake failed: {e}");
             None

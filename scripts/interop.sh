@@ -1,0 +1,134 @@
+#!/usr/bin/env bash
+# Interoperability with real third-party peers, every byte checked by the peer scripts in
+# interop/: Chromium (the server's page, driven by chromedriver), Python's websockets, Node's ws
+# and the Go seed against our server example; our client example against Python's, Node's and
+# the Go seed's servers; and our server behind nginx, whose proxy_read_timeout a heartbeat must
+# beat (shortened to 2 s here, with a 500 ms ping, to keep the check fast; the defaults are
+# 60 s and 20 s). scripts/test.sh installs the tools; a tool that is missing is reported
+# loudly and fails the run.
+set -u
+cd "$(dirname "$0")/.."
+cargo build -q --features smol --examples || exit 1
+bin=target/debug/examples
+work=$(mktemp -d)
+pids=()
+trap 'kill "${pids[@]}" 2>/dev/null; wait 2>/dev/null; rm -rf "$work"' EXIT
+passed=0 failed=0
+check() { # check NAME COMMAND...: counts and reports one check
+  local name=$1; shift
+  if "$@"; then passed=$((passed + 1)); echo "ok: $name"; else failed=$((failed + 1)); echo "FAILED: $name"; fi
+}
+need() { # need WHAT COMMAND...: the tool must be there
+  "${@:2}" >/dev/null 2>&1 || { echo "MISSING TOOL: $1 (scripts/test.sh installs it as root)"; failed=$((failed + 1)); return 1; }
+}
+free_port() { python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }
+# wait_line FILE PATTERN: waits (bounded) for a line matching PATTERN in FILE.
+wait_line() { for _ in $(seq 200); do grep -q "$2" "$1" 2>/dev/null && return 0; sleep 0.05; done; return 1; }
+start() { # start NAME COMMAND...: runs a server in the background, output in $work/NAME.log
+  local name=$1; shift
+  "$@" >"$work/$name.log" 2>&1 &
+  pids+=($!)
+}
+client_ok() { # client_ok SUMMARY-COUNT ARGS...: our client example, checked by its summary line
+  local n=$1; shift
+  timeout 30 "$bin/client" --interval 20ms --count "$n" "$@" >"$work/client.out" 2>&1 &&
+    grep -qx "sent $n, echoed $n, missing 0, resent 0, reconnects 0" "$work/client.out"
+}
+
+# Test payloads for our client: 64 KiB of a two-byte character, and 1 MiB of binary.
+python3 -c 'import sys; sys.stdout.write("é" * 32768)' >"$work/utf8.txt"
+python3 -c 'import random, sys; r = random.Random(6455); sys.stdout.buffer.write(bytes(r.getrandbits(8) for _ in range(1 << 20)))' >"$work/binary.bin"
+
+echo "== third-party clients against our server example"
+start ours "$bin/server" --addr 127.0.0.1:0
+wait_line "$work/ours.log" '^serving ws://' || { echo "FAILED: our server did not start"; exit 1; }
+url=$(sed -n 's/^serving \(ws:[^ ]*\).*/\1/p' "$work/ours.log")
+http_url=${url/ws:/http:}
+http_url=${http_url%/ws}/
+if need "python websockets" python3 -c 'import websockets'; then
+  check "python websockets client" python3 interop/python_client.py "$url"
+fi
+if need "node ws (npm ci in interop/node)" node -e 'require("./interop/node/node_modules/ws")'; then
+  check "node ws client" node interop/node/client.js "$url"
+fi
+if need "chromium, chromedriver, selenium" python3 -c 'import selenium; import shutil, sys; sys.exit(not (shutil.which("chromium") and shutil.which("chromedriver")))'; then
+  check "chromium on the server's page" python3 interop/chromium.py "$http_url"
+fi
+if need "go seed" sh ../shared/anchors/go-seed/build.sh "$work/go"; then
+  go_addr=${url#ws://}
+  timeout 5 "$work/go/seed-client" -addr "${go_addr%/ws}" -i 20ms >"$work/go-client.out" 2>&1
+  check "go seed client gets three echoes" test "$(grep -c ' received: Hello World$' "$work/go-client.out")" -ge 3
+fi
+
+echo "== our client example against third-party servers"
+python_port=$(free_port) node_port=$(free_port) go_port=$(free_port)
+start python-server python3 interop/python_server.py 127.0.0.1 "$python_port"
+start node-server node interop/node/server.js 127.0.0.1 "$node_port"
+[ -x "$work/go/seed-server" ] && start go-server "$work/go/seed-server" -a "127.0.0.1:$go_port" -q
+wait_line "$work/python-server.log" listening
+wait_line "$work/node-server.log" listening
+for _ in $(seq 100); do (exec 3<>"/dev/tcp/127.0.0.1/$go_port") 2>/dev/null && break; sleep 0.05; done
+for peer in "python:$python_port" "node:$node_port" "go:$go_port"; do
+  name=${peer%%:*} addr=127.0.0.1:${peer#*:}
+  check "our client and the $name server: short text" client_ok 3 --url "ws://$addr/ws"
+  check "our client and the $name server: 64 KiB of é" client_ok 1 --url "ws://$addr/ws" --message-file "$work/utf8.txt"
+  # The Go seed (x/net/websocket's Message codec with a string) echoes binary as text.
+  [ "$name" = go ] && continue
+  check "our client and the $name server: 1 MiB binary" client_ok 1 --url "ws://$addr/ws" --binary --message-file "$work/binary.bin"
+done
+
+echo "== behind nginx (proxy_read_timeout 2s)"
+if need nginx nginx -v; then
+  run_nginx() { # run_nginx NAME UPSTREAM-PORT: nginx on a free port, proxying /ws upstream
+    local port; port=$(free_port)
+    mkdir -p "$work/$1"
+    cat >"$work/$1/nginx.conf" <<CONF
+worker_processes 1;
+daemon off;
+pid $work/$1/nginx.pid;
+error_log $work/$1/error.log;
+events { worker_connections 64; }
+http {
+  access_log off;
+  client_body_temp_path $work/$1; proxy_temp_path $work/$1; fastcgi_temp_path $work/$1;
+  uwsgi_temp_path $work/$1; scgi_temp_path $work/$1;
+  server {
+    listen 127.0.0.1:$port;
+    location /ws {
+      proxy_pass http://127.0.0.1:$2;
+      proxy_http_version 1.1;
+      proxy_set_header Upgrade \$http_upgrade;
+      proxy_set_header Connection "upgrade";
+      proxy_read_timeout 2s;
+      proxy_send_timeout 2s;
+    }
+  }
+}
+CONF
+    start "$1" nginx -p "$work/$1" -c "$work/$1/nginx.conf"
+    for _ in $(seq 100); do (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null && break; sleep 0.05; done
+    echo "$port"
+  }
+  idle_client() { # idle_client NAME URL: one message, then silence (client heartbeat off), 5 s
+    "$bin/client" --url "$2" --interval 1h --ping-interval off --backoff-initial 100ms >"$work/$1.out" 2>&1 &
+    local pid=$!
+    sleep 5 # the idle period: longer than twice nginx's 2 s read timeout
+    kill -INT "$pid"
+    wait "$pid"
+  }
+  for heartbeat in on off; do
+    if [ "$heartbeat" = on ]; then ping=500ms; else ping=off; fi
+    start "upstream-$heartbeat" "$bin/server" --addr 127.0.0.1:0 --ping-interval "$ping"
+    wait_line "$work/upstream-$heartbeat.log" '^serving ws://'
+    upstream=$(sed -n 's/^serving ws:\/\/[^:]*:\([0-9]*\)\/.*/\1/p' "$work/upstream-$heartbeat.log")
+    port=$(run_nginx "nginx-$heartbeat" "$upstream")
+    idle_client "idle-$heartbeat" "ws://127.0.0.1:$port/ws"
+  done
+  check "with the heartbeat, an idle connection outlives nginx's timeout" \
+    grep -qx 'sent 1, echoed 1, missing 0, resent 0, reconnects 0' "$work/idle-on.out"
+  check "without it, nginx cuts the idle connection" grep -q '^link down' "$work/idle-off.out"
+  check "and the client reconnects through nginx" grep -q '^reconnected to' "$work/idle-off.out"
+fi
+
+echo "interop: $passed passed, $failed failed"
+[ "$failed" -eq 0 ]
