@@ -58,6 +58,11 @@ if need "go seed" sh ../shared/anchors/go-seed/build.sh "$work/go"; then
   go_addr=${url#ws://}
   timeout 5 "$work/go/seed-client" -addr "${go_addr%/ws}" -i 20ms >"$work/go-client.out" 2>&1
   check "go seed client gets three echoes" test "$(grep -c ' received: Hello World$' "$work/go-client.out")" -ge 3
+  # The seed's client only sends "Hello World": a client of our own on the same library does
+  # the full exchange.
+  (cd interop/go && GO111MODULE=off GOPATH=/usr/share/gocode GOCACHE=${GOCACHE:-/tmp/go-build-cache} \
+    go build -o "$work/go/x-net-client" client.go) &&
+    check "go x/net/websocket client" timeout 20 "$work/go/x-net-client" "$url"
 fi
 
 echo "== our client example against third-party servers"
