@@ -76,6 +76,10 @@ struct Args {
     /// largest reconnect delay bound (default 30s)
     #[argh(option, default = "Duration::from_secs(30)", from_str_fn(duration))]
     backoff_max: Duration,
+    /// for wss:// URLs: also trust the CA certificates in this PEM file (the system's roots are
+    /// always trusted; needs the `tls` feature)
+    #[argh(option)]
+    ca: Option<std::path::PathBuf>,
     /// exit when the link dies or the server closes, instead of reconnecting
     #[argh(switch)]
     no_reconnect: bool,
@@ -125,6 +129,21 @@ fn main() -> ExitCode {
         .reconnect(!args.no_reconnect);
     if let Some(count) = args.count {
         config = config.count(count);
+    }
+    #[cfg(feature = "tls")]
+    if let Some(ca) = &args.ca {
+        match ws_echo::tls::client_config(Some(ca)) {
+            Ok(tls) => config = config.tls(tls),
+            Err(e) => {
+                eprintln!("error: {e}");
+                return ExitCode::FAILURE;
+            }
+        }
+    }
+    #[cfg(not(feature = "tls"))]
+    if args.ca.is_some() {
+        eprintln!("error: --ca needs the `tls` feature: add --features tls");
+        return ExitCode::FAILURE;
     }
     config = match String::from_utf8(payload) {
         Ok(text) if !args.binary => config.message(text),

@@ -7,6 +7,8 @@
 //! cargo run --features tokio --example server
 //! ```
 //!
+//! With `--features smol,tls` and `--tls-cert cert.pem --tls-key key.pem` it serves wss://.
+//!
 //! Ctrl-C or SIGTERM drains: every connection gets Close 1001 after its echoes, with up to
 //! `--drain-timeout` to answer; a second Ctrl-C exits at once.
 #![cfg_attr(feature = "async-std", allow(deprecated))]
@@ -77,6 +79,12 @@ struct Args {
     /// connections served at once; more get HTTP 503 (default 10000)
     #[argh(option, default = "10_000")]
     max_connections: usize,
+    /// serve wss://: the PEM certificate chain (with --tls-key; needs the `tls` feature)
+    #[argh(option)]
+    tls_cert: Option<std::path::PathBuf>,
+    /// serve wss://: the PEM private key of --tls-cert
+    #[argh(option)]
+    tls_key: Option<std::path::PathBuf>,
     /// how long connections get to answer our Close 1001 at shutdown (default 10s)
     #[argh(option, default = "Duration::from_secs(10)", from_str_fn(duration))]
     drain_timeout: Duration,
@@ -135,6 +143,13 @@ fn main() -> ExitCode {
     for origin in &args.allow_origin {
         config = config.allow_origin(origin.as_str());
     }
+    config = match with_tls(config, args.tls_cert.as_deref(), args.tls_key.as_deref()) {
+        Ok(config) => config,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return ExitCode::from(2);
+        }
+    };
     // A page for browsers at `/`: type messages, see their echoes and round-trip times.
     let page = include_str!("page.html").replace("{{WS_PATH}}", &args.path);
     config = config.page(page);
@@ -164,11 +179,9 @@ fn main() -> ExitCode {
             use $adapter as adapter;
             let path = config.path.clone();
             let server = adapter::Server::bind(args.addr.as_str(), config).await?;
-            println!(
-                "serving ws://{}{path} ({})",
-                server.local_addr()?,
-                args.runtime.name()
-            );
+            let scheme = if args.tls_cert.is_some() { "wss" } else { "ws" };
+            let local = server.local_addr()?;
+            println!("serving {scheme}://{local}{path} ({})", args.runtime.name());
             let stats = server.stats();
             log_stats_every_minute(stats.clone());
             server.run(LoggedEcho).await.map(|report| (report, stats))
@@ -193,6 +206,24 @@ fn main() -> ExitCode {
             eprintln!("error: cannot serve on {}: {e}", args.addr);
             ExitCode::FAILURE
         }
+    }
+}
+
+/// Adds TLS to `config` when a certificate and key are given; a one-line error otherwise.
+fn with_tls(
+    config: Config,
+    cert: Option<&std::path::Path>,
+    key: Option<&std::path::Path>,
+) -> Result<Config, String> {
+    match (cert, key) {
+        (None, None) => Ok(config),
+        #[cfg(feature = "tls")]
+        (Some(cert), Some(key)) => ws_echo::tls::server_config(cert, key)
+            .map(|tls| config.tls(tls))
+            .map_err(|e| e.to_string()),
+        #[cfg(not(feature = "tls"))]
+        (Some(_), Some(_)) => Err("--tls-cert needs the `tls` feature: add --features tls".into()),
+        _ => Err("--tls-cert and --tls-key go together".into()),
     }
 }
 

@@ -2,16 +2,18 @@
 of multi-byte text, every byte checked, then a close with 1000.
 
 Usage: python3 python_client.py ws://HOST:PORT/ws   (exits 0 when every check passed)
+       python3 python_client.py wss://HOST:PORT/ws CA.pem   (trusting that CA)
 """
 import asyncio
 import random
+import ssl
 import sys
 
 import websockets
 from websockets.asyncio.client import connect
 
 
-async def main(url: str) -> int:
+async def main(url: str, ca: str | None) -> int:
     rng = random.Random(6455)
     cases = [
         ("short text", "Hello World"),
@@ -19,7 +21,8 @@ async def main(url: str) -> int:
         ("64 KiB of é", "é" * 32768),
     ]
     failed = 0
-    async with connect(url, origin="http://localhost", max_size=2 << 20) as ws:
+    tls = ssl.create_default_context(cafile=ca) if ca else None
+    async with connect(url, origin="http://localhost", max_size=2 << 20, ssl=tls) as ws:
         for name, payload in cases:
             await ws.send(payload)
             echo = await ws.recv()
@@ -35,4 +38,4 @@ async def main(url: str) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(asyncio.run(main(sys.argv[1])))
+    sys.exit(asyncio.run(main(sys.argv[1], sys.argv[2] if len(sys.argv) > 2 else None)))

@@ -8,7 +8,7 @@
 # loudly and fails the run.
 set -u
 cd "$(dirname "$0")/.."
-cargo build -q --features smol --examples || exit 1
+cargo build -q --features smol,tls --examples || exit 1
 bin=target/debug/examples
 work=$(mktemp -d)
 pids=()
@@ -81,6 +81,36 @@ for peer in "python:$python_port" "node:$node_port" "go:$go_port"; do
   [ "$name" = go ] && continue
   check "our client and the $name server: 1 MiB binary" client_ok 1 --url "ws://$addr/ws" --binary --message-file "$work/binary.bin"
 done
+
+echo "== wss:// (a test CA made with openssl)"
+if need openssl openssl version; then
+  (
+    cd "$work" &&
+      openssl req -x509 -newkey rsa:2048 -nodes -keyout ca.key -out ca.pem -days 2 \
+        -subj "/CN=ws-echo interop CA" &&
+      openssl req -newkey rsa:2048 -nodes -keyout key.pem -out server.csr -subj "/CN=localhost" &&
+      printf 'subjectAltName=DNS:localhost,IP:127.0.0.1\n' >ext.cnf &&
+      openssl x509 -req -in server.csr -CA ca.pem -CAkey ca.key -CAcreateserial -out cert.pem \
+        -days 2 -extfile ext.cnf
+  ) >"$work/openssl.log" 2>&1 || { echo "FAILED: making certificates"; cat "$work/openssl.log"; }
+  start secure "$bin/server" --addr 127.0.0.1:0 --tls-cert "$work/cert.pem" --tls-key "$work/key.pem"
+  wait_line "$work/secure.log" '^serving wss://'
+  port=$(sed -n 's/^serving wss:\/\/[^:]*:\([0-9]*\)\/.*/\1/p' "$work/secure.log")
+  check "our client over wss:// trusting the CA" client_ok 3 --url "wss://localhost:$port/ws" --ca "$work/ca.pem"
+  timeout 20 "$bin/client" --url "wss://localhost:$port/ws" --count 1 >"$work/untrusted.out" 2>&1
+  check "our client refuses an untrusted certificate, naming why" \
+    grep -qx "error: wss://localhost:$port/ws: TLS: invalid peer certificate: UnknownIssuer" "$work/untrusted.out"
+  if python3 -c 'import websockets' 2>/dev/null; then
+    check "python websockets client over wss://" python3 interop/python_client.py "wss://localhost:$port/ws" "$work/ca.pem"
+  fi
+  if python3 -c 'import selenium' 2>/dev/null && command -v chromium >/dev/null; then
+    check "chromium on the server's page over https/wss" python3 interop/chromium.py "https://localhost:$port/"
+  fi
+  "$bin/server" --addr 127.0.0.1:0 --tls-cert "$work/cert.pem" --tls-key "$work/ca.key" >"$work/badkey.out" 2>&1
+  status=$?
+  check "a key that does not match the certificate: exit 2" test "$status" -eq 2
+  check "... with one line naming it" grep -qx "error: TLS: the key does not match the certificate in $work/cert.pem" "$work/badkey.out"
+fi
 
 echo "== behind nginx (proxy_read_timeout 2s)"
 if need nginx nginx -v; then

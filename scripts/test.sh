@@ -13,13 +13,13 @@ if cargo nextest --version >/dev/null 2>&1; then
 else
   run=(cargo test --no-fail-fast)
 fi
-for features in smol async-std tokio smol,async-std,tokio; do
+for features in smol async-std tokio smol,async-std,tokio,tls; do
   echo "== tests with --features $features"
   "${run[@]}" --features "$features"
   bash scripts/examples.sh "$features"
 done
-bash scripts/examples.sh smol,async-std,tokio --runtime async-std
-bash scripts/examples.sh smol,async-std,tokio --runtime tokio
+bash scripts/examples.sh smol,async-std,tokio,tls --runtime async-std
+bash scripts/examples.sh smol,async-std,tokio,tls --runtime tokio
 echo "== interop with third-party peers"
 bash scripts/interop.sh
 echo "== a pulled cable between network namespaces, heartbeat 1s/1s (root only)"

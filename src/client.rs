@@ -65,6 +65,10 @@ pub struct ClientConfig {
     pub backoff_initial: Duration,
     /// The largest reconnect delay bound. Default: 30 s.
     pub backoff_max: Duration,
+    /// For wss:// URLs: whom to trust. `None` means the system's roots
+    /// ([`tls::client_config(None)`](crate::tls::client_config)). Default: `None`.
+    #[cfg(feature = "tls")]
+    pub tls: Option<Arc<crate::tls::ClientConfig>>,
 }
 
 impl Default for ClientConfig {
@@ -83,6 +87,8 @@ impl Default for ClientConfig {
             reconnect: true,
             backoff_initial: Duration::from_millis(500),
             backoff_max: Duration::from_secs(30),
+            #[cfg(feature = "tls")]
+            tls: None,
         }
     }
 }
@@ -129,6 +135,13 @@ impl ClientConfig {
     /// Sets [`ClientConfig::close_timeout`].
     pub fn close_timeout(mut self, timeout: Duration) -> Self {
         self.close_timeout = timeout;
+        self
+    }
+
+    /// Sets [`ClientConfig::tls`].
+    #[cfg(feature = "tls")]
+    pub fn tls(mut self, tls: Arc<crate::tls::ClientConfig>) -> Self {
+        self.tls = Some(tls);
         self
     }
 
@@ -181,13 +194,16 @@ impl ClientConfig {
             .into_client_request()
             .map_err(|e| invalid(&e.to_string()))?;
         let uri = request.uri();
-        match uri.scheme_str() {
-            Some("ws") => {}
-            Some("wss") => return Err(invalid("wss:// is not supported yet")),
-            _ => return Err(invalid("the scheme must be ws://")),
-        }
+        let default_port = match uri.scheme_str() {
+            Some("ws") => 80,
+            #[cfg(feature = "tls")]
+            Some("wss") => 443,
+            #[cfg(not(feature = "tls"))]
+            Some("wss") => return Err(invalid("wss:// needs the `tls` feature")),
+            _ => return Err(invalid("the scheme must be ws:// or wss://")),
+        };
         let host = uri.host().ok_or_else(|| invalid("no host"))?;
-        let address = format!("{host}:{}", uri.port_u16().unwrap_or(80));
+        let address = format!("{host}:{}", uri.port_u16().unwrap_or(default_port));
         let origin = HeaderValue::from_str(&self.origin).map_err(|_| Error::InvalidUrl {
             url: self.origin.clone(),
             reason: "not a valid Origin header value".to_owned(),
@@ -290,8 +306,9 @@ where
     S: AsyncRead + AsyncWrite + Unpin,
 {
     let (request, address) = config.request()?;
+    let secure = secure(config, &request)?;
     let mut stop = pin!(stop);
-    let mut link = connect(config, &mut dial, &request, &address).await?;
+    let mut link = connect(config, &mut dial, &request, &address, secure.as_ref()).await?;
     on_event(&Event::Connected {
         address: address.clone(),
     });
@@ -337,7 +354,7 @@ where
             if stopped {
                 return Ok(run.finish());
             }
-            match connect(config, &mut dial, &request, &address).await {
+            match connect(config, &mut dial, &request, &address, secure.as_ref()).await {
                 Ok(link) => break link,
                 Err(e) => log::debug!("reconnecting to {address} failed: {e}"),
             }
@@ -353,16 +370,116 @@ where
 
 /// One connection: the WebSocket and the record of when bytes last moved on it.
 struct Link<S> {
-    ws: WebSocketStream<Watched<S>>,
+    ws: WebSocketStream<Watched<Wire<S>>>,
     activity: Arc<Activity>,
 }
 
-/// Dials and upgrades, within the handshake timeout.
+/// What wss:// needs: whom to trust, and the name the certificate must carry.
+#[cfg(feature = "tls")]
+struct Secure {
+    connector: futures_rustls::TlsConnector,
+    name: futures_rustls::pki_types::ServerName<'static>,
+}
+
+/// Without the `tls` feature there is no wss:// (the URL is refused first).
+#[cfg(not(feature = "tls"))]
+enum Secure {}
+
+/// The TLS setup for a wss:// request, or `None` for ws://.
+#[cfg(feature = "tls")]
+fn secure(config: &ClientConfig, request: &Request) -> Result<Option<Secure>, Error> {
+    let uri = request.uri();
+    if uri.scheme_str() != Some("wss") {
+        return Ok(None);
+    }
+    let host = uri.host().unwrap_or_default();
+    let host = host.trim_start_matches('[').trim_end_matches(']');
+    let name = futures_rustls::pki_types::ServerName::try_from(host.to_owned())
+        .map_err(|e| Error::Tls(format!("{host:?} is not a valid server name: {e}")))?;
+    let tls = match &config.tls {
+        Some(tls) => Arc::clone(tls),
+        None => crate::tls::client_config(None)?,
+    };
+    let connector = futures_rustls::TlsConnector::from(tls);
+    Ok(Some(Secure { connector, name }))
+}
+
+#[cfg(not(feature = "tls"))]
+fn secure(_: &ClientConfig, _: &Request) -> Result<Option<Secure>, Error> {
+    Ok(None)
+}
+
+/// The dialed stream, as it is (ws://) or inside TLS (wss://).
+enum Wire<S> {
+    Plain(S),
+    #[cfg(feature = "tls")]
+    Tls(Box<futures_rustls::client::TlsStream<S>>),
+}
+
+impl<S: AsyncRead + AsyncWrite + Unpin> Wire<S> {
+    /// Wraps `stream` in TLS when `secure` says so.
+    async fn new(stream: S, secure: Option<&Secure>) -> Result<Wire<S>, Error> {
+        match secure {
+            None => Ok(Wire::Plain(stream)),
+            #[cfg(feature = "tls")]
+            Some(secure) => secure
+                .connector
+                .connect(secure.name.clone(), stream)
+                .await
+                .map(|tls| Wire::Tls(Box::new(tls)))
+                .map_err(|e| Error::Tls(e.to_string())),
+            #[cfg(not(feature = "tls"))]
+            Some(never) => match *never {},
+        }
+    }
+}
+
+/// Delegates a poll method to whichever stream a `Wire` holds.
+macro_rules! wire {
+    ($self:ident, $stream:ident => $call:expr) => {
+        match $self.get_mut() {
+            Wire::Plain($stream) => $call,
+            #[cfg(feature = "tls")]
+            Wire::Tls($stream) => $call,
+        }
+    };
+}
+
+impl<S: AsyncRead + AsyncWrite + Unpin> AsyncRead for Wire<S> {
+    fn poll_read(
+        self: Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+        buf: &mut [u8],
+    ) -> Poll<io::Result<usize>> {
+        wire!(self, stream => Pin::new(stream).poll_read(cx, buf))
+    }
+}
+
+impl<S: AsyncRead + AsyncWrite + Unpin> AsyncWrite for Wire<S> {
+    fn poll_write(
+        self: Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+        buf: &[u8],
+    ) -> Poll<io::Result<usize>> {
+        wire!(self, stream => Pin::new(stream).poll_write(cx, buf))
+    }
+
+    fn poll_flush(self: Pin<&mut Self>, cx: &mut std::task::Context<'_>) -> Poll<io::Result<()>> {
+        wire!(self, stream => Pin::new(stream).poll_flush(cx))
+    }
+
+    fn poll_close(self: Pin<&mut Self>, cx: &mut std::task::Context<'_>) -> Poll<io::Result<()>> {
+        wire!(self, stream => Pin::new(stream).poll_close(cx))
+    }
+}
+
+/// Dials and upgrades (TLS first for wss://), within the handshake timeout.
 async fn connect<D, F, S>(
     config: &ClientConfig,
     dial: &mut D,
     request: &Request,
     address: &str,
+    secure: Option<&Secure>,
 ) -> Result<Link<S>, Error>
 where
     D: FnMut(String) -> F,
@@ -371,6 +488,7 @@ where
 {
     let connecting = async {
         let stream = dial(address.to_owned()).await?;
+        let stream = Wire::new(stream, secure).await?;
         let activity = Activity::new();
         let stream = Watched::new(stream, Arc::clone(&activity));
         let ws_config = WebSocketConfig::default().read_buffer_size(4096);

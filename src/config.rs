@@ -78,6 +78,11 @@ pub struct Config {
     /// that a browser pointed at the server finds something to talk to it with. `None`: such
     /// a request gets 404 like any other path. Default: `None`.
     pub page: Option<Arc<str>>,
+    /// TLS: when set, every connection does the TLS handshake first (counted in
+    /// [`Config::handshake_timeout`]), then the upgrade over TLS: wss://. Build it with
+    /// [`tls::server_config`](crate::tls::server_config). Default: `None`.
+    #[cfg(feature = "tls")]
+    pub tls: Option<Arc<crate::tls::ServerConfig>>,
     /// Connections the adapters serve at once; one more is answered HTTP 503 with
     /// `Retry-After: 1` and closed. `None` means no limit. Default: 10,000 (about 120 MB at
     /// ~12 KiB per idle connection).
@@ -109,6 +114,8 @@ impl Default for Config {
             max_connections: Some(10_000),
             shutdown: None,
             page: None,
+            #[cfg(feature = "tls")]
+            tls: None,
             drain_timeout: Duration::from_secs(10),
         }
     }
@@ -209,6 +216,13 @@ impl Config {
     /// Sets [`Config::page`], served for `GET /`.
     pub fn page(mut self, html: impl Into<Arc<str>>) -> Self {
         self.page = Some(html.into());
+        self
+    }
+
+    /// Sets [`Config::tls`].
+    #[cfg(feature = "tls")]
+    pub fn tls(mut self, tls: Arc<crate::tls::ServerConfig>) -> Self {
+        self.tls = Some(tls);
         self
     }
 

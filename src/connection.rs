@@ -53,19 +53,54 @@ const MAX_REASON: usize = 123;
 ///     }
 /// }
 /// ```
-pub async fn serve<S, H>(mut stream: S, config: &Config, handler: H) -> Result<Summary, Error>
+pub async fn serve<S, H>(stream: S, config: &Config, handler: H) -> Result<Summary, Error>
 where
     S: AsyncRead + AsyncWrite + Unpin,
     H: Handler,
 {
     let started = Instant::now();
-    let handshake = handshake::accept(&mut stream, config);
-    let rest = future::or(handshake, async {
-        sleep(config.handshake_timeout).await;
+    let deadline = started + config.handshake_timeout;
+    #[cfg(feature = "tls")]
+    if let Some(tls) = &config.tls {
+        let acceptor = futures_rustls::TlsAcceptor::from(Arc::clone(tls));
+        let accepting = async {
+            acceptor
+                .accept(stream)
+                .await
+                .map_err(|e| Error::Tls(format!("handshake failed: {e}")))
+        };
+        let stream = within(deadline, accepting).await?;
+        return upgrade_and_run(stream, config, handler, started, deadline).await;
+    }
+    upgrade_and_run(stream, config, handler, started, deadline).await
+}
+
+/// The HTTP upgrade (before `deadline`), then the loop.
+async fn upgrade_and_run<S, H>(
+    mut stream: S,
+    config: &Config,
+    handler: H,
+    started: Instant,
+    deadline: Instant,
+) -> Result<Summary, Error>
+where
+    S: AsyncRead + AsyncWrite + Unpin,
+    H: Handler,
+{
+    let rest = within(deadline, handshake::accept(&mut stream, config)).await?;
+    Ok(run(stream, rest, config, handler, started).await)
+}
+
+/// Runs a handshake step, failing with [`Error::HandshakeTimeout`] at `deadline`.
+async fn within<T>(
+    deadline: Instant,
+    step: impl Future<Output = Result<T, Error>>,
+) -> Result<T, Error> {
+    future::or(step, async {
+        Timer::at(deadline).await;
         Err(Error::HandshakeTimeout)
     })
-    .await?;
-    Ok(run(stream, rest, config, handler, started).await)
+    .await
 }
 
 /// Runs the echo loop on a stream whose HTTP upgrade was already done by the application's own

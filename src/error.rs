@@ -20,6 +20,11 @@ pub enum Error {
     /// Not a failure: the request was a plain `GET /`, answered with [`Config::page`](crate::Config).
     #[error("served the page")]
     PageServed,
+    /// TLS could not be set up (a certificate or key file) or its handshake failed (an
+    /// untrusted or expired certificate, a wrong host name, a peer that does not speak TLS).
+    /// The text names the reason.
+    #[error("TLS: {0}")]
+    Tls(String),
     /// The peer did not complete the upgrade within the handshake timeout.
     #[error("the handshake did not complete in time")]
     HandshakeTimeout,

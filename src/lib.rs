@@ -71,6 +71,8 @@ pub mod runtimes;
 mod shutdown;
 mod stats;
 mod summary;
+#[cfg(feature = "tls")]
+pub mod tls;
 
 pub use config::Config;
 pub use connection::{serve, serve_upgraded};

@@ -127,7 +127,9 @@ fn the_client_fails_with_a_clear_error() {
             never(),
             |_| {},
         ) {
-            Err(Error::InvalidUrl { reason, .. }) => assert_eq!(reason, "the scheme must be ws://"),
+            Err(Error::InvalidUrl { reason, .. }) => {
+                assert_eq!(reason, "the scheme must be ws:// or wss://")
+            }
             other => panic!("expected an invalid URL, got {other:?}"),
         }
         let addr = start(rt, Config::default().path("/elsewhere"));
