@@ -20,8 +20,13 @@ struct Pki {
 
 impl Pki {
     fn new(names: &[&str]) -> Pki {
+        Pki::with_validity(names, false)
+    }
+
+    /// With `expired`, the certificate's validity ended in 2000.
+    fn with_validity(names: &[&str], expired: bool) -> Pki {
         let dir = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join(format!(
-            "tls-{}-{}",
+            "tls-{}-{}-{expired}",
             std::process::id(),
             names.join("-")
         ));
@@ -34,10 +39,12 @@ impl Pki {
         let ca = CertifiedIssuer::self_signed(ca_params, KeyPair::generate().unwrap()).unwrap();
         let key = KeyPair::generate().unwrap();
         let names: Vec<String> = names.iter().map(|n| n.to_string()).collect();
-        let cert = CertificateParams::new(names)
-            .unwrap()
-            .signed_by(&key, &ca)
-            .unwrap();
+        let mut params = CertificateParams::new(names).unwrap();
+        if expired {
+            params.not_before = rcgen::date_time_ymd(1999, 1, 1);
+            params.not_after = rcgen::date_time_ymd(2000, 1, 1);
+        }
+        let cert = params.signed_by(&key, &ca).unwrap();
         std::fs::write(dir.join("ca.pem"), ca.pem()).unwrap();
         std::fs::write(dir.join("cert.pem"), cert.pem()).unwrap();
         std::fs::write(dir.join("key.pem"), key.serialize_pem()).unwrap();
@@ -103,6 +110,21 @@ fn a_client_that_does_not_trust_the_ca_is_told_why() {
             )
         }
         other => panic!("expected an untrusted certificate, got {other:?}"),
+    }
+}
+
+#[test]
+fn an_expired_certificate_is_refused_by_name() {
+    let pki = Pki::with_validity(&["localhost"], true);
+    let rt = runtimes()[0];
+    let addr = start(rt, pki.server_config());
+    let config = pki.client(format!("wss://localhost:{}/ws", addr.port()));
+    match run_client(rt, &config, never(), |_| {}) {
+        Err(Error::Tls(reason)) => assert!(
+            reason.starts_with("invalid peer certificate: certificate expired"),
+            "{reason}"
+        ),
+        other => panic!("expected an expired certificate, got {other:?}"),
     }
 }
 
