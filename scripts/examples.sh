@@ -94,6 +94,14 @@ if has smol; then
   for _ in $(seq 100); do grep -q '^app: tick' "$work/embed_smol.out" && break; sleep 0.05; done
   check "embed_smol's own periodic work runs beside it" grep -q '^app: tick' "$work/embed_smol.out"
 fi
+if has smol; then
+  # The load generator: a short run per mode, every echo checked, no errors.
+  for mode in pingpong pipelined handshakes; do
+    "$bin/loadgen" --url "$url" --mode "$mode" --conns 4 --duration 300ms --json >"$work/load-$mode.json" 2>&1
+    check "loadgen $mode runs without errors" grep -Eq '"errors":0,' "$work/load-$mode.json"
+    check "loadgen $mode counts echoes" grep -Eq '"msgs_per_s":[1-9]' "$work/load-$mode.json"
+  done
+fi
 if has tokio; then
   start_app embed_hyper 127.0.0.1:0
   app_addr=$(sed -n 's|^serving http://\([^/]*\)/health.*|\1|p' "$work/embed_hyper.out")

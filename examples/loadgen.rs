@@ -1,0 +1,388 @@
+//! A load generator for WebSocket echo servers: ours or anyone's.
+//!
+//! ```text
+//! cargo run --release --features smol --example loadgen -- --url ws://127.0.0.1:8080/ws \
+//!     --mode pingpong --conns 100 --payload 20 --duration 5s [--server-pid PID] [--json]
+//! ```
+//!
+//! Modes: `pingpong` (one message in flight per connection), `pipelined` (`--window W` in
+//! flight), `idle` (hold `--conns` upgraded connections; with `--server-pid`, the server's RSS
+//! per connection), `handshakes` (connect, upgrade, close, again). Every echo is checked byte
+//! for byte; a mismatch counts as an error. With `--server-pid` it also reports the server's
+//! CPU time per message (or per handshake) from /proc, and its own, so that a reader can see
+//! whether the generator costs less than what it measures.
+//!
+//! It speaks the protocol by hand to stay cheap: each message is masked once, ahead of time,
+//! and echoes are compared in place.
+
+use std::process::ExitCode;
+use std::rc::Rc;
+use std::time::{Duration, Instant};
+
+use argh::FromArgs;
+use futures_lite::{AsyncReadExt, AsyncWriteExt};
+use smol::net::TcpStream;
+
+/// Load a WebSocket echo server and check every echo.
+#[derive(FromArgs)]
+struct Args {
+    /// the ws:// URL of the server (default ws://127.0.0.1:8080/ws)
+    #[argh(option, default = "String::from(\"ws://127.0.0.1:8080/ws\")")]
+    url: String,
+    /// pingpong, pipelined, idle or handshakes (default pingpong)
+    #[argh(option, default = "String::from(\"pingpong\")")]
+    mode: String,
+    /// connections (default 100)
+    #[argh(option, default = "100")]
+    conns: usize,
+    /// payload bytes per message (default 20)
+    #[argh(option, default = "20")]
+    payload: usize,
+    /// messages in flight per connection in pipelined mode (default 16)
+    #[argh(option, default = "16")]
+    window: usize,
+    /// how long to load, like 5s (default 5s)
+    #[argh(option, default = "Duration::from_secs(5)", from_str_fn(duration))]
+    duration: Duration,
+    /// send binary messages instead of text (the Go seed echoes binary as text)
+    #[argh(switch)]
+    binary: bool,
+    /// the server's pid: report its CPU time per message and, in idle mode, RSS per connection
+    #[argh(option)]
+    server_pid: Option<u32>,
+    /// print one JSON object instead of the table
+    #[argh(switch)]
+    json: bool,
+}
+
+fn duration(value: &str) -> Result<Duration, String> {
+    humantime::parse_duration(value).map_err(|e| format!("{value:?}: {e}"))
+}
+
+/// What one run measured.
+#[derive(Default)]
+struct Tally {
+    messages: u64,
+    errors: u64,
+    rtts_us: Vec<u32>,
+}
+
+fn main() -> ExitCode {
+    let args: Args = argh::from_env();
+    let Some((host_port, path)) = args.url.strip_prefix("ws://").and_then(|rest| {
+        let (host, path) = rest.split_once('/').unwrap_or((rest, ""));
+        Some((host.to_owned(), format!("/{path}")))
+    }) else {
+        eprintln!("error: --url must be ws://HOST:PORT/PATH");
+        return ExitCode::FAILURE;
+    };
+    let ex = Rc::new(smol::LocalExecutor::new());
+    let started_cpu = (
+        cpu_seconds(None),
+        args.server_pid.map(|pid| cpu_seconds(Some(pid))),
+    );
+    let started_rss = args.server_pid.and_then(rss_kib);
+    let (tally, elapsed) = match smol::block_on(ex.run(run(&ex, &args, &host_port, &path))) {
+        Ok(measured) => measured,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    let own_cpu = cpu_seconds(None) - started_cpu.0;
+    let server_cpu = args
+        .server_pid
+        .map(|pid| cpu_seconds(Some(pid)) - started_cpu.1.unwrap_or(0.0));
+    report(&args, tally, elapsed, own_cpu, server_cpu, started_rss);
+    ExitCode::SUCCESS
+}
+
+async fn run(
+    ex: &Rc<smol::LocalExecutor<'_>>,
+    args: &Args,
+    host_port: &str,
+    path: &str,
+) -> std::io::Result<(Tally, Duration)> {
+    let payload: Vec<u8> = (0..args.payload).map(|i| b'a' + (i % 26) as u8).collect();
+    let opcode = if args.binary { 0x2 } else { 0x1 };
+    let frame = Rc::new(masked_frame(opcode, &payload));
+    let echo = Rc::new(server_frame(opcode, &payload));
+    let started = Instant::now();
+    let deadline = started + args.duration;
+    let mut tasks = Vec::new();
+    match args.mode.as_str() {
+        "pingpong" | "pipelined" => {
+            let window = if args.mode == "pingpong" {
+                1
+            } else {
+                args.window.max(1)
+            };
+            for _ in 0..args.conns {
+                let stream = upgrade(host_port, path).await?;
+                let (frame, echo) = (Rc::clone(&frame), Rc::clone(&echo));
+                tasks.push(ex.spawn(load(stream, frame, echo, window, deadline)));
+            }
+        }
+        "idle" => {
+            let mut held = Vec::new();
+            for _ in 0..args.conns {
+                held.push(upgrade(host_port, path).await?);
+            }
+            smol::Timer::after(Duration::from_millis(500)).await; // let the server settle
+            let rss = args.server_pid.and_then(rss_kib);
+            let mut tally = Tally::default();
+            tally.messages = held.len() as u64;
+            tally.rtts_us = vec![rss.unwrap_or(0) as u32];
+            return Ok((tally, started.elapsed()));
+        }
+        "handshakes" => {
+            for _ in 0..args.conns {
+                let (host_port, path) = (host_port.to_owned(), path.to_owned());
+                tasks.push(ex.spawn(async move {
+                    let mut tally = Tally::default();
+                    while Instant::now() < deadline {
+                        let at = Instant::now();
+                        match upgrade(&host_port, &path).await {
+                            Ok(mut stream) => {
+                                // Close 1000, masked with a zero key; then the server's answer.
+                                let _ = stream
+                                    .write_all(&[0x88, 0x82, 0, 0, 0, 0, 0x03, 0xe8])
+                                    .await;
+                                let mut rest = [0u8; 64];
+                                let _ = stream.read(&mut rest).await;
+                                tally.messages += 1;
+                                tally.rtts_us.push(at.elapsed().as_micros() as u32);
+                            }
+                            Err(_) => tally.errors += 1,
+                        }
+                    }
+                    tally
+                }));
+            }
+        }
+        other => {
+            return Err(std::io::Error::other(format!(
+                "unknown mode {other:?}: pingpong, pipelined, idle or handshakes"
+            )))
+        }
+    }
+    let mut total = Tally::default();
+    for task in tasks {
+        let tally = task.await;
+        total.messages += tally.messages;
+        total.errors += tally.errors;
+        total.rtts_us.extend(tally.rtts_us);
+    }
+    Ok((total, started.elapsed()))
+}
+
+/// Keeps `window` messages in flight on one connection until `deadline`, checking each echo.
+async fn load(
+    mut stream: TcpStream,
+    frame: Rc<Vec<u8>>,
+    echo: Rc<Vec<u8>>,
+    window: usize,
+    deadline: Instant,
+) -> Tally {
+    let mut tally = Tally::default();
+    let mut sent_at = std::collections::VecDeque::with_capacity(window);
+    let mut burst = Vec::with_capacity(frame.len() * window);
+    for _ in 0..window {
+        burst.extend_from_slice(&frame);
+        sent_at.push_back(Instant::now());
+    }
+    if stream.write_all(&burst).await.is_err() {
+        tally.errors += 1;
+        return tally;
+    }
+    let mut got = vec![0u8; echo.len()];
+    while !sent_at.is_empty() {
+        if stream.read_exact(&mut got).await.is_err() {
+            tally.errors += sent_at.len() as u64;
+            break;
+        }
+        if let Some(at) = sent_at.pop_front() {
+            tally
+                .rtts_us
+                .push(at.elapsed().as_micros().min(u32::MAX as u128) as u32);
+        }
+        if got == *echo {
+            tally.messages += 1;
+        } else {
+            tally.errors += 1;
+        }
+        if Instant::now() < deadline {
+            if stream.write_all(&frame).await.is_err() {
+                tally.errors += 1;
+                break;
+            }
+            sent_at.push_back(Instant::now());
+        }
+    }
+    let _ = stream
+        .write_all(&[0x88, 0x82, 0, 0, 0, 0, 0x03, 0xe8])
+        .await;
+    tally
+}
+
+/// Connects and upgrades with a fixed key; fails unless the answer is 101.
+async fn upgrade(host_port: &str, path: &str) -> std::io::Result<TcpStream> {
+    let mut stream = TcpStream::connect(host_port).await?;
+    stream.set_nodelay(true)?;
+    let request = format!(
+        "GET {path} HTTP/1.1\r\nHost: {host_port}\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\
+         Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\
+         Origin: http://localhost/\r\n\r\n"
+    );
+    stream.write_all(request.as_bytes()).await?;
+    let mut head = Vec::with_capacity(256);
+    let mut byte = [0u8; 1];
+    while !head.ends_with(b"\r\n\r\n") {
+        if stream.read(&mut byte).await? == 0 || head.len() > 4096 {
+            return Err(std::io::Error::other(
+                "the server closed during the upgrade",
+            ));
+        }
+        head.push(byte[0]);
+    }
+    if !head.starts_with(b"HTTP/1.1 101") {
+        return Err(std::io::Error::other("the server did not answer 101"));
+    }
+    Ok(stream)
+}
+
+fn header(opcode: u8, len: usize, mask: bool) -> Vec<u8> {
+    let bit = if mask { 0x80 } else { 0 };
+    let mut out = vec![0x80 | opcode];
+    match len {
+        n if n < 126 => out.push(bit | n as u8),
+        n if n <= 0xffff => {
+            out.push(bit | 126);
+            out.extend_from_slice(&(n as u16).to_be_bytes());
+        }
+        n => {
+            out.push(bit | 127);
+            out.extend_from_slice(&(n as u64).to_be_bytes());
+        }
+    }
+    out
+}
+
+/// A client frame, masked once with a fixed key.
+fn masked_frame(opcode: u8, payload: &[u8]) -> Vec<u8> {
+    let key = [0x12, 0x34, 0x56, 0x78];
+    let mut out = header(opcode, payload.len(), true);
+    out.extend_from_slice(&key);
+    out.extend(payload.iter().enumerate().map(|(i, b)| b ^ key[i % 4]));
+    out
+}
+
+/// The frame an echo server sends back.
+fn server_frame(opcode: u8, payload: &[u8]) -> Vec<u8> {
+    let mut out = header(opcode, payload.len(), false);
+    out.extend_from_slice(payload);
+    out
+}
+
+/// CPU seconds (user + system) of a process, from /proc: ours when `pid` is `None`.
+fn cpu_seconds(pid: Option<u32>) -> f64 {
+    let path = pid.map_or("/proc/self/stat".to_owned(), |pid| {
+        format!("/proc/{pid}/stat")
+    });
+    let Ok(stat) = std::fs::read_to_string(path) else {
+        return 0.0;
+    };
+    // Fields after the command name (which may hold spaces): utime is the 12th, stime 13th.
+    let fields: Vec<&str> = stat
+        .rsplit(')')
+        .next()
+        .unwrap_or("")
+        .split_whitespace()
+        .collect();
+    let ticks: f64 = fields.get(11..13).map_or(0.0, |f| {
+        f.iter().filter_map(|v| v.parse::<f64>().ok()).sum()
+    });
+    ticks / 100.0
+}
+
+/// Resident set size in KiB, from /proc/PID/status.
+fn rss_kib(pid: u32) -> Option<u64> {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
+    status
+        .lines()
+        .find_map(|l| l.strip_prefix("VmRSS:"))
+        .and_then(|v| v.split_whitespace().next())
+        .and_then(|v| v.parse().ok())
+}
+
+fn report(
+    args: &Args,
+    mut tally: Tally,
+    elapsed: Duration,
+    own_cpu: f64,
+    server_cpu: Option<f64>,
+    rss_before: Option<u64>,
+) {
+    if args.mode == "idle" {
+        let after = tally.rtts_us.first().copied().unwrap_or(0) as u64;
+        let per_conn = rss_before
+            .map(|before| (after.saturating_sub(before)) as f64 / tally.messages.max(1) as f64);
+        if args.json {
+            println!(
+                "{{\"mode\":\"idle\",\"conns\":{},\"rss_kib_per_conn\":{}}}",
+                tally.messages,
+                per_conn.map_or("null".into(), |v| format!("{v:.2}"))
+            );
+        } else {
+            println!(
+                "idle: {} connections held; server RSS per connection: {}",
+                tally.messages,
+                per_conn.map_or("unknown (pass --server-pid)".into(), |v| format!(
+                    "{v:.2} KiB"
+                ))
+            );
+        }
+        return;
+    }
+    tally.rtts_us.sort_unstable();
+    let pct = |p: f64| {
+        tally
+            .rtts_us
+            .get(((tally.rtts_us.len() as f64 - 1.0) * p) as usize)
+            .copied()
+            .unwrap_or(0)
+    };
+    let secs = elapsed.as_secs_f64();
+    let rate = tally.messages as f64 / secs;
+    let mb = rate * args.payload as f64 / 1e6;
+    let per = |cpu: f64| cpu / tally.messages.max(1) as f64 * 1e6;
+    let server = server_cpu.map(per);
+    if args.json {
+        println!(
+            "{{\"mode\":\"{}\",\"conns\":{},\"payload\":{},\"window\":{},\"msgs_per_s\":{rate:.0},\"mb_per_s\":{mb:.2},\"p50_us\":{},\"p99_us\":{},\"max_us\":{},\"errors\":{},\"server_cpu_us_per_msg\":{},\"loadgen_cpu_us_per_msg\":{:.2}}}",
+            args.mode, args.conns, args.payload, args.window, pct(0.5), pct(0.99), tally.rtts_us.last().copied().unwrap_or(0),
+            tally.errors, server.map_or("null".into(), |v| format!("{v:.2}")), per(own_cpu)
+        );
+    } else {
+        println!("mode        conns payload  msgs/s     MB/s   p50 us  p99 us  max us  errors  server CPU/msg  loadgen CPU/msg");
+        println!(
+            "{:<11} {:>5} {:>7} {:>7.0} {:>8.2} {:>8} {:>7} {:>7} {:>7}  {:>14}  {:>13.2}us",
+            args.mode,
+            args.conns,
+            args.payload,
+            rate,
+            mb,
+            pct(0.5),
+            pct(0.99),
+            tally.rtts_us.last().copied().unwrap_or(0),
+            tally.errors,
+            server.map_or("-".into(), |v| format!("{v:.2}us")),
+            per(own_cpu)
+        );
+        if let Some(server) = server {
+            if per(own_cpu) > server {
+                println!("note: the load generator cost more CPU per message than the server");
+            }
+        }
+    }
+}
