@@ -65,13 +65,15 @@ struct Tally {
     messages: u64,
     errors: u64,
     rtts_us: Vec<u32>,
+    /// Idle mode: the server's RSS with every connection held.
+    server_rss_kib: Option<u64>,
 }
 
 fn main() -> ExitCode {
     let args: Args = argh::from_env();
-    let Some((host_port, path)) = args.url.strip_prefix("ws://").and_then(|rest| {
+    let Some((host_port, path)) = args.url.strip_prefix("ws://").map(|rest| {
         let (host, path) = rest.split_once('/').unwrap_or((rest, ""));
-        Some((host.to_owned(), format!("/{path}")))
+        (host.to_owned(), format!("/{path}"))
     }) else {
         eprintln!("error: --url must be ws://HOST:PORT/PATH");
         return ExitCode::FAILURE;
@@ -129,10 +131,11 @@ async fn run(
                 held.push(upgrade(host_port, path).await?);
             }
             smol::Timer::after(Duration::from_millis(500)).await; // let the server settle
-            let rss = args.server_pid.and_then(rss_kib);
-            let mut tally = Tally::default();
-            tally.messages = held.len() as u64;
-            tally.rtts_us = vec![rss.unwrap_or(0) as u32];
+            let tally = Tally {
+                messages: held.len() as u64,
+                server_rss_kib: args.server_pid.and_then(rss_kib),
+                ..Tally::default()
+            };
             return Ok((tally, started.elapsed()));
         }
         "handshakes" => {
@@ -324,9 +327,9 @@ fn report(
     rss_before: Option<u64>,
 ) {
     if args.mode == "idle" {
-        let after = tally.rtts_us.first().copied().unwrap_or(0) as u64;
-        let per_conn = rss_before
-            .map(|before| (after.saturating_sub(before)) as f64 / tally.messages.max(1) as f64);
+        let per_conn = rss_before.zip(tally.server_rss_kib).map(|(before, after)| {
+            after.saturating_sub(before) as f64 / tally.messages.max(1) as f64
+        });
         if args.json {
             println!(
                 "{{\"mode\":\"idle\",\"conns\":{},\"rss_kib_per_conn\":{}}}",
