@@ -63,12 +63,12 @@ where
     #[cfg(feature = "tls")]
     if let Some(tls) = &config.tls {
         let acceptor = futures_rustls::TlsAcceptor::from(Arc::clone(tls));
-        let accepting = async {
+        let accepting = Box::pin(async {
             acceptor
                 .accept(stream)
                 .await
                 .map_err(|e| Error::Tls(format!("handshake failed: {e}")))
-        };
+        });
         let stream = within(deadline, accepting).await?;
         return upgrade_and_run(stream, config, handler, started, deadline).await;
     }
@@ -87,7 +87,8 @@ where
     S: AsyncRead + AsyncWrite + Unpin,
     H: Handler,
 {
-    let rest = within(deadline, handshake::accept(&mut stream, config)).await?;
+    // Boxed: its buffers would otherwise stay in every connection's future for its whole life.
+    let rest = within(deadline, Box::pin(handshake::accept(&mut stream, config))).await?;
     Ok(run(stream, rest, config, handler, started).await)
 }
 
@@ -392,7 +393,8 @@ where
         let ws = &mut self.ws;
         // Completes when the connection has ended on the peer's side: its Close, its EOF, a
         // reset, or a send that fails because it is gone.
-        let closing = async {
+        // Boxed, like the handshake: only a closing connection pays for it.
+        let closing = Box::pin(async {
             if let Err(e) = ws.send(Message::Close(Some(frame))).await {
                 return log::debug!("sending Close failed: {e}");
             }
@@ -406,7 +408,7 @@ where
                     return;
                 }
             }
-        };
+        });
         let dropped = future::or(
             async {
                 closing.await;
