@@ -1,0 +1,132 @@
+#!/usr/bin/env python3
+"""Compares ws-echo with peer echo servers on this machine, interleaved, and prints one table.
+
+Each server runs pinned to core 0 and the load generator (examples/loadgen.rs) to core 1;
+every echo is verified; each cell is the median of --rounds interleaved runs; msgs/s are also
+given as a ratio to tokio-tungstenite from the same run, the only kind of figure that holds on
+a shared, noisy machine. The server's CPU time per message (from /proc) is the steadiest one.
+
+Usage: python3 bench/compare.py [--rounds 3] [--duration 2s] [--only pingpong,idle,...]
+Builds what it needs (release): ws-echo's examples, the peers in bench/peers, the Go seed.
+"""
+import argparse
+import json
+import os
+import signal
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+EX = os.path.join(ROOT, "target/release/examples")
+PEER = os.path.join(ROOT, "bench/peers/target/release/ws-echo-bench-peers")
+
+ROWS = [  # name, loadgen arguments
+    ("pingpong", ["--mode", "pingpong", "--conns", "100", "--payload", "20"]),
+    ("pipelined 20 B", ["--mode", "pipelined", "--conns", "10", "--payload", "20", "--window", "16"]),
+    ("pipelined 1 KiB", ["--mode", "pipelined", "--conns", "10", "--payload", "1024", "--window", "16"]),
+    ("pipelined 16 KiB", ["--mode", "pipelined", "--conns", "10", "--payload", "16384", "--window", "16"]),
+    ("1 MiB", ["--mode", "pipelined", "--conns", "1", "--payload", "1000000", "--window", "4"]),
+    ("handshakes", ["--mode", "handshakes", "--conns", "10"]),
+    ("idle", ["--mode", "idle", "--conns", "1000"]),
+]
+
+
+def servers(go_dir):
+    serve = lambda rt: lambda a: [os.path.join(EX, "server"), "--runtime", rt, "--addr", a,
+                                  "--max-message-size", "2000000"]
+    peer = lambda kind: lambda a: [PEER, "--kind", kind, "--addr", a]
+    return [
+        ("tokio-tungstenite", peer("tokio-tungstenite")),
+        ("tuned (8 KiB)", peer("tuned")),
+        ("fastwebsockets", peer("fastwebsockets")),
+        ("async-tungstenite/smol", peer("async-tungstenite-smol")),
+        ("Go seed", lambda a: [os.path.join(go_dir, "seed-server"), "-a", a, "-q"]),
+        ("ws-echo smol", serve("smol")),
+        ("ws-echo async-std", serve("async-std")),
+        ("ws-echo tokio", serve("tokio")),
+    ]
+
+
+def free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def measure(command, args, duration):
+    addr = f"127.0.0.1:{free_port()}"
+    env = dict(os.environ, RUST_LOG="warn")
+    server = subprocess.Popen(["taskset", "-c", "0"] + command(addr), env=env,
+                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        for _ in range(200):
+            try:
+                socket.create_connection(tuple([addr.split(":")[0], int(addr.split(":")[1])]), 0.1).close()
+                break
+            except OSError:
+                time.sleep(0.02)
+        out = subprocess.run(["taskset", "-c", "1", os.path.join(EX, "loadgen"), "--url", f"ws://{addr}/ws",
+                              "--duration", duration, "--server-pid", str(server.pid), "--json"] + args,
+                             capture_output=True, text=True, timeout=120)
+        return json.loads(out.stdout) if out.returncode == 0 else {"error": out.stderr.strip()}
+    finally:
+        server.send_signal(signal.SIGKILL)
+        server.wait()
+
+
+def main():
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--duration", default="2s")
+    parser.add_argument("--only", default="")
+    opts = parser.parse_args()
+    rows = [r for r in ROWS if not opts.only or r[0].split()[0] in opts.only.split(",")]
+    subprocess.run(["cargo", "build", "-q", "--release", "--features", "smol,async-std,tokio", "--examples"],
+                   cwd=ROOT, check=True)
+    subprocess.run(["cargo", "build", "-q", "--release"], cwd=os.path.join(ROOT, "bench/peers"), check=True)
+    go_dir = tempfile.mkdtemp(prefix="ws-echo-go-")
+    subprocess.run(["sh", os.path.join(ROOT, "../shared/anchors/go-seed/build.sh"), go_dir], check=True)
+    table = {}
+    for name, args in rows:
+        results = {s: [] for s, _ in servers(go_dir)}
+        for _ in range(opts.rounds):  # interleaved: every server once per round
+            for server, command in servers(go_dir):
+                results[server].append(measure(command, args, opts.duration))
+        table[name] = results
+        report_row(name, results)
+    print(f"\n{time.strftime('%Y-%m-%d')}, {os.cpu_count()} cores, rounds {opts.rounds} x {opts.duration}")
+
+
+def median(runs, key):
+    values = [r[key] for r in runs if key in r and r[key] is not None]
+    return statistics.median(values) if values else None
+
+
+def report_row(name, results):
+    base = median(results["tokio-tungstenite"], "msgs_per_s")
+    print(f"\n{name}")
+    print(f"  {'server':<24} {'msgs/s':>9} {'ratio':>6} {'p99 us':>8} {'server CPU/msg':>15} {'errors':>6}"
+          if name != "idle" else f"  {'server':<24} {'RSS per idle connection':>24}")
+    for server, runs in results.items():
+        failures = [r["error"] for r in runs if "error" in r]
+        if name == "idle":
+            rss = median(runs, "rss_kib_per_conn")
+            print(f"  {server:<24} {('%.1f KiB' % rss) if rss is not None else 'failed':>24}")
+            continue
+        rate = median(runs, "msgs_per_s")
+        if rate is None:
+            print(f"  {server:<24} failed: {failures[0][:80] if failures else '?'}")
+            continue
+        cpu = median(runs, "server_cpu_us_per_msg")
+        errors = sum(r.get("errors", 0) for r in runs)
+        ratio = f"{rate / base:.2f}x" if base else "-"
+        print(f"  {server:<24} {rate:>9.0f} {ratio:>6} {median(runs, 'p99_us'):>8.0f} "
+              f"{(('%.2f us' % cpu) if cpu is not None else '-'):>15} {errors:>6}")
+
+
+if __name__ == "__main__":
+    sys.exit(main())

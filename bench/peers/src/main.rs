@@ -1,0 +1,112 @@
+//! Peer echo servers for bench/compare.py, each a few lines as their own examples write them,
+//! each echoing with batched writes where the library allows it (tokio-tungstenite's and
+//! async-tungstenite's `forward`, which flushes only when no more input is ready).
+//!
+//! Usage: ws-echo-bench-peers --kind KIND --addr 127.0.0.1:PORT
+//! KIND: tokio-tungstenite (tungstenite's default 128 KiB read buffer), tuned (an 8 KiB read
+//! buffer), fastwebsockets, async-tungstenite-smol.
+
+use argh::FromArgs;
+use futures_util::{future, StreamExt, TryStreamExt};
+
+/// A peer echo server.
+#[derive(FromArgs)]
+struct Args {
+    /// tokio-tungstenite, tuned, fastwebsockets or async-tungstenite-smol
+    #[argh(option)]
+    kind: String,
+    /// the address to listen on
+    #[argh(option)]
+    addr: String,
+}
+
+fn main() {
+    let args: Args = argh::from_env();
+    match args.kind.as_str() {
+        "tokio-tungstenite" => tokio_main(tungstenite(args.addr, None)),
+        "tuned" => tokio_main(tungstenite(args.addr, Some(8 * 1024))),
+        "fastwebsockets" => tokio_main(fast::serve(args.addr)),
+        "async-tungstenite-smol" => smol::block_on(smol_tungstenite(args.addr)),
+        other => eprintln!("unknown kind {other}"),
+    }
+}
+
+fn tokio_main(server: impl std::future::Future<Output = ()>) {
+    tokio::runtime::Builder::new_current_thread().enable_io().build().unwrap().block_on(server)
+}
+
+async fn tungstenite(addr: String, read_buffer: Option<usize>) {
+    use tokio_tungstenite::tungstenite::protocol::WebSocketConfig;
+    let listener = tokio::net::TcpListener::bind(&addr).await.unwrap();
+    println!("listening");
+    loop {
+        let Ok((stream, _)) = listener.accept().await else { continue };
+        let _ = stream.set_nodelay(true);
+        let config = read_buffer.map(|size| WebSocketConfig::default().read_buffer_size(size));
+        tokio::spawn(async move {
+            let Ok(ws) = tokio_tungstenite::accept_async_with_config(stream, config).await else { return };
+            let (write, read) = ws.split();
+            let _ = read.try_filter(|m| future::ready(m.is_text() || m.is_binary())).forward(write).await;
+        });
+    }
+}
+
+async fn smol_tungstenite(addr: String) {
+    let listener = smol::net::TcpListener::bind(&addr).await.unwrap();
+    println!("listening");
+    loop {
+        let Ok((stream, _)) = listener.accept().await else { continue };
+        let _ = stream.set_nodelay(true);
+        smol::spawn(async move {
+            let Ok(ws) = async_tungstenite::accept_async(stream).await else { return };
+            let (write, read) = ws.split();
+            let _ = read.try_filter(|m| future::ready(m.is_text() || m.is_binary())).forward(write).await;
+        })
+        .detach();
+    }
+}
+
+mod fast {
+    use fastwebsockets::{upgrade, OpCode, WebSocketError};
+    use http_body_util::Empty;
+    use hyper::body::{Bytes, Incoming};
+    use hyper::{Request, Response};
+
+    async fn client(fut: upgrade::UpgradeFut) -> Result<(), WebSocketError> {
+        let mut ws = fastwebsockets::FragmentCollector::new(fut.await?);
+        loop {
+            let frame = ws.read_frame().await?;
+            match frame.opcode {
+                OpCode::Close => break,
+                OpCode::Text | OpCode::Binary => ws.write_frame(frame).await?,
+                _ => {}
+            }
+        }
+        Ok(())
+    }
+
+    async fn upgrade(mut req: Request<Incoming>) -> Result<Response<Empty<Bytes>>, WebSocketError> {
+        let (response, fut) = upgrade::upgrade(&mut req)?;
+        tokio::spawn(async move {
+            let _ = client(fut).await;
+        });
+        Ok(response)
+    }
+
+    pub async fn serve(addr: String) {
+        let listener = tokio::net::TcpListener::bind(&addr).await.unwrap();
+        println!("listening");
+        loop {
+            let Ok((stream, _)) = listener.accept().await else { continue };
+            let _ = stream.set_nodelay(true);
+            tokio::spawn(async move {
+                let io = hyper_util::rt::TokioIo::new(stream);
+                let service = hyper::service::service_fn(upgrade);
+                let _ = hyper::server::conn::http1::Builder::new()
+                    .serve_connection(io, service)
+                    .with_upgrades()
+                    .await;
+            });
+        }
+    }
+}
