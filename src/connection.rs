@@ -3,6 +3,7 @@
 use std::future::Future;
 use std::io;
 use std::panic::{catch_unwind, AssertUnwindSafe};
+use std::pin::pin;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -16,7 +17,7 @@ use futures_lite::{future, AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt, S
 use futures_util::stream::FusedStream;
 use futures_util::SinkExt;
 
-use crate::liveness::{sleep_until, write_within, Activity, Beat, Heartbeat, Watched};
+use crate::liveness::{write_within, Activity, Beat, Heartbeat, Watched};
 use crate::summary::{Ending, Summary, Timeout};
 use crate::{handshake, Config, Error, Handler, Shutdown};
 
@@ -195,26 +196,46 @@ where
         // (a peer that never pauses would otherwise keep us open); the peer learns from the
         // Close that what follows was not taken.
         let mut draining: Option<u32> = None;
+        // One timer and one shutdown listener for the connection's life: registering them
+        // anew at every wait would cost a reactor round trip per message. Deadlines only ever
+        // move later, so the timer is re-armed only when it fires (or when none is set).
+        let mut timer = Timer::never();
+        let mut armed: Option<Instant> = None;
+        let shutdown = self.config.shutdown.clone();
+        let mut shutdown = pin!(async move {
+            match shutdown {
+                Some(shutdown) => shutdown.triggered().await,
+                None => future::pending().await,
+            }
+        });
         loop {
             let wake = if unflushed == 0 && draining.is_none() {
                 let beat = heartbeat.deadline(self.activity.last_read());
                 let idle = self.config.idle_timeout.map(|idle| last_data + idle);
-                let deadline = beat.into_iter().chain(idle).min();
+                match beat.into_iter().chain(idle).min() {
+                    Some(due) if armed.is_none_or(|at| due < at) => {
+                        timer.set_at(due);
+                        armed = Some(due);
+                    }
+                    None if armed.is_some() => {
+                        timer = Timer::never();
+                        armed = None;
+                    }
+                    _ => {}
+                }
                 let next = self.ws.next();
-                let timer = async {
-                    sleep_until(deadline).await;
+                let fired = async {
+                    (&mut timer).await;
                     Wake::Timer
                 };
-                let shutdown = async {
-                    match &self.config.shutdown {
-                        Some(shutdown) => shutdown.triggered().await,
-                        None => future::pending().await,
-                    }
+                // Polled until it completes once; after that we are draining and never wait here.
+                let stopping = async {
+                    shutdown.as_mut().await;
                     Wake::Shutdown
                 };
                 future::or(
                     async { Wake::Item(next.await) },
-                    future::or(timer, shutdown),
+                    future::or(fired, stopping),
                 )
                 .await
             } else if unflushed >= BATCH || draining == Some(0) {
@@ -250,6 +271,7 @@ where
                     continue;
                 }
                 Wake::Timer => {
+                    armed = None; // spent
                     let now = Instant::now();
                     match heartbeat.check(self.activity.last_read(), now) {
                         Beat::Dead(silent) => {

@@ -126,16 +126,6 @@ pub(crate) async fn write_within<F: Future>(
     }
 }
 
-/// Sleeps until `deadline`, or for ever when there is none.
-pub(crate) async fn sleep_until(deadline: Option<Instant>) {
-    match deadline {
-        Some(deadline) => {
-            Timer::at(deadline).await;
-        }
-        None => future::pending().await,
-    }
-}
-
 /// The heartbeat: when the peer has been silent for `interval`, ping it; when it stays silent
 /// for `pong_timeout` after that, it is dead. Any byte from the peer counts as life.
 #[derive(Debug)]
