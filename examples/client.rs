@@ -13,6 +13,8 @@ compile_error!(
      (or `cargo run --features tokio --example client`)"
 );
 
+#[path = "common/flags.rs"]
+mod flags;
 #[path = "common/runtime.rs"]
 mod runtime;
 
@@ -20,6 +22,7 @@ use std::process::ExitCode;
 use std::time::Duration;
 
 use argh::FromArgs;
+use flags::{duration, duration_or_off};
 use runtime::Runtime;
 use ws_echo::client::{self, ClientConfig, Event, Report};
 
@@ -87,17 +90,6 @@ struct Args {
     /// compiled in
     #[argh(option, default = "Runtime::preferred()")]
     runtime: Runtime,
-}
-
-fn duration(value: &str) -> Result<Duration, String> {
-    humantime::parse_duration(value).map_err(|e| format!("{value:?}: {e}"))
-}
-
-fn duration_or_off(value: &str) -> Result<Option<Duration>, String> {
-    match value {
-        "off" => Ok(None),
-        other => duration(other).map(Some),
-    }
 }
 
 fn main() -> ExitCode {

@@ -20,6 +20,8 @@ compile_error!(
      (or `cargo run --features tokio --example server`)"
 );
 
+#[path = "common/flags.rs"]
+mod flags;
 #[path = "common/runtime.rs"]
 mod runtime;
 
@@ -29,6 +31,7 @@ use std::time::Duration;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
 use argh::FromArgs;
+use flags::{duration, duration_or_off};
 use runtime::Runtime;
 use ws_echo::{Config, Handler, Message, Report, Shutdown, StatsHandle};
 
@@ -92,17 +95,6 @@ struct Args {
     /// compiled in
     #[argh(option, default = "Runtime::preferred()")]
     runtime: Runtime,
-}
-
-fn duration(value: &str) -> Result<Duration, String> {
-    humantime::parse_duration(value).map_err(|e| format!("{value:?}: {e}"))
-}
-
-fn duration_or_off(value: &str) -> Result<Option<Duration>, String> {
-    match value {
-        "off" => Ok(None),
-        other => duration(other).map(Some),
-    }
 }
 
 /// The echo, logging each message as the Go program printed them.

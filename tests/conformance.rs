@@ -2,25 +2,8 @@
 
 mod common;
 
-use std::io::{Read, Write};
-use std::net::TcpStream;
-
 use common::*;
 use ws_echo::Config;
-
-/// Reads the server's answer to `request` up to the end of its head.
-fn answer_head(addr: std::net::SocketAddr, request: &str) -> String {
-    let mut stream = TcpStream::connect(addr).unwrap();
-    stream.set_read_timeout(Some(IO_TIMEOUT)).unwrap();
-    stream.write_all(request.as_bytes()).unwrap();
-    let mut head = Vec::new();
-    let mut byte = [0u8; 1];
-    while !head.ends_with(b"\r\n\r\n") {
-        assert_eq!(stream.read(&mut byte).unwrap(), 1);
-        head.push(byte[0]);
-    }
-    String::from_utf8(head).unwrap()
-}
 
 #[test]
 fn the_rfc_sample_key_gets_the_rfc_accept_value_and_no_subprotocol_is_chosen() {
@@ -30,7 +13,7 @@ fn the_rfc_sample_key_gets_the_rfc_accept_value_and_no_subprotocol_is_chosen() {
         // since we negotiate none (4.2.2: the header is then absent).
         let offer = "Sec-WebSocket-Protocol: chat, superchat\r\nSec-WebSocket-Extensions: permessage-deflate\r\n";
         assert_eq!(
-            answer_head(addr, &upgrade_request("/ws", offer)),
+            answer_head(addr, &upgrade_request("/ws", offer)).1,
             "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\
              Sec-WebSocket-Accept: s3pPLMBiTxaQ9kYGzzhZRbK+xOo=\r\n\r\n"
         );

@@ -165,6 +165,24 @@ pub fn never() -> impl std::future::Future<Output = ()> {
     futures_lite::future::pending()
 }
 
+/// Connects, sends `request` as is, and reads the answer up to the end of its head.
+pub fn answer_head(addr: SocketAddr, request: &str) -> (TcpStream, String) {
+    let mut stream = TcpStream::connect(addr).unwrap();
+    stream.set_read_timeout(Some(IO_TIMEOUT)).unwrap();
+    stream.write_all(request.as_bytes()).unwrap();
+    let mut head = Vec::new();
+    let mut byte = [0u8; 1];
+    while !head.ends_with(b"\r\n\r\n") {
+        assert_eq!(
+            stream.read(&mut byte).unwrap(),
+            1,
+            "EOF in the answer's head"
+        );
+        head.push(byte[0]);
+    }
+    (stream, String::from_utf8(head).unwrap())
+}
+
 pub type Ws = tungstenite::WebSocket<TcpStream>;
 
 /// A whole-message client (tungstenite's blocking one) connected to `ws://addr/ws`.
@@ -233,17 +251,9 @@ impl Raw {
 
     /// Connects, sends `request` (made by [`upgrade_request`]) and asserts the exact 101 answer.
     pub fn upgrade_with(addr: SocketAddr, request: &str) -> Raw {
-        let mut stream = TcpStream::connect(addr).unwrap();
-        stream.set_read_timeout(Some(IO_TIMEOUT)).unwrap();
-        stream.write_all(request.as_bytes()).unwrap();
-        let mut head = Vec::new();
-        let mut byte = [0u8; 1];
-        while !head.ends_with(b"\r\n\r\n") {
-            assert_eq!(stream.read(&mut byte).unwrap(), 1, "EOF in the 101 answer");
-            head.push(byte[0]);
-        }
+        let (stream, head) = answer_head(addr, request);
         assert_eq!(
-            String::from_utf8(head).unwrap(),
+            head,
             "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\
              Sec-WebSocket-Accept: s3pPLMBiTxaQ9kYGzzhZRbK+xOo=\r\n\r\n"
         );
