@@ -6,7 +6,8 @@ every echo is verified; each cell is the median of --rounds interleaved runs; ms
 given as a ratio to tokio-tungstenite from the same run, the only kind of figure that holds on
 a shared, noisy machine. The server's CPU time per message (from /proc) is the steadiest one.
 
-Usage: python3 bench/compare.py [--rounds 3] [--duration 2s] [--only pingpong,idle,...]
+Usage: bash bench/compare.sh [--rounds 3] [--duration 2s] [--only pingpong,idle,...]
+                              [--servers tuned,fastwebsockets,ws-echo]
 Builds what it needs (release): ws-echo's examples, the peers in bench/peers, the Go seed.
 """
 import argparse
@@ -82,8 +83,12 @@ def main():
     parser = argparse.ArgumentParser()
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--duration", default="2s")
-    parser.add_argument("--only", default="")
+    parser.add_argument("--only", default="", help="rows to run, by first word: pingpong,pipelined,1,...")
+    parser.add_argument("--servers", default="", help="servers to run besides tokio-tungstenite (the "
+                        "baseline of the ratios), by name or part of it: tuned,fastwebsockets,ws-echo")
     opts = parser.parse_args()
+    wanted = [w for w in opts.servers.split(",") if w]
+    chosen = lambda name: not wanted or name == "tokio-tungstenite" or any(w in name for w in wanted)
     rows = [r for r in ROWS if not opts.only or r[0].split()[0] in opts.only.split(",")]
     subprocess.run(["cargo", "build", "-q", "--release", "--features", "smol,async-std,tokio", "--examples"],
                    cwd=ROOT, check=True)
@@ -92,9 +97,10 @@ def main():
     subprocess.run(["sh", os.path.join(ROOT, "../shared/anchors/go-seed/build.sh"), go_dir], check=True)
     table = {}
     for name, args in rows:
-        results = {s: [] for s, _ in servers(go_dir)}
+        chosen_servers = [(s, c) for s, c in servers(go_dir) if chosen(s)]
+        results = {s: [] for s, _ in chosen_servers}
         for _ in range(opts.rounds):  # interleaved: every server once per round
-            for server, command in servers(go_dir):
+            for server, command in chosen_servers:
                 results[server].append(measure(command, args, opts.duration))
         table[name] = results
         report_row(name, results)

@@ -43,7 +43,8 @@ pub struct Config {
     /// which 10,000 idle connections turn into more than a gigabyte. Default: 4 KiB.
     pub read_buffer_size: usize,
     /// Outgoing bytes gathered before they are written to the socket; a flush writes them
-    /// whenever no more input is waiting. Default: 16 KiB.
+    /// whenever no more input is waiting. The buffer exists only while it holds bytes: an
+    /// idle connection has none. Default: 64 KiB.
     pub write_buffer_size: usize,
     /// How long we keep reading after we sent a Close, waiting for the peer's Close or its EOF,
     /// before we drop the connection. Default: 2 s.
@@ -103,7 +104,7 @@ impl Default for Config {
             max_frame_size: 1 << 20,
             max_request_head: 8 * 1024,
             read_buffer_size: 4 * 1024,
-            write_buffer_size: 16 * 1024,
+            write_buffer_size: 64 * 1024,
             close_timeout: Duration::from_secs(2),
             ping_interval: Some(Duration::from_secs(20)),
             pong_timeout: Duration::from_secs(20),
@@ -246,13 +247,14 @@ impl Config {
 
     /// The framing settings handed to tungstenite.
     pub(crate) fn websocket_config(&self) -> WebSocketConfig {
-        // The write buffer may hold the batch being gathered plus one whole echoed message
-        // (and its header); past that tungstenite refuses to buffer more, which bounds what a
-        // peer that never reads can make us hold.
-        let max_write = self.write_buffer_size + self.max_message_size + 256;
+        // tungstenite hands every frame on at once (to our gathering buffer, which frees its
+        // memory once sent; tungstenite's own keeps its largest size for good), so its buffer
+        // holds one whole echoed message (and its header) at most; past that it refuses to
+        // buffer more, which bounds what a peer that never reads can make us hold.
+        let max_write = self.max_message_size + 256;
         WebSocketConfig::default()
             .read_buffer_size(self.read_buffer_size)
-            .write_buffer_size(self.write_buffer_size)
+            .write_buffer_size(0)
             .max_write_buffer_size(max_write)
             .max_message_size(Some(self.max_message_size))
             .max_frame_size(Some(self.max_frame_size))

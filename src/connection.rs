@@ -17,6 +17,7 @@ use futures_lite::{future, AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt, S
 use futures_util::stream::FusedStream;
 use futures_util::SinkExt;
 
+use crate::buffered::Buffered;
 use crate::liveness::{write_within, Activity, Beat, Heartbeat, Watched};
 use crate::summary::{Ending, Summary, Timeout};
 use crate::{handshake, Config, Error, Handler, Shutdown};
@@ -139,7 +140,10 @@ where
     H: Handler,
 {
     let activity = Activity::new();
-    let stream = Watched::new(stream, Arc::clone(&activity));
+    let stream = Buffered::new(
+        Watched::new(stream, Arc::clone(&activity)),
+        config.write_buffer_size,
+    );
     let ws_config = Some(config.websocket_config());
     let mut conn = Conn {
         ws: WebSocketStream::from_partially_read(stream, rest, Role::Server, ws_config).await,
@@ -160,7 +164,7 @@ where
 
 /// One connection after the upgrade.
 struct Conn<'a, S> {
-    ws: WebSocketStream<Watched<S>>,
+    ws: WebSocketStream<Buffered<Watched<S>>>,
     config: &'a Config,
     activity: Arc<Activity>,
 }
@@ -248,7 +252,7 @@ where
             let message = match wake {
                 Wake::Pending | Wake::Full => {
                     if unflushed > 0 {
-                        if let Err(ending) = self.write(|ws| ws.flush()).await {
+                        if let Err(ending) = self.flush().await {
                             return ending;
                         }
                         unflushed = 0;
@@ -340,7 +344,7 @@ where
                 Message::Close(frame) => {
                     // tungstenite has queued the same Close back, behind every echo already
                     // fed: flushing sends them all. An error here means the peer is gone.
-                    if let Err(ending) = self.write(|ws| ws.flush()).await {
+                    if let Err(ending) = self.flush().await {
                         log::debug!("flushing the close reply failed: {ending}");
                     }
                     return match frame {
@@ -368,7 +372,7 @@ where
     /// Runs one write operation under the write timeout.
     async fn write<'w, F, T>(
         &'w mut self,
-        op: impl FnOnce(&'w mut WebSocketStream<Watched<S>>) -> F,
+        op: impl FnOnce(&'w mut WebSocketStream<Buffered<Watched<S>>>) -> F,
     ) -> Result<T, Ending>
     where
         F: Future<Output = Result<T, tungstenite::Error>> + 'w,
@@ -380,6 +384,14 @@ where
         }
     }
 
+    /// Sends everything queued: tungstenite's output, then our gathering buffer (after the
+    /// peer's Close, tungstenite hands its last bytes on without flushing them).
+    async fn flush(&mut self) -> Result<(), Ending> {
+        self.write(|ws| ws.flush()).await?;
+        self.write(|ws| async { Ok(ws.get_mut().flush().await?) })
+            .await
+    }
+
     /// Ends the connection after a read error: bad input gets its close code, a vanished peer
     /// gets the echoes still owed to it if it is still reading.
     async fn fail(&mut self, error: tungstenite::Error) -> Ending {
@@ -388,7 +400,7 @@ where
             E::Protocol(ProtocolError::ResetWithoutClosingHandshake) => {
                 // EOF: the peer may only have shut down its sending side; hand it what it is
                 // owed.
-                if let Err(ending) = self.write(|ws| ws.flush()).await {
+                if let Err(ending) = self.flush().await {
                     log::debug!("flushing after EOF failed: {ending}");
                 }
                 return Ending::Eof;

@@ -60,6 +60,7 @@
 #![forbid(unsafe_code)]
 #![warn(missing_docs, missing_debug_implementations, rust_2018_idioms)]
 
+mod buffered;
 pub mod client;
 mod config;
 mod connection;

@@ -144,7 +144,8 @@ fn oversized_input_is_refused_without_buffering_it() {
             }
         });
         println!("{rt:?}: 100 MiB frame, heap peak growth {growth} bytes");
-        assert!(growth < 64 * KIB, "{rt:?}: heap grew by {growth} bytes");
+        // At most the 64 KiB read-ahead, let go when the connection closes.
+        assert!(growth < 128 * KIB, "{rt:?}: heap grew by {growth} bytes");
         assert_eq!(raw.read_close().0, 1009);
         // Fragments of 256 KiB that add up past the 1 MiB limit: at most the limit is held.
         let mut raw = Raw::upgrade(addr);
