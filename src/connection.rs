@@ -480,7 +480,8 @@ where
     if let Err(e) = stream.close().await {
         log::debug!("shutting down the write side failed: {e}");
     }
-    let mut discard = [0u8; 4096];
+    // On the heap: an array here would sit in every connection's future for its whole life.
+    let mut discard = vec![0u8; 4096];
     while let Ok(1..) = stream.read(&mut discard).await {}
 }
 

@@ -118,6 +118,9 @@ where
         let (config, stats, handler) = (Arc::clone(&config), stats.clone(), handler.clone());
         let (shutdown, deadline, outcome) =
             (shutdown.clone(), deadline.clone(), Arc::clone(&outcome));
+        // Boxed: a runtime's stream can be large (smol's is 120 bytes), and every async layer
+        // it passes through keeps a slot of its size for the connection's life.
+        let stream = Box::new(stream);
         spawn(Box::pin(async move {
             let Some(_slot) = slot else {
                 stats.refused();
@@ -254,7 +257,7 @@ impl Drop for Slot {
 }
 
 /// Answers a connection over the limit with 503 and `Retry-After`, without reading its request.
-async fn busy<S: TcpStream>(id: u64, mut stream: S, peer: SocketAddr, config: &Config) {
+async fn busy<S: TcpStream>(id: u64, mut stream: Box<S>, peer: SocketAddr, config: &Config) {
     log::info!("#{id} {peer} refused with HTTP 503: over the connection limit");
     let answer = async {
         if crate::handshake::refuse(&mut stream, 503, BUSY)
@@ -277,7 +280,7 @@ const BUSY: &str = "too many connections, retry later";
 /// WebSocket connection was established.
 async fn connection<S, H>(
     id: u64,
-    stream: S,
+    stream: Box<S>,
     peer: SocketAddr,
     config: &Config,
     handler: H,
