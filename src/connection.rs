@@ -306,7 +306,9 @@ where
             };
             match message {
                 Message::Text(_) | Message::Binary(_) => {
-                    last_data = Instant::now();
+                    if self.config.idle_timeout.is_some() {
+                        last_data = Instant::now();
+                    }
                     if let Some(left) = &mut draining {
                         *left = left.saturating_sub(1);
                     }

@@ -44,7 +44,7 @@ impl Activity {
         self.at(&self.last_read)
     }
 
-    /// When a write last made progress, or a write operation last started.
+    /// When a write last made progress, or a write operation started waiting.
     fn last_write(&self) -> Instant {
         self.at(&self.last_write)
     }
@@ -103,27 +103,33 @@ impl<S: AsyncWrite + Unpin> AsyncWrite for Watched<S> {
 
 /// Runs a write operation (`feed`, `flush`, `send`), giving up once no byte has left for
 /// `timeout`: a peer that reads slowly keeps its connection, one that stopped reading (or a
-/// dead path with full buffers) does not. `None` means it gave up.
+/// dead path with full buffers) does not. `None` means it gave up. Most writes finish at once;
+/// only one that has to wait reads the clock and arms a timer.
 pub(crate) async fn write_within<F: Future>(
     activity: &Activity,
     timeout: Duration,
     write: F,
 ) -> Option<F::Output> {
-    activity.stamp(&activity.last_write);
     let mut write = pin!(write);
-    loop {
-        let deadline = activity.last_write() + timeout;
-        let finished = future::or(async { Some(write.as_mut().await) }, async {
-            Timer::at(deadline).await;
-            None
-        })
-        .await;
-        match finished {
-            Some(output) => return Some(output),
-            None if Instant::now() >= activity.last_write() + timeout => return None,
-            None => continue, // bytes moved meanwhile: wait again
+    let mut timer: Option<Timer> = None;
+    future::poll_fn(|cx| {
+        if let Poll::Ready(output) = write.as_mut().poll(cx) {
+            return Poll::Ready(Some(output));
         }
-    }
+        let timer = timer.get_or_insert_with(|| {
+            activity.stamp(&activity.last_write);
+            Timer::at(activity.last_write() + timeout)
+        });
+        while Pin::new(&mut *timer).poll(cx).is_ready() {
+            let deadline = activity.last_write() + timeout;
+            if Instant::now() >= deadline {
+                return Poll::Ready(None);
+            }
+            timer.set_at(deadline); // bytes moved meanwhile: wait again
+        }
+        Poll::Pending
+    })
+    .await
 }
 
 /// The heartbeat: when the peer has been silent for `interval`, ping it; when it stays silent
