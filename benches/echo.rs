@@ -137,8 +137,16 @@ fn echo(c: &mut Criterion) {
     let mut group = c.benchmark_group("echo");
     for (count, size) in [(1000, 20), (1000, 1024), (200, 16 * 1024), (4, 1 << 20)] {
         let (input, replies) = conversation(count, size);
-        assert_eq!(ws_echo(&config, &input), replies, "ws-echo, {count} x {size} B");
-        assert_eq!(plain(&input), replies, "async-tungstenite, {count} x {size} B");
+        assert_eq!(
+            ws_echo(&config, &input),
+            replies,
+            "ws-echo, {count} x {size} B"
+        );
+        assert_eq!(
+            plain(&input),
+            replies,
+            "async-tungstenite, {count} x {size} B"
+        );
         group.throughput(Throughput::Bytes((count * size) as u64));
         let case = format!("{count}x{size}B");
         group.bench_with_input(BenchmarkId::new("ws-echo", &case), &input, |b, input| {

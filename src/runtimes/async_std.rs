@@ -43,6 +43,7 @@ impl Server {
     /// Binds the listener (port 0 picks a free port; see [`Server::local_addr`]).
     pub async fn bind(addr: impl ToSocketAddrs, config: Config) -> io::Result<Server> {
         let listener = TcpListener::bind(addr).await?;
+        super::tune_listener(&listener, &config)?;
         let (config, shutdown) = super::with_shutdown(config);
         Ok(Server {
             listener,
@@ -81,9 +82,14 @@ impl Server {
             let (stream, peer) = listener.accept().await?;
             Ok((Tcp(stream), peer))
         };
-        super::accept_loop(self.config, self.stats, handler, accept, |task| {
-            drop(async_std::task::spawn(task))
-        })
+        super::accept_loop(
+            self.config,
+            self.stats,
+            self.listener.local_addr()?,
+            handler,
+            accept,
+            |task| drop(async_std::task::spawn(task)),
+        )
         .await
     }
 }

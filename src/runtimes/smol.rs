@@ -36,6 +36,7 @@ impl Server {
     /// Binds the listener (port 0 picks a free port; see [`Server::local_addr`]).
     pub async fn bind(addr: impl AsyncToSocketAddrs, config: Config) -> io::Result<Server> {
         let listener = TcpListener::bind(addr).await?;
+        super::tune_listener(&listener, &config)?;
         let (config, shutdown) = super::with_shutdown(config);
         Ok(Server {
             listener,
@@ -73,6 +74,7 @@ impl Server {
         super::accept_loop(
             self.config,
             self.stats,
+            self.listener.local_addr()?,
             handler,
             || listener.accept(),
             |task| smol::spawn(task).detach(),
