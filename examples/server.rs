@@ -167,7 +167,13 @@ fn main() -> ExitCode {
 
     /// Binds with one adapter, serves until shut down, returns the report and the counters.
     macro_rules! serve_on {
-        ($adapter:path) => {{
+        (@run $server:ident) => {
+            $server.run(LoggedEcho)
+        };
+        (@run $server:ident, $executor:expr) => {
+            $server.run_on($executor, LoggedEcho)
+        };
+        ($adapter:path $(, $executor:expr)?) => {{
             use $adapter as adapter;
             let path = config.path.clone();
             let server = adapter::Server::bind(args.addr.as_str(), config).await?;
@@ -176,13 +182,14 @@ fn main() -> ExitCode {
             println!("serving {scheme}://{local}{path} ({})", args.runtime.name());
             let stats = server.stats();
             log_stats_every_minute(stats.clone());
-            server.run(LoggedEcho).await.map(|report| (report, stats))
+            let served = serve_on!(@run server $(, $executor)?).await;
+            served.map(|report| (report, stats))
         }};
     }
     let result = args.runtime.block_on(async {
         match args.runtime {
             #[cfg(feature = "smol")]
-            Runtime::Smol => serve_on!(ws_echo::runtimes::smol),
+            Runtime::Smol => serve_on!(ws_echo::runtimes::smol, &runtime::SMOL),
             #[cfg(feature = "async-std")]
             Runtime::AsyncStd => serve_on!(ws_echo::runtimes::async_std),
             #[cfg(feature = "tokio")]

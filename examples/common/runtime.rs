@@ -1,5 +1,9 @@
 //! The runtime an example runs on: one of those compiled in, chosen with `--runtime`.
 
+/// The executor the examples' smol tasks run on (see [`Runtime::block_on`]).
+#[cfg(feature = "smol")]
+pub static SMOL: smol::Executor<'static> = smol::Executor::new();
+
 /// A runtime compiled into this build.
 #[derive(Clone, Copy, Debug)]
 pub enum Runtime {
@@ -43,7 +47,17 @@ impl Runtime {
     pub fn block_on<T>(self, future: impl std::future::Future<Output = T>) -> std::io::Result<T> {
         Ok(match self {
             #[cfg(feature = "smol")]
-            Runtime::Smol => smol::block_on(future),
+            Runtime::Smol => {
+                // One thread per core we may run on (this one included) runs the executor and
+                // waits on the reactor; pinned to one core, everything runs on this thread.
+                let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+                for _ in 1..cores {
+                    std::thread::Builder::new()
+                        .name("smol".into())
+                        .spawn(|| smol::block_on(SMOL.run(std::future::pending::<()>())))?;
+                }
+                smol::block_on(SMOL.run(future))
+            }
             #[cfg(feature = "async-std")]
             Runtime::AsyncStd => async_std::task::block_on(future),
             #[cfg(feature = "tokio")]

@@ -81,6 +81,40 @@ impl Server {
         )
         .await
     }
+
+    /// Like [`Server::run`], but each connection's task runs on `executor`, which the caller
+    /// drives. When the threads that run `executor` are the ones that wait on the reactor
+    /// (`smol::block_on(executor.run(...))`, say one per core), a connection woken by its
+    /// socket runs on the thread that saw the event; [`Server::run`] spawns onto smol's global
+    /// executor, whose threads are woken by whichever thread polled the reactor.
+    ///
+    /// ```no_run
+    /// # fn main() -> std::io::Result<()> {
+    /// use ws_echo::runtimes::smol::Server;
+    ///
+    /// let executor = smol::Executor::new();
+    /// smol::block_on(executor.run(async {
+    ///     let server = Server::bind("127.0.0.1:8080", ws_echo::Config::default()).await?;
+    ///     server.run_on(&executor, ws_echo::Echo).await
+    /// }))?;
+    /// # Ok(())
+    /// # }
+    /// ```
+    pub async fn run_on<H>(self, executor: &smol::Executor<'_>, handler: H) -> io::Result<Report>
+    where
+        H: Handler + Clone + Send + 'static,
+    {
+        let listener = &self.listener;
+        super::accept_loop(
+            self.config,
+            self.stats,
+            self.listener.local_addr()?,
+            handler,
+            || listener.accept(),
+            |task| executor.spawn(task).detach(),
+        )
+        .await
+    }
 }
 
 impl super::TcpStream for TcpStream {
