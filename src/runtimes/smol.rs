@@ -70,16 +70,7 @@ impl Server {
     where
         H: Handler + Clone + Send + 'static,
     {
-        let listener = &self.listener;
-        super::accept_loop(
-            self.config,
-            self.stats,
-            self.listener.local_addr()?,
-            handler,
-            || listener.accept(),
-            |task| smol::spawn(task).detach(),
-        )
-        .await
+        self.serve(handler, |task| smol::spawn(task).detach()).await
     }
 
     /// Like [`Server::run`], but each connection's task runs on `executor`, which the caller
@@ -104,16 +95,18 @@ impl Server {
     where
         H: Handler + Clone + Send + 'static,
     {
+        self.serve(handler, |task| executor.spawn(task).detach())
+            .await
+    }
+
+    async fn serve<H>(self, handler: H, spawn: impl Fn(super::Task)) -> io::Result<Report>
+    where
+        H: Handler + Clone + Send + 'static,
+    {
         let listener = &self.listener;
-        super::accept_loop(
-            self.config,
-            self.stats,
-            self.listener.local_addr()?,
-            handler,
-            || listener.accept(),
-            |task| executor.spawn(task).detach(),
-        )
-        .await
+        let local = listener.local_addr()?;
+        let accept = || listener.accept();
+        super::accept_loop(self.config, self.stats, local, handler, accept, spawn).await
     }
 }
 
