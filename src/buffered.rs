@@ -49,6 +49,11 @@ impl<S> Buffered<S> {
             coalesce: coalesce.max(1),
         }
     }
+
+    fn let_go_of_read_ahead(&mut self) {
+        self.read = Vec::new();
+        self.read_at = 0;
+    }
 }
 
 impl<S: AsyncWrite + Unpin> Buffered<S> {
@@ -91,10 +96,9 @@ impl<S: AsyncRead + Unpin> AsyncRead for Buffered<S> {
                     this.read_at = 0;
                 }
                 other => {
-                    // Nothing more for now (or EOF, or an error): let the buffer go.
-                    this.read = Vec::new();
-                    this.read_at = 0;
+                    // Nothing more for now (or EOF, or an error).
                     this.streaming = false;
+                    this.let_go_of_read_ahead();
                     return other;
                 }
             }
@@ -102,15 +106,10 @@ impl<S: AsyncRead + Unpin> AsyncRead for Buffered<S> {
         let n = buf.len().min(this.read.len() - this.read_at);
         buf[..n].copy_from_slice(&this.read[this.read_at..this.read_at + n]);
         this.read_at += n;
-        if this.read_at == this.read.len() {
-            if this.streaming {
-                // Keep the allocation for the next fill: restore its length.
-                this.read.resize(READ_AHEAD, 0);
-                this.read_at = this.read.len();
-            } else {
-                this.read = Vec::new();
-                this.read_at = 0;
-            }
+        // All handed out. While streaming the buffer is whole (its fill was full) and is kept
+        // for the next fill; otherwise the socket has nothing more.
+        if this.read_at == this.read.len() && !this.streaming {
+            this.let_go_of_read_ahead();
         }
         Poll::Ready(Ok(n))
     }
