@@ -189,7 +189,10 @@ fn main() -> ExitCode {
     let result = args.runtime.block_on(async {
         match args.runtime {
             #[cfg(feature = "smol")]
-            Runtime::Smol => serve_on!(ws_echo::runtimes::smol, &runtime::SMOL),
+            Runtime::Smol => {
+                runtime::run_smol_on_every_core()?;
+                serve_on!(ws_echo::runtimes::smol, &runtime::SMOL)
+            }
             #[cfg(feature = "async-std")]
             Runtime::AsyncStd => serve_on!(ws_echo::runtimes::async_std),
             #[cfg(feature = "tokio")]

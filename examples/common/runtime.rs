@@ -1,8 +1,23 @@
 //! The runtime an example runs on: one of those compiled in, chosen with `--runtime`.
 
-/// The executor the examples' smol tasks run on (see [`Runtime::block_on`]).
+/// The executor the examples' smol tasks run on: [`Runtime::block_on`] runs it on the calling
+/// thread, and [`run_smol_on_every_core`] on more.
 #[cfg(feature = "smol")]
 pub static SMOL: smol::Executor<'static> = smol::Executor::new();
+
+/// Runs [`SMOL`] on one more thread per core we may run on, beside the one that will call
+/// [`Runtime::block_on`]; each also waits on the reactor. Pinned to one core: none.
+#[cfg(feature = "smol")]
+#[allow(dead_code)] // the server's; the client serves nothing
+pub fn run_smol_on_every_core() -> std::io::Result<()> {
+    let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+    for _ in 1..cores {
+        std::thread::Builder::new()
+            .name("smol".into())
+            .spawn(|| smol::block_on(SMOL.run(std::future::pending::<()>())))?;
+    }
+    Ok(())
+}
 
 /// A runtime compiled into this build.
 #[derive(Clone, Copy, Debug)]
@@ -47,17 +62,7 @@ impl Runtime {
     pub fn block_on<T>(self, future: impl std::future::Future<Output = T>) -> std::io::Result<T> {
         Ok(match self {
             #[cfg(feature = "smol")]
-            Runtime::Smol => {
-                // One thread per core we may run on (this one included) runs the executor and
-                // waits on the reactor; pinned to one core, everything runs on this thread.
-                let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
-                for _ in 1..cores {
-                    std::thread::Builder::new()
-                        .name("smol".into())
-                        .spawn(|| smol::block_on(SMOL.run(std::future::pending::<()>())))?;
-                }
-                smol::block_on(SMOL.run(future))
-            }
+            Runtime::Smol => smol::block_on(SMOL.run(future)),
             #[cfg(feature = "async-std")]
             Runtime::AsyncStd => async_std::task::block_on(future),
             #[cfg(feature = "tokio")]
