@@ -21,6 +21,10 @@ use futures_lite::future::{self, block_on};
 use futures_lite::{AsyncRead, AsyncWrite};
 use futures_util::{StreamExt, TryStreamExt};
 
+#[path = "../tests/common/frames.rs"]
+mod frames;
+use frames::{close_payload, frame, BINARY, CLOSE};
+
 /// The peer's side of the connection, in memory: its bytes are all there from the start and
 /// are handed out at most `chunk` at a time (as a socket would); what we write is counted.
 struct Wire {
@@ -71,44 +75,18 @@ impl AsyncWrite for Wire {
     }
 }
 
-/// A client's frame: FIN, `opcode`, masked `payload`.
-fn client_frame(opcode: u8, payload: &[u8]) -> Vec<u8> {
-    let mut frame = vec![0x80 | opcode];
-    match payload.len() {
-        n @ 0..=125 => frame.push(0x80 | n as u8),
-        n @ 126..=65535 => {
-            frame.push(0x80 | 126);
-            frame.extend_from_slice(&(n as u16).to_be_bytes());
-        }
-        n => {
-            frame.push(0x80 | 127);
-            frame.extend_from_slice(&(n as u64).to_be_bytes());
-        }
-    }
-    let mask = [0x37, 0xfa, 0x21, 0x3d];
-    frame.extend_from_slice(&mask);
-    frame.extend(payload.iter().enumerate().map(|(i, b)| b ^ mask[i % 4]));
-    frame
-}
-
-/// The length of the server's (unmasked) frame for a payload of `len` bytes.
-fn server_frame_len(len: usize) -> usize {
-    len + match len {
-        0..=125 => 2,
-        126..=65535 => 4,
-        _ => 10,
-    }
-}
-
 /// `count` binary messages of `size` bytes, then a Close 1000.
 fn conversation(count: usize, size: usize) -> (Arc<Vec<u8>>, usize) {
     let payload: Vec<u8> = (0..size).map(|i| (i % 251) as u8).collect();
+    let close = close_payload(1000, "");
     let mut input = Vec::new();
     for _ in 0..count {
-        input.extend(client_frame(0x2, &payload));
+        input.extend(frame(true, BINARY, &payload, true));
     }
-    input.extend(client_frame(0x8, &1000u16.to_be_bytes()));
-    let replies = count * server_frame_len(size) + server_frame_len(2);
+    input.extend(frame(true, CLOSE, &close, true));
+    // The echoes and the Close reply: the same frames, unmasked.
+    let replies = count * frame(true, BINARY, &payload, false).len()
+        + frame(true, CLOSE, &close, false).len();
     (Arc::new(input), replies)
 }
 
