@@ -24,7 +24,7 @@ fn main() -> ExitCode {
         .nth(1)
         .unwrap_or_else(|| "127.0.0.1:8080".to_owned());
     let runtime = match tokio::runtime::Builder::new_current_thread()
-        .enable_io()
+        .enable_all()
         .build()
     {
         Ok(runtime) => runtime,

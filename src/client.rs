@@ -25,6 +25,7 @@ use futures_lite::{future, AsyncRead, AsyncWrite, StreamExt};
 use futures_util::SinkExt;
 
 use crate::liveness::{write_within, Activity, Beat, Heartbeat, Watched};
+use crate::timer::Clock;
 use crate::Error;
 
 /// What the client sends, where, and how often.
@@ -548,6 +549,7 @@ impl<E: FnMut(&Event)> Run<'_, E> {
         message: Message,
     ) -> Result<(), String> {
         match write_within(
+            Clock::AsyncIo,
             &link.activity,
             self.config.write_timeout,
             link.ws.send(message),
@@ -638,9 +640,14 @@ impl<E: FnMut(&Event)> Run<'_, E> {
                     if let Some((code, reason)) = self.receive(message) {
                         // tungstenite has queued our answer to the server's Close: send it.
                         let answer = SinkExt::flush(&mut link.ws);
-                        if write_within(&link.activity, self.config.write_timeout, answer)
-                            .await
-                            .is_none()
+                        if write_within(
+                            Clock::AsyncIo,
+                            &link.activity,
+                            self.config.write_timeout,
+                            answer,
+                        )
+                        .await
+                        .is_none()
                         {
                             log::debug!("answering the server's Close timed out");
                         }

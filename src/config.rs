@@ -5,6 +5,7 @@ use std::time::Duration;
 
 use async_tungstenite::tungstenite::protocol::WebSocketConfig;
 
+use crate::timer::Clock;
 use crate::Shutdown;
 
 /// How the handler answers upgrades and runs connections.
@@ -96,6 +97,8 @@ pub struct Config {
     /// connection; a second line of defence under the heartbeat. `None` turns it off.
     /// Default: 30 s (Linux's own default is 2 hours).
     pub tcp_keepalive: Option<Duration>,
+    /// Whose timers connections use: async-io's unless an adapter knows better.
+    pub(crate) clock: Clock,
 }
 
 impl Default for Config {
@@ -121,6 +124,7 @@ impl Default for Config {
             #[cfg(feature = "tls")]
             tls: None,
             drain_timeout: Duration::from_secs(10),
+            clock: Clock::default(),
         }
     }
 }

@@ -7,7 +7,6 @@ use std::pin::pin;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use async_io::Timer;
 use async_tungstenite::tungstenite::error::ProtocolError;
 use async_tungstenite::tungstenite::protocol::frame::coding::CloseCode;
 use async_tungstenite::tungstenite::protocol::{CloseFrame, Role};
@@ -20,6 +19,7 @@ use futures_util::SinkExt;
 use crate::buffered::Buffered;
 use crate::liveness::{write_within, Activity, Beat, Heartbeat, Watched};
 use crate::summary::{Ending, Summary, Timeout};
+use crate::timer::Clock;
 use crate::{handshake, Config, Error, Handler, Shutdown};
 
 /// Messages echoed in one go before we flush and let other tasks run, so that a peer whose
@@ -71,7 +71,7 @@ where
                 .await
                 .map_err(|e| Error::Tls(format!("handshake failed: {e}")))
         });
-        let stream = within(deadline, accepting).await?;
+        let stream = within(config.clock, deadline, accepting).await?;
         return upgrade_and_run(stream, config, handler, started, deadline).await;
     }
     upgrade_and_run(stream, config, handler, started, deadline).await
@@ -90,17 +90,23 @@ where
     H: Handler,
 {
     // Boxed: its buffers would otherwise stay in every connection's future for its whole life.
-    let rest = within(deadline, Box::pin(handshake::accept(&mut stream, config))).await?;
+    let rest = within(
+        config.clock,
+        deadline,
+        Box::pin(handshake::accept(&mut stream, config)),
+    )
+    .await?;
     Ok(run(stream, rest, config, handler, started).await)
 }
 
 /// Runs a handshake step, failing with [`Error::HandshakeTimeout`] at `deadline`.
 async fn within<T>(
+    clock: Clock,
     deadline: Instant,
     step: impl Future<Output = Result<T, Error>>,
 ) -> Result<T, Error> {
     future::or(step, async {
-        Timer::at(deadline).await;
+        clock.at(deadline).await;
         Err(Error::HandshakeTimeout)
     })
     .await
@@ -203,7 +209,8 @@ where
         // One timer and one shutdown listener for the connection's life: registering them
         // anew at every wait would cost a reactor round trip per message. Deadlines only ever
         // move later, so the timer is re-armed only when it fires (or when none is set).
-        let mut timer = Timer::never();
+        let clock = self.config.clock;
+        let mut timer = clock.never();
         let mut armed: Option<Instant> = None;
         let shutdown = self.config.shutdown.clone();
         let mut shutdown = pin!(async move {
@@ -222,7 +229,7 @@ where
                         armed = Some(due);
                     }
                     None if armed.is_some() => {
-                        timer = Timer::never();
+                        timer = clock.never();
                         armed = None;
                     }
                     _ => {}
@@ -379,7 +386,8 @@ where
     where
         F: Future<Output = Result<T, tungstenite::Error>> + 'w,
     {
-        match write_within(&self.activity, self.config.write_timeout, op(&mut self.ws)).await {
+        let (clock, timeout) = (self.config.clock, self.config.write_timeout);
+        match write_within(clock, &self.activity, timeout, op(&mut self.ws)).await {
             Some(Ok(value)) => Ok(value),
             Some(Err(e)) => Err(ending_of(e)),
             None => Err(Ending::TimedOut(Timeout::WriteStalled)),
@@ -451,7 +459,7 @@ where
                 false
             },
             async {
-                sleep(timeout).await;
+                self.config.clock.after(timeout).await;
                 true
             },
         )
@@ -467,12 +475,12 @@ where
 /// Lets a connection go without losing what we sent last: shuts down our sending side, then
 /// discards input until the peer closes or `timeout` passes. Closing a socket with unread input
 /// makes the kernel send a reset, which can destroy our last words (a Close, an HTTP error)
-/// before the peer reads them.
-pub(crate) async fn linger<S>(stream: &mut S, timeout: Duration)
+/// before the peer reads them. `timeout` is [`Config::close_timeout`].
+pub(crate) async fn linger<S>(stream: &mut S, config: &Config)
 where
     S: AsyncRead + AsyncWrite + Unpin,
 {
-    future::or(drain(stream), sleep(timeout)).await;
+    future::or(drain(stream), config.clock.after(config.close_timeout)).await;
 }
 
 async fn drain<S>(stream: &mut S)
@@ -485,10 +493,6 @@ where
     // On the heap: an array here would sit in every connection's future for its whole life.
     let mut discard = vec![0u8; 4096];
     while let Ok(1..) = stream.read(&mut discard).await {}
-}
-
-async fn sleep(duration: Duration) {
-    Timer::after(duration).await;
 }
 
 fn close_frame(code: CloseCode, reason: &str) -> CloseFrame {

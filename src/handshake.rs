@@ -55,7 +55,7 @@ where
             stream.write_all(response.as_bytes()).await?;
             stream.write_all(page.as_bytes()).await?;
             stream.flush().await?;
-            crate::connection::linger(stream, config.close_timeout).await;
+            crate::connection::linger(stream, config).await;
             Err(Error::PageServed)
         }
         Ok(Answer::Upgrade(accept_key)) => {
@@ -70,7 +70,7 @@ where
         }
         Err((status, reason)) => {
             refuse(stream, status, reason).await?;
-            crate::connection::linger(stream, config.close_timeout).await;
+            crate::connection::linger(stream, config).await;
             Err(Error::Refused { status, reason })
         }
     }

@@ -72,6 +72,7 @@ pub mod runtimes;
 mod shutdown;
 mod stats;
 mod summary;
+mod timer;
 #[cfg(feature = "tls")]
 pub mod tls;
 

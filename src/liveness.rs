@@ -10,8 +10,9 @@ use std::sync::Arc;
 use std::task::{Context, Poll};
 use std::time::{Duration, Instant};
 
-use async_io::Timer;
 use futures_lite::{future, AsyncRead, AsyncWrite};
+
+use crate::timer::{Clock, Sleep};
 
 /// When bytes last arrived from the peer and last left for it.
 #[derive(Debug)]
@@ -106,19 +107,20 @@ impl<S: AsyncWrite + Unpin> AsyncWrite for Watched<S> {
 /// dead path with full buffers) does not. `None` means it gave up. Most writes finish at once;
 /// only one that has to wait reads the clock and arms a timer.
 pub(crate) async fn write_within<F: Future>(
+    clock: Clock,
     activity: &Activity,
     timeout: Duration,
     write: F,
 ) -> Option<F::Output> {
     let mut write = pin!(write);
-    let mut timer: Option<Timer> = None;
+    let mut timer: Option<Sleep> = None;
     future::poll_fn(|cx| {
         if let Poll::Ready(output) = write.as_mut().poll(cx) {
             return Poll::Ready(Some(output));
         }
         let timer = timer.get_or_insert_with(|| {
             activity.stamp(&activity.last_write);
-            Timer::at(activity.last_write() + timeout)
+            clock.at(activity.last_write() + timeout)
         });
         while Pin::new(&mut *timer).poll(cx).is_ready() {
             let deadline = activity.last_write() + timeout;

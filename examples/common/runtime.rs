@@ -67,7 +67,7 @@ impl Runtime {
             Runtime::AsyncStd => async_std::task::block_on(future),
             #[cfg(feature = "tokio")]
             Runtime::Tokio => tokio::runtime::Builder::new_current_thread()
-                .enable_io()
+                .enable_all()
                 .build()?
                 .block_on(future),
         })

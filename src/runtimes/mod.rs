@@ -119,7 +119,7 @@ where
                     );
                 }
                 failures += 1;
-                async_io::Timer::after(ACCEPT_BACKOFF).await;
+                config.clock.after(ACCEPT_BACKOFF).await;
                 continue;
             }
         };
@@ -175,7 +175,7 @@ where
             true
         },
         async {
-            async_io::Timer::after(drain).await;
+            config.clock.after(drain).await;
             false
         },
     )
@@ -279,11 +279,11 @@ async fn busy<S: TcpStream>(id: u64, mut stream: Box<S>, peer: SocketAddr, confi
             .await
             .is_ok()
         {
-            crate::connection::linger(&mut stream, config.close_timeout).await;
+            crate::connection::linger(&mut stream, config).await;
         }
     };
     let deadline = async {
-        async_io::Timer::after(config.close_timeout).await;
+        config.clock.after(config.close_timeout).await;
     };
     future::or(answer, deadline).await;
 }

@@ -58,7 +58,7 @@ impl Rt {
             Rt::AsyncStd => async_std::task::block_on(future),
             #[cfg(feature = "tokio")]
             Rt::Tokio => tokio::runtime::Builder::new_current_thread()
-                .enable_io()
+                .enable_all()
                 .build()
                 .unwrap()
                 .block_on(future),
