@@ -4,14 +4,13 @@
 
 use std::io;
 use std::net::SocketAddr;
-use std::os::fd::{AsFd, BorrowedFd};
-use std::pin::Pin;
 use std::sync::Arc;
-use std::task::{Context, Poll};
 
 use async_std::net::{TcpListener, TcpStream, ToSocketAddrs};
 
-use futures_lite::{AsyncRead, AsyncWrite};
+use async_io::Async;
+
+use super::async_io_tcp::Tcp;
 
 use crate::{Config, Handler, Report, Shutdown, StatsHandle};
 
@@ -33,7 +32,7 @@ use crate::{Config, Handler, Report, Shutdown, StatsHandle};
 /// ```
 #[derive(Debug)]
 pub struct Server {
-    listener: TcpListener,
+    listener: Async<std::net::TcpListener>,
     config: Arc<Config>,
     shutdown: Shutdown,
     stats: StatsHandle,
@@ -42,7 +41,11 @@ pub struct Server {
 impl Server {
     /// Binds the listener (port 0 picks a free port; see [`Server::local_addr`]).
     pub async fn bind(addr: impl ToSocketAddrs, config: Config) -> io::Result<Server> {
-        let listener = TcpListener::bind(addr).await?;
+        // async-std's listener resolves the address; accepting is async-io's, the reactor
+        // async-std runs on, so that the streams are ours (see `Tcp`).
+        let listener = Async::new(std::net::TcpListener::try_from(
+            TcpListener::bind(addr).await?,
+        )?)?;
         super::tune_listener(&listener, &config)?;
         let (config, shutdown) = super::with_shutdown(config);
         Ok(Server {
@@ -55,7 +58,7 @@ impl Server {
 
     /// The address the listener is bound to.
     pub fn local_addr(&self) -> io::Result<SocketAddr> {
-        self.listener.local_addr()
+        self.listener.get_ref().local_addr()
     }
 
     /// The signal that shuts this server down (the config's, if it had one): stop accepting,
@@ -77,65 +80,16 @@ impl Server {
     where
         H: Handler + Clone + Send + 'static,
     {
+        let local = self.local_addr()?;
         let listener = &self.listener;
         let accept = || async {
             let (stream, peer) = listener.accept().await?;
-            Ok((Tcp(stream), peer))
+            Ok((Tcp::new(Arc::new(stream)), peer))
         };
-        super::accept_loop(
-            self.config,
-            self.stats,
-            self.listener.local_addr()?,
-            handler,
-            accept,
-            |task| drop(async_std::task::spawn(task)),
-        )
+        super::accept_loop(self.config, self.stats, local, handler, accept, |task| {
+            drop(async_std::task::spawn(task))
+        })
         .await
-    }
-}
-
-/// async-std's TCP stream, whose `close` shuts down the sending side (async-std's own only
-/// flushes), so that a connection we end sends FIN before we stop reading from it.
-#[derive(Debug)]
-struct Tcp(TcpStream);
-
-impl super::TcpStream for Tcp {
-    fn local_addr(&self) -> io::Result<SocketAddr> {
-        self.0.local_addr()
-    }
-}
-
-impl AsFd for Tcp {
-    fn as_fd(&self) -> BorrowedFd<'_> {
-        self.0.as_fd()
-    }
-}
-
-impl AsyncRead for Tcp {
-    fn poll_read(
-        mut self: Pin<&mut Self>,
-        cx: &mut Context<'_>,
-        buf: &mut [u8],
-    ) -> Poll<io::Result<usize>> {
-        Pin::new(&mut self.0).poll_read(cx, buf)
-    }
-}
-
-impl AsyncWrite for Tcp {
-    fn poll_write(
-        mut self: Pin<&mut Self>,
-        cx: &mut Context<'_>,
-        buf: &[u8],
-    ) -> Poll<io::Result<usize>> {
-        Pin::new(&mut self.0).poll_write(cx, buf)
-    }
-
-    fn poll_flush(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
-        Pin::new(&mut self.0).poll_flush(cx)
-    }
-
-    fn poll_close(self: Pin<&mut Self>, _: &mut Context<'_>) -> Poll<io::Result<()>> {
-        Poll::Ready(self.0.shutdown(std::net::Shutdown::Write))
     }
 }
 

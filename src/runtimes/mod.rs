@@ -21,6 +21,8 @@ use event_listener::Event;
 
 use crate::{Config, Ending, Error, Handler, Report, Shutdown, StatsHandle, Summary};
 
+#[cfg(any(feature = "smol", feature = "async-std"))]
+mod async_io_tcp;
 #[cfg(feature = "async-std")]
 #[deprecated(note = "async-std is deprecated upstream in favour of smol: use `runtimes::smol`")]
 pub mod async_std;

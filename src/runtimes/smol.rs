@@ -7,6 +7,8 @@ use std::sync::Arc;
 
 use smol::net::{AsyncToSocketAddrs, TcpListener, TcpStream};
 
+use super::async_io_tcp::Tcp;
+
 use crate::{Config, Handler, Report, Shutdown, StatsHandle};
 
 /// A bound listener serving the echo endpoint.
@@ -105,14 +107,11 @@ impl Server {
     {
         let listener = &self.listener;
         let local = listener.local_addr()?;
-        let accept = || listener.accept();
+        let accept = || async {
+            let (stream, peer) = listener.accept().await?;
+            Ok((Tcp::new(stream.into()), peer))
+        };
         super::accept_loop(self.config, self.stats, local, handler, accept, spawn).await
-    }
-}
-
-impl super::TcpStream for TcpStream {
-    fn local_addr(&self) -> io::Result<SocketAddr> {
-        TcpStream::local_addr(self)
     }
 }
 
