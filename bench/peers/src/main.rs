@@ -4,7 +4,10 @@
 //!
 //! Usage: ws-echo-bench-peers --kind KIND --addr 127.0.0.1:PORT
 //! KIND: tokio-tungstenite (tungstenite's default 128 KiB read buffer), tuned (an 8 KiB read
-//! buffer), fastwebsockets, async-tungstenite-smol.
+//! buffer), fastwebsockets, async-tungstenite-smol, and the floor of each runtime:
+//! minimal-smol and minimal-tokio (src/minimal.rs, no framing library).
+
+mod minimal;
 
 use argh::FromArgs;
 use futures_util::{future, StreamExt, TryStreamExt};
@@ -12,7 +15,8 @@ use futures_util::{future, StreamExt, TryStreamExt};
 /// A peer echo server.
 #[derive(FromArgs)]
 struct Args {
-    /// tokio-tungstenite, tuned, fastwebsockets or async-tungstenite-smol
+    /// tokio-tungstenite, tuned, fastwebsockets, async-tungstenite-smol, minimal-smol or
+    /// minimal-tokio
     #[argh(option)]
     kind: String,
     /// the address to listen on
@@ -27,12 +31,18 @@ fn main() {
         "tuned" => tokio_main(tungstenite(args.addr, Some(8 * 1024))),
         "fastwebsockets" => tokio_main(fast::serve(args.addr)),
         "async-tungstenite-smol" => smol::block_on(smol_tungstenite(args.addr)),
+        "minimal-smol" => smol::block_on(MINIMAL.run(minimal_smol(args.addr))),
+        "minimal-tokio" => tokio_main(minimal_tokio(args.addr)),
         other => eprintln!("unknown kind {other}"),
     }
 }
 
 fn tokio_main(server: impl std::future::Future<Output = ()>) {
-    tokio::runtime::Builder::new_current_thread().enable_io().build().unwrap().block_on(server)
+    tokio::runtime::Builder::new_current_thread()
+        .enable_io()
+        .build()
+        .unwrap()
+        .block_on(server)
 }
 
 async fn tungstenite(addr: String, read_buffer: Option<usize>) {
@@ -40,13 +50,20 @@ async fn tungstenite(addr: String, read_buffer: Option<usize>) {
     let listener = tokio::net::TcpListener::bind(&addr).await.unwrap();
     println!("listening");
     loop {
-        let Ok((stream, _)) = listener.accept().await else { continue };
+        let Ok((stream, _)) = listener.accept().await else {
+            continue;
+        };
         let _ = stream.set_nodelay(true);
         let config = read_buffer.map(|size| WebSocketConfig::default().read_buffer_size(size));
         tokio::spawn(async move {
-            let Ok(ws) = tokio_tungstenite::accept_async_with_config(stream, config).await else { return };
+            let Ok(ws) = tokio_tungstenite::accept_async_with_config(stream, config).await else {
+                return;
+            };
             let (write, read) = ws.split();
-            let _ = read.try_filter(|m| future::ready(m.is_text() || m.is_binary())).forward(write).await;
+            let _ = read
+                .try_filter(|m| future::ready(m.is_text() || m.is_binary()))
+                .forward(write)
+                .await;
         });
     }
 }
@@ -55,14 +72,48 @@ async fn smol_tungstenite(addr: String) {
     let listener = smol::net::TcpListener::bind(&addr).await.unwrap();
     println!("listening");
     loop {
-        let Ok((stream, _)) = listener.accept().await else { continue };
+        let Ok((stream, _)) = listener.accept().await else {
+            continue;
+        };
         let _ = stream.set_nodelay(true);
         smol::spawn(async move {
-            let Ok(ws) = async_tungstenite::accept_async(stream).await else { return };
+            let Ok(ws) = async_tungstenite::accept_async(stream).await else {
+                return;
+            };
             let (write, read) = ws.split();
-            let _ = read.try_filter(|m| future::ready(m.is_text() || m.is_binary())).forward(write).await;
+            let _ = read
+                .try_filter(|m| future::ready(m.is_text() || m.is_binary()))
+                .forward(write)
+                .await;
         })
         .detach();
+    }
+}
+
+/// The floor's smol executor, run on the main thread as ws-echo's server example runs its own.
+static MINIMAL: smol::Executor<'static> = smol::Executor::new();
+
+async fn minimal_smol(addr: String) {
+    let listener = smol::net::TcpListener::bind(&addr).await.unwrap();
+    println!("listening");
+    loop {
+        let Ok((stream, _)) = listener.accept().await else {
+            continue;
+        };
+        let _ = stream.set_nodelay(true);
+        MINIMAL.spawn(minimal::smol_connection(stream)).detach();
+    }
+}
+
+async fn minimal_tokio(addr: String) {
+    let listener = tokio::net::TcpListener::bind(&addr).await.unwrap();
+    println!("listening");
+    loop {
+        let Ok((stream, _)) = listener.accept().await else {
+            continue;
+        };
+        let _ = stream.set_nodelay(true);
+        tokio::spawn(minimal::tokio_connection(stream));
     }
 }
 
@@ -97,7 +148,9 @@ mod fast {
         let listener = tokio::net::TcpListener::bind(&addr).await.unwrap();
         println!("listening");
         loop {
-            let Ok((stream, _)) = listener.accept().await else { continue };
+            let Ok((stream, _)) = listener.accept().await else {
+                continue;
+            };
             let _ = stream.set_nodelay(true);
             tokio::spawn(async move {
                 let io = hyper_util::rt::TokioIo::new(stream);
