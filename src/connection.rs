@@ -19,7 +19,7 @@ use futures_util::SinkExt;
 use crate::buffered::Buffered;
 use crate::liveness::{write_within, Activity, Beat, Heartbeat, Watched};
 use crate::summary::{Ending, Summary, Timeout};
-use crate::timer::Clock;
+use crate::timer::{later, Clock};
 use crate::{handshake, Config, Error, Handler, Shutdown};
 
 /// Messages echoed in one go before we flush and let other tasks run, so that a peer whose
@@ -61,7 +61,7 @@ where
     H: Handler,
 {
     let started = Instant::now();
-    let deadline = started + config.handshake_timeout;
+    let deadline = later(started, config.handshake_timeout);
     #[cfg(feature = "tls")]
     if let Some(tls) = &config.tls {
         let acceptor = futures_rustls::TlsAcceptor::from(Arc::clone(tls));
@@ -222,7 +222,7 @@ where
         loop {
             let wake = if unflushed == 0 && draining.is_none() {
                 let beat = heartbeat.deadline(self.activity.last_read());
-                let idle = self.config.idle_timeout.map(|idle| last_data + idle);
+                let idle = self.config.idle_timeout.map(|idle| later(last_data, idle));
                 match beat.into_iter().chain(idle).min() {
                     Some(due) if armed.is_none_or(|at| due < at) => {
                         timer.set_at(due);
@@ -299,7 +299,7 @@ where
                     if self
                         .config
                         .idle_timeout
-                        .is_some_and(|idle| now >= last_data + idle)
+                        .is_some_and(|idle| now >= later(last_data, idle))
                     {
                         let idle = close_frame(CloseCode::Away, "idle timeout");
                         return self.close(idle, self.config.close_timeout).await;
@@ -473,9 +473,9 @@ where
 }
 
 /// Lets a connection go without losing what we sent last: shuts down our sending side, then
-/// discards input until the peer closes or `timeout` passes. Closing a socket with unread input
+/// discards input until the peer closes or the close timeout passes. Closing a socket with unread input
 /// makes the kernel send a reset, which can destroy our last words (a Close, an HTTP error)
-/// before the peer reads them. `timeout` is [`Config::close_timeout`].
+/// before the peer reads them. The wait is [`Config::close_timeout`].
 pub(crate) async fn linger<S>(stream: &mut S, config: &Config)
 where
     S: AsyncRead + AsyncWrite + Unpin,

@@ -12,7 +12,7 @@ use std::time::{Duration, Instant};
 
 use futures_lite::{future, AsyncRead, AsyncWrite};
 
-use crate::timer::{Clock, Sleep};
+use crate::timer::{later, Clock, Sleep};
 
 /// When bytes last arrived from the peer and last left for it.
 #[derive(Debug)]
@@ -120,10 +120,10 @@ pub(crate) async fn write_within<F: Future>(
         }
         let timer = timer.get_or_insert_with(|| {
             activity.stamp(&activity.last_write);
-            clock.at(activity.last_write() + timeout)
+            clock.at(later(activity.last_write(), timeout))
         });
         while Pin::new(&mut *timer).poll(cx).is_ready() {
-            let deadline = activity.last_write() + timeout;
+            let deadline = later(activity.last_write(), timeout);
             if Instant::now() >= deadline {
                 return Poll::Ready(None);
             }
@@ -169,8 +169,8 @@ impl Heartbeat {
     pub(crate) fn deadline(&self, last_read: Instant) -> Option<Instant> {
         let interval = self.interval?;
         Some(match self.pinged {
-            Some(pinged) if last_read <= pinged => pinged + self.pong_timeout,
-            _ => last_read + interval,
+            Some(pinged) if last_read <= pinged => later(pinged, self.pong_timeout),
+            _ => later(last_read, interval),
         })
     }
 
@@ -181,13 +181,13 @@ impl Heartbeat {
         };
         match self.pinged {
             Some(pinged) if last_read <= pinged => {
-                if now >= pinged + self.pong_timeout {
+                if now >= later(pinged, self.pong_timeout) {
                     Beat::Dead(now.saturating_duration_since(last_read))
                 } else {
                     Beat::Wait
                 }
             }
-            _ if now >= last_read + interval => {
+            _ if now >= later(last_read, interval) => {
                 self.pinged = Some(now);
                 Beat::Ping
             }

@@ -19,6 +19,15 @@ pub(crate) enum Clock {
     Tokio,
 }
 
+/// `at + by`, or a century after `at` when that sum is past what `Instant` can hold: a timeout
+/// configured as `Duration::MAX` means "never", not a panic.
+pub(crate) fn later(at: Instant, by: Duration) -> Instant {
+    const CENTURY: Duration = Duration::from_secs(100 * 365 * 24 * 3600);
+    at.checked_add(by)
+        .or_else(|| at.checked_add(CENTURY))
+        .unwrap_or(at)
+}
+
 /// A timer that completes at its deadline; [`Clock::never`] makes one that waits until it is
 /// given a deadline with [`Sleep::set_at`].
 #[derive(Debug)]
@@ -37,12 +46,9 @@ impl Clock {
         sleep
     }
 
-    /// A timer that completes `duration` from now (never, if that is past the clock's range).
+    /// A timer that completes `duration` from now (see [`later`]).
     pub(crate) fn after(self, duration: Duration) -> Sleep {
-        match Instant::now().checked_add(duration) {
-            Some(deadline) => self.at(deadline),
-            None => self.never(),
-        }
+        self.at(later(Instant::now(), duration))
     }
 
     /// A timer without a deadline.
@@ -91,9 +97,15 @@ mod tests {
     use super::*;
     use futures_lite::future::{block_on, poll_once};
 
-    /// A deadline past what `Instant` can hold waits forever instead of panicking.
+    /// A deadline past what `Instant` can hold is a century away instead of a panic.
     #[test]
-    fn a_duration_past_the_clocks_range_never_fires() {
+    fn a_duration_past_the_clocks_range_is_a_century_away() {
+        let now = Instant::now();
+        assert!(later(now, Duration::MAX) >= now + Duration::from_secs(99 * 365 * 24 * 3600));
+        assert_eq!(
+            later(now, Duration::from_secs(5)),
+            now + Duration::from_secs(5)
+        );
         let mut sleep = Clock::AsyncIo.after(Duration::MAX);
         assert_eq!(block_on(poll_once(&mut sleep)), None);
     }

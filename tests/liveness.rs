@@ -318,3 +318,30 @@ fn with_reconnecting_off_a_dead_link_is_an_error() {
         }
     }
 }
+
+/// Timeouts set to `Duration::MAX` mean "never": the server serves and closes as usual instead
+/// of overflowing a deadline.
+#[test]
+fn timeouts_of_duration_max_mean_never() {
+    for rt in runtimes() {
+        let config = Config::default()
+            .handshake_timeout(Duration::MAX)
+            .write_timeout(Duration::MAX)
+            .close_timeout(Duration::MAX)
+            .ping_interval(Some(Duration::MAX))
+            .pong_timeout(Duration::MAX)
+            .idle_timeout(Some(Duration::MAX))
+            .drain_timeout(Duration::MAX);
+        let addr = start(rt, config);
+        let mut raw = Raw::upgrade(addr);
+        raw.send(true, TEXT, b"still here");
+        let echo = raw.read();
+        assert_eq!(
+            (echo.opcode, echo.payload.as_slice()),
+            (TEXT, &b"still here"[..])
+        );
+        raw.send(true, CLOSE, &close_payload(1000, "bye"));
+        assert_eq!(raw.read_close(), (1000, "bye".to_owned()));
+        raw.assert_eof();
+    }
+}
