@@ -1,8 +1,9 @@
 #!/usr/bin/env python3
 """Compares ws-echo with peer echo servers on this machine, interleaved, and prints one table.
 
-The two "floor" servers are WebSocket echoes without a framing library (bench/peers/src/
-minimal.rs): what the runtime alone costs, the least a server on it can spend.
+The two "minimal" servers are WebSocket echoes without a framing library (bench/peers/src/
+minimal.rs): about what the runtime alone costs, next to which the cost of framing shows.
+(They are not a strict floor: a row's figures move by up to 20% between runs.)
 
 Each server runs pinned to core 0 and the load generator (examples/loadgen.rs) to core 1;
 every echo is verified; each cell is the median of --rounds interleaved runs; msgs/s are also
@@ -49,9 +50,9 @@ def servers(go_dir):
         ("fastwebsockets", peer("fastwebsockets")),
         ("async-tungstenite/smol", peer("async-tungstenite-smol")),
         ("Go seed", lambda a: [os.path.join(go_dir, "seed-server"), "-a", a, "-q"]),
-        # The floor: no framing library, only the runtime (bench/peers/src/minimal.rs).
-        ("floor: minimal/smol", peer("minimal-smol")),
-        ("floor: minimal/tokio", peer("minimal-tokio")),
+        # No framing library, only the runtime (bench/peers/src/minimal.rs).
+        ("minimal/smol", peer("minimal-smol")),
+        ("minimal/tokio", peer("minimal-tokio")),
         ("ws-echo smol", serve("smol")),
         ("ws-echo async-std", serve("async-std")),
         ("ws-echo tokio", serve("tokio")),

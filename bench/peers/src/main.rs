@@ -4,8 +4,8 @@
 //!
 //! Usage: ws-echo-bench-peers --kind KIND --addr 127.0.0.1:PORT
 //! KIND: tokio-tungstenite (tungstenite's default 128 KiB read buffer), tuned (an 8 KiB read
-//! buffer), fastwebsockets, async-tungstenite-smol, and the floor of each runtime:
-//! minimal-smol and minimal-tokio (src/minimal.rs, no framing library).
+//! buffer), fastwebsockets, async-tungstenite-smol, and on each runtime a server without a
+//! framing library: minimal-smol and minimal-tokio (src/minimal.rs).
 
 mod minimal;
 

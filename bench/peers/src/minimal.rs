@@ -1,5 +1,5 @@
-//! The floor: a WebSocket echo with no framing library at all, to show what the runtime alone
-//! costs per message and per handshake. It answers the upgrade of any request that carries a
+//! A WebSocket echo with no framing library at all, to show about what the runtime alone costs
+//! per message and per handshake. It answers the upgrade of any request that carries a
 //! `Sec-WebSocket-Key`, echoes every unfragmented text or binary frame (unmasked, as a server
 //! sends), answers a Close with the same payload and ends; anything else (an unmasked frame,
 //! a fragment) ends the connection. Every complete frame of one read is echoed with one write.
