@@ -90,7 +90,7 @@ async fn smol_tungstenite(addr: String) {
     }
 }
 
-/// The floor's smol executor, run on the main thread as ws-echo's server example runs its own.
+/// minimal-smol's executor, run on the main thread as ws-echo's server example runs its own.
 static MINIMAL: smol::Executor<'static> = smol::Executor::new();
 
 async fn minimal_smol(addr: String) {
