@@ -5,13 +5,18 @@
 //! size; both buffers keep whatever capacity they once grew to. So a stream of large messages
 //! costs a system call per few KiB each way, and larger tungstenite buffers would be held by
 //! every connection for its whole life. This layer sits between tungstenite and the socket:
-//! - reads: a read that fills the caller's buffer means more is probably waiting, so the next
-//!   one fetches up to [`READ_AHEAD`] bytes at once into a read-ahead buffer and hands them out
-//!   from there; the buffer is freed when the socket has nothing more to give;
+//! - reads: each read from the socket fetches up to [`READ_AHEAD`] bytes into a read-ahead
+//!   buffer, handed out from there, so that everything that has arrived comes in one system
+//!   call however little tungstenite asks for;
 //! - writes: bytes are gathered up to the coalescing limit and reach the socket on flush (or
 //!   when the limit is reached); a write at least that large, with nothing gathered, goes
-//!   straight through; the buffer is freed once its bytes are sent.
+//!   straight through.
+//!
+//! A connection holds these buffers only while they hold bytes: once handed out or sent, they
+//! go back to a spare of its thread (one of each), which the next busy connection borrows. An
+//! idle connection holds none, and a busy one neither allocates nor zero-fills one per batch.
 
+use std::cell::Cell;
 use std::io;
 use std::pin::Pin;
 use std::task::{ready, Context, Poll};
@@ -25,12 +30,12 @@ pub(crate) const READ_AHEAD: usize = 64 * 1024;
 #[derive(Debug)]
 pub(crate) struct Buffered<S> {
     inner: S,
-    /// Read ahead: `read[read_at..]` not yet handed out. Empty (unallocated) when idle.
+    /// Read ahead: `read[read_at..read_end]` not yet handed out. Unallocated when it holds
+    /// nothing.
     read: Vec<u8>,
     read_at: usize,
-    /// The last read from the socket filled what it was given: use the read-ahead next time.
-    streaming: bool,
-    /// Gathered output: `write[written..]` not yet sent. Empty (unallocated) when idle.
+    read_end: usize,
+    /// Gathered output: `write[written..]` not yet sent. Unallocated when it holds nothing.
     write: Vec<u8>,
     written: usize,
     /// Gather at most this much before writing.
@@ -43,16 +48,58 @@ impl<S> Buffered<S> {
             inner,
             read: Vec::new(),
             read_at: 0,
-            streaming: false,
+            read_end: 0,
             write: Vec::new(),
             written: 0,
             coalesce: coalesce.max(1),
         }
     }
 
+    /// Gives the read-ahead buffer back to the thread's spare.
     fn let_go_of_read_ahead(&mut self) {
-        self.read = Vec::new();
-        self.read_at = 0;
+        spare::give_back(&spare::READ, std::mem::take(&mut self.read));
+        (self.read_at, self.read_end) = (0, 0);
+    }
+}
+
+/// The spare buffers of each thread, lent to connections while they hold bytes.
+mod spare {
+    use std::thread::LocalKey;
+
+    use super::*;
+
+    thread_local! {
+        /// A read-ahead buffer: [`READ_AHEAD`] bytes, zero-filled once when made.
+        pub(super) static READ: Cell<Option<Vec<u8>>> = const { Cell::new(None) };
+        /// A gathering buffer, empty, with the capacity it grew to.
+        pub(super) static WRITE: Cell<Option<Vec<u8>>> = const { Cell::new(None) };
+    }
+
+    /// The thread's read-ahead buffer, or a new one.
+    pub(super) fn read_buffer() -> Vec<u8> {
+        READ.try_with(Cell::take)
+            .ok()
+            .flatten()
+            .unwrap_or_else(|| vec![0; READ_AHEAD])
+    }
+
+    /// The thread's gathering buffer (emptied), or a new one, with room for `capacity`.
+    pub(super) fn write_buffer(capacity: usize) -> Vec<u8> {
+        let mut buffer = WRITE
+            .try_with(Cell::take)
+            .ok()
+            .flatten()
+            .unwrap_or_default();
+        buffer.reserve_exact(capacity);
+        buffer
+    }
+
+    /// Keeps `buffer` as the thread's spare of its kind (when it has one to keep).
+    pub(super) fn give_back(slot: &'static LocalKey<Cell<Option<Vec<u8>>>>, buffer: Vec<u8>) {
+        if buffer.capacity() > 0 {
+            // During the thread's exit the slot is gone; the buffer is then simply freed.
+            let _ = slot.try_with(|slot| slot.set(Some(buffer)));
+        }
     }
 }
 
@@ -66,7 +113,9 @@ impl<S: AsyncWrite + Unpin> Buffered<S> {
             }
             self.written += n;
         }
-        self.write = Vec::new();
+        let mut sent = std::mem::take(&mut self.write);
+        sent.clear();
+        spare::give_back(&spare::WRITE, sent);
         self.written = 0;
         Poll::Ready(Ok(()))
     }
@@ -79,36 +128,27 @@ impl<S: AsyncRead + Unpin> AsyncRead for Buffered<S> {
         buf: &mut [u8],
     ) -> Poll<io::Result<usize>> {
         let this = &mut *self;
-        if this.read_at == this.read.len() {
-            if !this.streaming || buf.len() >= READ_AHEAD {
+        if this.read_at == this.read_end {
+            if buf.len() >= READ_AHEAD {
                 // Straight into the caller's buffer: no copy.
-                let result = Pin::new(&mut this.inner).poll_read(cx, buf);
-                this.streaming = matches!(result, Poll::Ready(Ok(n)) if n == buf.len() && n > 0);
-                return result;
+                return Pin::new(&mut this.inner).poll_read(cx, buf);
             }
             if this.read.is_empty() {
-                this.read = vec![0; READ_AHEAD];
+                this.read = spare::read_buffer();
             }
             match Pin::new(&mut this.inner).poll_read(cx, &mut this.read) {
-                Poll::Ready(Ok(n)) if n > 0 => {
-                    this.streaming = n == this.read.len();
-                    this.read.truncate(n);
-                    this.read_at = 0;
-                }
+                Poll::Ready(Ok(n)) if n > 0 => (this.read_at, this.read_end) = (0, n),
                 other => {
                     // Nothing more for now (or EOF, or an error).
-                    this.streaming = false;
                     this.let_go_of_read_ahead();
                     return other;
                 }
             }
         }
-        let n = buf.len().min(this.read.len() - this.read_at);
+        let n = buf.len().min(this.read_end - this.read_at);
         buf[..n].copy_from_slice(&this.read[this.read_at..this.read_at + n]);
         this.read_at += n;
-        // All handed out. While streaming the buffer is whole (its fill was full) and is kept
-        // for the next fill; otherwise the socket has nothing more.
-        if this.read_at == this.read.len() && !this.streaming {
+        if this.read_at == this.read_end {
             this.let_go_of_read_ahead();
         }
         Poll::Ready(Ok(n))
@@ -129,7 +169,7 @@ impl<S: AsyncWrite + Unpin> AsyncWrite for Buffered<S> {
             return Pin::new(&mut this.inner).poll_write(cx, buf);
         }
         if this.write.capacity() == 0 {
-            this.write.reserve_exact(this.coalesce);
+            this.write = spare::write_buffer(this.coalesce);
         }
         this.write.extend_from_slice(buf);
         Poll::Ready(Ok(buf.len()))
@@ -229,51 +269,65 @@ mod tests {
         got
     }
 
+    /// The address of the thread's spare read-ahead buffer, if it has one.
+    fn spare_read_buffer() -> Option<*const u8> {
+        spare::READ.with(|slot| {
+            let buffer = slot.take();
+            let at = buffer.as_ref().map(|buffer| buffer.as_ptr());
+            slot.set(buffer);
+            at
+        })
+    }
+
     #[test]
-    fn a_stream_of_bytes_is_read_ahead_in_big_reads_and_the_buffer_freed_after() {
+    fn a_stream_of_bytes_is_read_in_read_ahead_sized_reads() {
         let input = pattern(1 << 20);
         let mut stream = Buffered::new(Wire::new(input.clone()), 64 * 1024);
         assert_eq!(read_all(&mut stream, input.len(), 4096), input);
-        // One 4 KiB read that filled its buffer, then 16 read-aheads (the last one short: the
-        // input ran out, so its buffer was let go once handed out).
-        assert_eq!(stream.inner.reads, 1 + 16);
+        assert_eq!(stream.inner.reads, (1 << 20) / READ_AHEAD);
+        // Everything handed out: the connection holds no buffer.
         assert_eq!(stream.read.capacity(), 0);
     }
 
     #[test]
-    fn the_read_ahead_is_kept_while_reads_come_back_full_and_freed_when_the_socket_is_empty() {
-        let input = pattern(4096 + 2 * READ_AHEAD);
+    fn everything_that_arrived_comes_in_one_read_however_little_is_asked_for() {
+        // 16 small frames' worth, asked for 1 KiB at a time (tungstenite's read size here).
+        let input = pattern(16 * 1030);
         let mut stream = Buffered::new(Wire::new(input.clone()), 64 * 1024);
-        assert_eq!(read_all(&mut stream, input.len(), 4096), input);
-        assert_eq!(stream.inner.reads, 3);
-        assert_eq!(stream.read.capacity(), READ_AHEAD);
-        // The next read finds the socket empty: it waits, and the buffer is let go.
-        let mut buf = [0; 4096];
+        assert_eq!(read_all(&mut stream, input.len(), 1024), input);
+        assert_eq!(stream.inner.reads, 1);
+        // The socket is empty: the next read waits, holding nothing.
+        let mut buf = [0; 1024];
         assert!(block_on(poll_once(stream.read(&mut buf))).is_none());
-        assert_eq!(stream.read.capacity(), 0);
-        assert_eq!(stream.inner.reads, 4);
+        assert_eq!((stream.inner.reads, stream.read.capacity()), (2, 0));
     }
 
     #[test]
-    fn short_reads_go_straight_to_the_caller_without_a_buffer() {
-        let input = pattern(3000);
+    fn the_read_ahead_buffer_is_lent_by_the_thread_and_goes_back_once_handed_out() {
+        let input = pattern(3 * 4096);
         let mut stream = Buffered::new(Wire::new(input.clone()), 64 * 1024);
-        stream.inner.max_read = 100;
+        stream.inner.max_read = 2 * 4096;
         let mut buf = [0; 4096];
-        let n = block_on(stream.read(&mut buf)).expect("the wire does not fail");
-        assert_eq!((n, &buf[..n]), (100, &input[..100]));
+        assert_eq!(block_on(stream.read(&mut buf)).ok(), Some(4096));
+        // Half handed out: the connection holds the buffer, and the thread has no spare.
+        let held = stream.read.as_ptr();
+        assert_eq!(stream.read.len(), READ_AHEAD);
+        assert_eq!(spare_read_buffer(), None);
+        assert_eq!(block_on(stream.read(&mut buf)).ok(), Some(4096));
+        // All handed out: back to the thread, and borrowed again (no new buffer) next time.
         assert_eq!(stream.read.capacity(), 0);
-        assert_eq!(read_all(&mut stream, 2900, 4096), input[100..]);
-        assert_eq!(stream.inner.reads, 30);
+        assert_eq!(spare_read_buffer(), Some(held));
+        assert_eq!(block_on(stream.read(&mut buf)).ok(), Some(4096));
+        assert_eq!(buf[..], input[2 * 4096..]);
+        assert_eq!(spare_read_buffer(), Some(held));
+        assert_eq!(stream.inner.reads, 2);
     }
 
     #[test]
-    fn a_read_ahead_cut_short_by_the_socket_is_handed_out_whole() {
-        let input = pattern(10_000);
+    fn a_big_read_goes_straight_into_the_callers_buffer() {
+        let input = pattern(3 * READ_AHEAD);
         let mut stream = Buffered::new(Wire::new(input.clone()), 64 * 1024);
-        stream.inner.max_read = 7000;
-        // 4096 (full: streaming), then one read-ahead of 5904 handed out as 4096 + 1808.
-        assert_eq!(read_all(&mut stream, input.len(), 4096), input);
+        assert_eq!(read_all(&mut stream, input.len(), 2 * READ_AHEAD), input);
         assert_eq!(stream.inner.reads, 2);
         assert_eq!(stream.read.capacity(), 0);
     }

@@ -144,8 +144,11 @@ fn oversized_input_is_refused_without_buffering_it() {
             }
         });
         println!("{rt:?}: 100 MiB frame, heap peak growth {growth} bytes");
-        // At most the 64 KiB read-ahead, let go when the connection closes.
-        assert!(growth < 128 * KIB, "{rt:?}: heap grew by {growth} bytes");
+        // At most 64 KiB read-ahead buffers: the one this connection reads into, and the one
+        // spare each executor thread keeps for its next busy connection (made once per thread).
+        let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
+        let bound = (threads + 2) * 64 * KIB;
+        assert!(growth < bound, "{rt:?}: heap grew by {growth} bytes");
         assert_eq!(raw.read_close().0, 1009);
         // Fragments of 256 KiB that add up past the 1 MiB limit: at most the limit is held.
         let mut raw = Raw::upgrade(addr);
