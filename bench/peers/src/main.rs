@@ -45,8 +45,8 @@ fn tokio_main(server: impl std::future::Future<Output = ()>) {
         .block_on(server)
 }
 
-async fn tungstenite(addr: String, read_buffer: Option<usize>) {
-    use tokio_tungstenite::tungstenite::protocol::WebSocketConfig;
+/// Listens on `addr` with tokio and hands each accepted stream (TCP_NODELAY on) to `serve`.
+async fn tokio_listen(addr: String, serve: impl Fn(tokio::net::TcpStream)) {
     let listener = tokio::net::TcpListener::bind(&addr).await.unwrap();
     println!("listening");
     loop {
@@ -54,6 +54,26 @@ async fn tungstenite(addr: String, read_buffer: Option<usize>) {
             continue;
         };
         let _ = stream.set_nodelay(true);
+        serve(stream);
+    }
+}
+
+/// Listens on `addr` with smol and hands each accepted stream (TCP_NODELAY on) to `serve`.
+async fn smol_listen(addr: String, serve: impl Fn(smol::net::TcpStream)) {
+    let listener = smol::net::TcpListener::bind(&addr).await.unwrap();
+    println!("listening");
+    loop {
+        let Ok((stream, _)) = listener.accept().await else {
+            continue;
+        };
+        let _ = stream.set_nodelay(true);
+        serve(stream);
+    }
+}
+
+async fn tungstenite(addr: String, read_buffer: Option<usize>) {
+    use tokio_tungstenite::tungstenite::protocol::WebSocketConfig;
+    tokio_listen(addr, |stream| {
         let config = read_buffer.map(|size| WebSocketConfig::default().read_buffer_size(size));
         tokio::spawn(async move {
             let Ok(ws) = tokio_tungstenite::accept_async_with_config(stream, config).await else {
@@ -65,17 +85,12 @@ async fn tungstenite(addr: String, read_buffer: Option<usize>) {
                 .forward(write)
                 .await;
         });
-    }
+    })
+    .await
 }
 
 async fn smol_tungstenite(addr: String) {
-    let listener = smol::net::TcpListener::bind(&addr).await.unwrap();
-    println!("listening");
-    loop {
-        let Ok((stream, _)) = listener.accept().await else {
-            continue;
-        };
-        let _ = stream.set_nodelay(true);
+    smol_listen(addr, |stream| {
         smol::spawn(async move {
             let Ok(ws) = async_tungstenite::accept_async(stream).await else {
                 return;
@@ -87,34 +102,25 @@ async fn smol_tungstenite(addr: String) {
                 .await;
         })
         .detach();
-    }
+    })
+    .await
 }
 
 /// minimal-smol's executor, run on the main thread as ws-echo's server example runs its own.
 static MINIMAL: smol::Executor<'static> = smol::Executor::new();
 
 async fn minimal_smol(addr: String) {
-    let listener = smol::net::TcpListener::bind(&addr).await.unwrap();
-    println!("listening");
-    loop {
-        let Ok((stream, _)) = listener.accept().await else {
-            continue;
-        };
-        let _ = stream.set_nodelay(true);
-        MINIMAL.spawn(minimal::smol_connection(stream)).detach();
-    }
+    smol_listen(addr, |stream| {
+        MINIMAL.spawn(minimal::smol_connection(stream)).detach()
+    })
+    .await
 }
 
 async fn minimal_tokio(addr: String) {
-    let listener = tokio::net::TcpListener::bind(&addr).await.unwrap();
-    println!("listening");
-    loop {
-        let Ok((stream, _)) = listener.accept().await else {
-            continue;
-        };
-        let _ = stream.set_nodelay(true);
-        tokio::spawn(minimal::tokio_connection(stream));
-    }
+    tokio_listen(addr, |stream| {
+        drop(tokio::spawn(minimal::tokio_connection(stream)))
+    })
+    .await
 }
 
 mod fast {
@@ -145,13 +151,7 @@ mod fast {
     }
 
     pub async fn serve(addr: String) {
-        let listener = tokio::net::TcpListener::bind(&addr).await.unwrap();
-        println!("listening");
-        loop {
-            let Ok((stream, _)) = listener.accept().await else {
-                continue;
-            };
-            let _ = stream.set_nodelay(true);
+        super::tokio_listen(addr, |stream| {
             tokio::spawn(async move {
                 let io = hyper_util::rt::TokioIo::new(stream);
                 let service = hyper::service::service_fn(upgrade);
@@ -160,6 +160,7 @@ mod fast {
                     .with_upgrades()
                     .await;
             });
-        }
+        })
+        .await
     }
 }
