@@ -104,7 +104,7 @@ mod spare {
 }
 
 impl<S: AsyncWrite + Unpin> Buffered<S> {
-    /// Sends every gathered byte, then frees the buffer.
+    /// Sends every gathered byte, then gives the buffer back to the thread's spare.
     fn poll_send(&mut self, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
         while self.written < self.write.len() {
             let n = ready!(Pin::new(&mut self.inner).poll_write(cx, &self.write[self.written..]))?;

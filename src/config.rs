@@ -42,9 +42,9 @@ pub struct Config {
     pub max_request_head: usize,
     /// Size of tungstenite's per-connection read buffer, held for the connection's life (it
     /// grows to fit a large frame). tungstenite's own default is 128 KiB, which 10,000 idle
-    /// connections turn into more than a gigabyte. Small costs no speed: a read that fills it
-    /// is followed by read-ahead of up to 64 KiB in a buffer that is let go once the socket has
-    /// nothing more. Default: 1 KiB.
+    /// connections turn into more than a gigabyte. Small costs no speed: the socket is read
+    /// 64 KiB at a time into a read-ahead buffer that tungstenite's reads are served from, and
+    /// that a connection holds only while it holds bytes. Default: 1 KiB.
     pub read_buffer_size: usize,
     /// Outgoing bytes gathered before they are written to the socket; a flush writes them
     /// whenever no more input is waiting. The buffer exists only while it holds bytes: an

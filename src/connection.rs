@@ -473,9 +473,9 @@ where
 }
 
 /// Lets a connection go without losing what we sent last: shuts down our sending side, then
-/// discards input until the peer closes or the close timeout passes. Closing a socket with unread input
-/// makes the kernel send a reset, which can destroy our last words (a Close, an HTTP error)
-/// before the peer reads them. The wait is [`Config::close_timeout`].
+/// discards input until the peer closes or [`Config::close_timeout`] passes. Closing a socket
+/// with unread input makes the kernel send a reset, which can destroy our last words (a Close,
+/// an HTTP error) before the peer reads them.
 pub(crate) async fn linger<S>(stream: &mut S, config: &Config)
 where
     S: AsyncRead + AsyncWrite + Unpin,
