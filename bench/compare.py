@@ -10,6 +10,11 @@ every echo is verified; each cell is the median of --rounds interleaved runs; ms
 given as a ratio to tokio-tungstenite from the same run, the only kind of figure that holds on
 a shared, noisy machine. The server's CPU time per message (from /proc) is the steadiest one.
 
+Last comes a verdict on each of issue 7's targets: ws-echo's figure over the best peer's
+(tokio-tungstenite, tuned, fastwebsockets, async-tungstenite/smol; best by the row's median),
+taken round by round (the two were measured seconds apart, so they share the machine's mood),
+as the median of those ratios with their range; then "met" or "NOT met".
+
 Usage: bash bench/compare.sh [--rounds 3] [--duration 2s] [--only pingpong,idle,...]
                               [--servers tuned,fastwebsockets,ws-echo]
 Builds what it needs (release): ws-echo's examples, the peers in bench/peers, the Go seed.
@@ -112,6 +117,62 @@ def main():
         table[name] = results
         report_row(name, results)
     print(f"\n{time.strftime('%Y-%m-%d')}, {os.cpu_count()} cores, rounds {opts.rounds} x {opts.duration}")
+    report_targets(table)
+
+
+# The peers ws-echo is measured against (issue 7): the Go seed and the minimal servers are not.
+PEERS = ["tokio-tungstenite", "tuned (8 KiB)", "fastwebsockets", "async-tungstenite/smol"]
+
+# Row -> the targets: (what, key, best is lowest?, ws-echo/peer bound, is it an upper bound?).
+TARGETS = {
+    "pingpong": [("CPU/msg", "server_cpu_us_per_msg", True, 1.0, True),
+                 ("msgs/s", "msgs_per_s", False, 1.0, False),
+                 ("p99", "p99_us", True, 1.0, True)],
+    "pipelined 20 B": [("msgs/s", "msgs_per_s", False, 1.1, False)],
+    "pipelined 1 KiB": [("msgs/s", "msgs_per_s", False, 1.1, False)],
+    "pipelined 16 KiB": [("msgs/s", "msgs_per_s", False, 1.1, False)],
+    "1 MiB": [("msgs/s", "msgs_per_s", False, 1.0, False)],
+    "handshakes": [("CPU/handshake", "server_cpu_us_per_msg", True, 1.0, True)],
+}
+IDLE_TARGET_KIB = 5.0
+
+
+def paired_ratios(runs, base_runs, key):
+    """Per round, ws-echo's figure over the peer's from the same round (seconds apart)."""
+    return [r[key] / b[key] for r, b in zip(runs, base_runs)
+            if r.get(key) is not None and b.get(key) and "error" not in r and "error" not in b]
+
+
+def report_targets(table):
+    """Each of issue 7's targets against the best peer of its row (best by median), as the median
+    of per-round ratios with their range: on a shared machine a row moves by 20-40% between
+    runs, but two servers measured in the same round move together."""
+    print("\ntargets: ws-echo / best peer, per-round ratios, median [min-max]")
+    for name, results in table.items():
+        servers = [s for s in results if s.startswith("ws-echo")]
+        peers = [p for p in PEERS if p in results]
+        if name == "idle":
+            for server in servers:
+                rss = median(results[server], "rss_kib_per_conn")
+                verdict = "met" if rss is not None and rss <= IDLE_TARGET_KIB else "NOT met"
+                print(f"  {name:<17} {server:<18} {('%.1f KiB' % rss) if rss is not None else 'failed':>9} "
+                      f"(<= {IDLE_TARGET_KIB} KiB) {verdict}")
+            continue
+        for what, key, lowest, bound, upper in TARGETS.get(name, []):
+            figures = [(median(results[p], key), p) for p in peers]
+            figures = [(v, p) for v, p in figures if v is not None]
+            if not figures:
+                continue
+            best = (min if lowest else max)(figures)[1]
+            for server in servers:
+                ratios = paired_ratios(results[server], results[best], key)
+                if not ratios:
+                    print(f"  {name:<17} {server:<18} {what}: no figures")
+                    continue
+                mid = statistics.median(ratios)
+                verdict = "met" if (mid <= bound if upper else mid >= bound) else "NOT met"
+                print(f"  {name:<17} {server:<18} {what:<13} {mid:6.3f}x [{min(ratios):.2f}-{max(ratios):.2f}] "
+                      f"{'<=' if upper else '>='} {bound:.2f}x {best}: {verdict}")
 
 
 def median(runs, key):
