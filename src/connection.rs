@@ -26,6 +26,10 @@ use crate::{handshake, Config, Error, Handler, Shutdown};
 /// input never pauses cannot starve the rest of the executor.
 const BATCH: u32 = 64;
 
+/// The same in bytes (64 messages of 16 KiB): 64 large messages would keep the other
+/// connections waiting while tens of megabytes go through.
+const BATCH_BYTES: u64 = 1 << 20;
+
 /// A close reason may hold 123 bytes: a control frame's 125 less the 2-byte code.
 const MAX_REASON: usize = 123;
 
@@ -201,6 +205,8 @@ where
         let mut last_data = Instant::now();
         // Messages (or pongs) queued since the last flush.
         let mut unflushed: u32 = 0;
+        // Bytes of the messages echoed since the last flush.
+        let mut unflushed_bytes: u64 = 0;
         // Shutting down: how many more messages we echo before closing with 1001. What has
         // already arrived is echoed until nothing more is waiting or this budget is spent
         // (a peer that never pauses would otherwise keep us open); the peer learns from the
@@ -249,7 +255,7 @@ where
                     future::or(fired, stopping),
                 )
                 .await
-            } else if unflushed >= BATCH || draining == Some(0) {
+            } else if unflushed >= BATCH || unflushed_bytes >= BATCH_BYTES || draining == Some(0) {
                 Wake::Full
             } else {
                 future::poll_once(self.ws.next())
@@ -263,6 +269,7 @@ where
                             return ending;
                         }
                         unflushed = 0;
+                        unflushed_bytes = 0;
                     }
                     if draining.is_none() && self.shutdown_requested() {
                         draining = Some(BATCH);
@@ -273,7 +280,7 @@ where
                         let going_away = close_frame(CloseCode::Away, "going away");
                         return self.close(going_away, self.config.drain_timeout).await;
                     } else if matches!(wake, Wake::Full) {
-                        future::yield_now().await;
+                        clock.yield_now().await;
                     }
                     continue;
                 }
@@ -344,6 +351,7 @@ where
                             counts.messages_out += 1;
                             counts.bytes_out += len;
                             unflushed += 1;
+                            unflushed_bytes += len;
                         }
                     }
                 }

@@ -59,6 +59,19 @@ impl Clock {
             Clock::Tokio => Sleep::Tokio(None),
         }
     }
+
+    /// Lets the executor run other tasks before this one goes on. Under tokio, with tokio's
+    /// own `yield_now`: it holds the task back until the runtime has also polled for I/O. A
+    /// task that simply wakes itself goes back in the run queue at once, and tokio's
+    /// current-thread scheduler looks for I/O only when that queue is empty or every 61 polls,
+    /// so a connection that never runs out of input would keep every other one waiting.
+    pub(crate) async fn yield_now(self) {
+        match self {
+            Clock::AsyncIo => futures_lite::future::yield_now().await,
+            #[cfg(feature = "tokio")]
+            Clock::Tokio => tokio::task::yield_now().await,
+        }
+    }
 }
 
 impl Sleep {
