@@ -1,0 +1,109 @@
+//! One connection whose input never runs out must not keep the others waiting: under every
+//! runtime, another connection's message is handled after a bounded number of the flood's.
+
+mod common;
+
+use std::io::{Read, Write};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::Arc;
+use std::thread;
+use std::time::{Duration, Instant};
+
+use async_tungstenite::tungstenite::Message;
+use common::*;
+use ws_echo::{Config, Handler};
+
+/// Counts the flood's messages as the server handles them, and notes that count when the
+/// other connection's message ("other") comes in. Echoes everything.
+#[derive(Clone, Default)]
+struct Counting {
+    flood: Arc<AtomicU64>,
+    /// The flood's count when "other" was handled; u64::MAX until then.
+    other_at: Arc<AtomicU64>,
+}
+
+impl Handler for Counting {
+    fn on_message(&mut self, message: Message) -> Option<Message> {
+        if message.is_text() && message.to_text().ok() == Some("other") {
+            self.other_at
+                .store(self.flood.load(Ordering::SeqCst), Ordering::SeqCst);
+        } else {
+            self.flood.fetch_add(1, Ordering::SeqCst);
+        }
+        Some(message)
+    }
+}
+
+/// Each batch of the flood: this many masked 20-byte binary messages in one write.
+const FRAMES_PER_WRITE: usize = 2048;
+/// The flood stops after this many writes (about 2 million messages) if not told to before.
+const MAX_WRITES: usize = 1000;
+/// Flood messages handled before the other connection's, at most: the loop yields every 64
+/// messages, so this allows for several rounds of the executor. Without yielding to the I/O
+/// driver, tokio's current-thread scheduler polls for I/O once every 61 task polls: 3,904
+/// flood messages first.
+const MOST_AHEAD: u64 = 1000;
+
+#[test]
+fn a_flood_on_one_connection_does_not_hold_up_another() {
+    for rt in runtimes() {
+        let counting = Counting::default();
+        counting.other_at.store(u64::MAX, Ordering::SeqCst);
+        let addr = start_with(rt, Config::default(), counting.clone());
+        let mut other = Raw::upgrade(addr);
+        let flood = Raw::upgrade(addr);
+        let stop = Arc::new(AtomicBool::new(false));
+
+        // Reads (and drops) every echo, so that the server's writes never wait.
+        let mut echoes = flood.stream.try_clone().unwrap();
+        let reader = thread::spawn(move || {
+            let mut buf = vec![0u8; 64 * 1024];
+            while let Ok(1..) = echoes.read(&mut buf) {}
+        });
+        // Writes faster than the server can echo, so that its input never runs out.
+        let mut input = flood.stream.try_clone().unwrap();
+        input.set_write_timeout(Some(IO_TIMEOUT)).unwrap();
+        let batch = frame(true, BINARY, &[7u8; 20], true).repeat(FRAMES_PER_WRITE);
+        let writer = thread::spawn({
+            let stop = Arc::clone(&stop);
+            move || {
+                for _ in 0..MAX_WRITES {
+                    if stop.load(Ordering::SeqCst) || input.write_all(&batch).is_err() {
+                        break;
+                    }
+                }
+                let _ = input.write_all(&frame(true, CLOSE, &close_payload(1000, ""), true));
+            }
+        });
+
+        // Once the flood is under way, the other connection sends one message.
+        let started = Instant::now();
+        while counting.flood.load(Ordering::SeqCst) < 20_000 {
+            assert!(
+                started.elapsed() < IO_TIMEOUT,
+                "{rt:?}: the flood did not start"
+            );
+            thread::sleep(Duration::from_millis(1));
+        }
+        let before = counting.flood.load(Ordering::SeqCst);
+        other.send(true, TEXT, b"other");
+        let echo = other.read();
+        stop.store(true, Ordering::SeqCst);
+        let flood_at_end = counting.flood.load(Ordering::SeqCst);
+        assert_eq!((echo.opcode, echo.payload), (TEXT, b"other".to_vec()));
+        let at = counting.other_at.load(Ordering::SeqCst);
+        assert!(
+            at - before <= MOST_AHEAD,
+            "{rt:?}: {} flood messages were handled before the other connection's one",
+            at - before
+        );
+        // The flood was still going when the other message was handled: it was a real test.
+        assert!(
+            flood_at_end < (MAX_WRITES * FRAMES_PER_WRITE) as u64,
+            "{rt:?}: the flood ended before the other connection was served"
+        );
+        eprintln!("{rt:?}: {} flood messages ahead", at - before);
+        writer.join().unwrap();
+        reader.join().unwrap();
+    }
+}
