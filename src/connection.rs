@@ -19,7 +19,7 @@ use futures_util::SinkExt;
 use crate::buffered::Buffered;
 use crate::liveness::{write_within, Activity, Beat, Heartbeat, Watched};
 use crate::summary::{Ending, Summary, Timeout};
-use crate::timer::{later, Clock};
+use crate::timer::{self, later, Clock};
 use crate::{handshake, Config, Error, Handler, Shutdown};
 
 /// Messages echoed in one go before we flush and let other tasks run, so that a peer whose
@@ -280,7 +280,7 @@ where
                         let going_away = close_frame(CloseCode::Away, "going away");
                         return self.close(going_away, self.config.drain_timeout).await;
                     } else if matches!(wake, Wake::Full) {
-                        clock.yield_now().await;
+                        timer::yield_now().await;
                     }
                     continue;
                 }

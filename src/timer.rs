@@ -19,6 +19,20 @@ pub(crate) enum Clock {
     Tokio,
 }
 
+/// Lets the executor run other tasks before this one goes on. With the `tokio` feature, with
+/// tokio's own `yield_now`, whatever the clock (an application may run the core on tokio without
+/// our adapter): inside a tokio runtime it holds the task back until the runtime has also
+/// polled for I/O, and elsewhere it wakes the task at once, as any yield does. A task that
+/// simply wakes itself goes straight back in tokio's run queue, and tokio's current-thread
+/// scheduler looks for I/O only when that queue is empty or once every 61 polls, so a
+/// connection that never runs out of input would keep every other one waiting.
+pub(crate) async fn yield_now() {
+    #[cfg(feature = "tokio")]
+    tokio::task::yield_now().await;
+    #[cfg(not(feature = "tokio"))]
+    futures_lite::future::yield_now().await;
+}
+
 /// `at + by`, or a century after `at` when that sum is past what `Instant` can hold: a timeout
 /// configured as `Duration::MAX` means "never", not a panic.
 pub(crate) fn later(at: Instant, by: Duration) -> Instant {
@@ -57,19 +71,6 @@ impl Clock {
             Clock::AsyncIo => Sleep::AsyncIo(async_io::Timer::never()),
             #[cfg(feature = "tokio")]
             Clock::Tokio => Sleep::Tokio(None),
-        }
-    }
-
-    /// Lets the executor run other tasks before this one goes on. Under tokio, with tokio's
-    /// own `yield_now`: it holds the task back until the runtime has also polled for I/O. A
-    /// task that simply wakes itself goes back in the run queue at once, and tokio's
-    /// current-thread scheduler looks for I/O only when that queue is empty or every 61 polls,
-    /// so a connection that never runs out of input would keep every other one waiting.
-    pub(crate) async fn yield_now(self) {
-        match self {
-            Clock::AsyncIo => futures_lite::future::yield_now().await,
-            #[cfg(feature = "tokio")]
-            Clock::Tokio => tokio::task::yield_now().await,
         }
     }
 }

@@ -48,66 +48,99 @@ const MOST_AHEAD: u64 = 1000;
 fn a_flood_on_one_connection_does_not_hold_up_another() {
     for rt in runtimes() {
         let counting = Counting::default();
-        counting.other_at.store(u64::MAX, Ordering::SeqCst);
         let addr = start_with(rt, Config::default(), counting.clone());
-        let mut other = Raw::upgrade(addr);
-        let flood = Raw::upgrade(addr);
-        let stop = Arc::new(AtomicBool::new(false));
-
-        // Reads (and drops) every echo, so that the server's writes never wait.
-        let mut echoes = flood.stream.try_clone().unwrap();
-        let reader = thread::spawn(move || {
-            let mut buf = vec![0u8; 64 * 1024];
-            while let Ok(1..) = echoes.read(&mut buf) {}
-        });
-        // Writes faster than the server can echo, so that its input never runs out.
-        let mut input = flood.stream.try_clone().unwrap();
-        input.set_write_timeout(Some(IO_TIMEOUT)).unwrap();
-        let batch = frame(true, BINARY, &[7u8; 20], true).repeat(FRAMES_PER_WRITE);
-        let writer = thread::spawn({
-            let stop = Arc::clone(&stop);
-            move || {
-                for _ in 0..MAX_WRITES {
-                    if stop.load(Ordering::SeqCst) || input.write_all(&batch).is_err() {
-                        break;
-                    }
-                }
-                let _ = input.write_all(&frame(true, CLOSE, &close_payload(1000, ""), true));
-            }
-        });
-
-        // Once the flood is under way, the other connection sends one message.
-        let started = Instant::now();
-        while counting.flood.load(Ordering::SeqCst) < 20_000 {
-            assert!(
-                started.elapsed() < IO_TIMEOUT,
-                "{rt:?}: the flood did not start"
-            );
-            thread::sleep(Duration::from_millis(1));
-        }
-        other.send(true, TEXT, b"other");
-        // Counted once the message is in the server's socket: a pause of this thread in
-        // between can only make the count smaller, never fail the test.
-        let before = counting.flood.load(Ordering::SeqCst);
-        let echo = other.read();
-        stop.store(true, Ordering::SeqCst);
-        let flood_at_end = counting.flood.load(Ordering::SeqCst);
-        assert_eq!((echo.opcode, echo.payload), (TEXT, b"other".to_vec()));
-        let ahead = counting
-            .other_at
-            .load(Ordering::SeqCst)
-            .saturating_sub(before);
-        assert!(
-            ahead <= MOST_AHEAD,
-            "{rt:?}: {ahead} flood messages were handled before the other connection's one"
-        );
-        // The flood was still going when the other message was handled: it was a real test.
-        assert!(
-            flood_at_end < (MAX_WRITES * FRAMES_PER_WRITE) as u64,
-            "{rt:?}: the flood ended before the other connection was served"
-        );
-        eprintln!("{rt:?}: {ahead} flood messages ahead");
-        writer.join().unwrap();
-        reader.join().unwrap();
+        flood_and_other(&format!("{rt:?}"), addr, &counting);
     }
+}
+
+/// The same for an application that runs the core on tokio with an accept loop of its own
+/// (no adapter, default `Config`): the yield is tokio's all the same.
+#[cfg(feature = "tokio")]
+#[test]
+fn a_flood_does_not_hold_up_another_under_tokio_without_the_adapter() {
+    use tokio_util::compat::TokioAsyncReadCompatExt;
+
+    let counting = Counting::default();
+    let handler = counting.clone();
+    let (tx, rx) = std::sync::mpsc::channel();
+    thread::spawn(move || {
+        Rt::Tokio.block_on(async move {
+            let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+            tx.send(listener.local_addr().unwrap()).unwrap();
+            let config = Arc::new(Config::default());
+            while let Ok((stream, _)) = listener.accept().await {
+                let (config, handler) = (Arc::clone(&config), handler.clone());
+                tokio::spawn(async move {
+                    let _ = ws_echo::serve(stream.compat(), &config, handler).await;
+                });
+            }
+        })
+    });
+    let addr = rx.recv_timeout(IO_TIMEOUT).unwrap();
+    flood_and_other("tokio, own accept loop", addr, &counting);
+}
+
+/// Floods one connection to `addr` and, once the flood is under way, sends one message on
+/// another: at most [`MOST_AHEAD`] flood messages may be handled first.
+fn flood_and_other(rt: &str, addr: std::net::SocketAddr, counting: &Counting) {
+    counting.other_at.store(u64::MAX, Ordering::SeqCst);
+    let mut other = Raw::upgrade(addr);
+    let flood = Raw::upgrade(addr);
+    let stop = Arc::new(AtomicBool::new(false));
+
+    // Reads (and drops) every echo, so that the server's writes never wait.
+    let mut echoes = flood.stream.try_clone().unwrap();
+    let reader = thread::spawn(move || {
+        let mut buf = vec![0u8; 64 * 1024];
+        while let Ok(1..) = echoes.read(&mut buf) {}
+    });
+    // Writes faster than the server can echo, so that its input never runs out.
+    let mut input = flood.stream.try_clone().unwrap();
+    input.set_write_timeout(Some(IO_TIMEOUT)).unwrap();
+    let batch = frame(true, BINARY, &[7u8; 20], true).repeat(FRAMES_PER_WRITE);
+    let writer = thread::spawn({
+        let stop = Arc::clone(&stop);
+        move || {
+            for _ in 0..MAX_WRITES {
+                if stop.load(Ordering::SeqCst) || input.write_all(&batch).is_err() {
+                    break;
+                }
+            }
+            let _ = input.write_all(&frame(true, CLOSE, &close_payload(1000, ""), true));
+        }
+    });
+
+    // Once the flood is under way, the other connection sends one message.
+    let started = Instant::now();
+    while counting.flood.load(Ordering::SeqCst) < 20_000 {
+        assert!(
+            started.elapsed() < IO_TIMEOUT,
+            "{rt}: the flood did not start"
+        );
+        thread::sleep(Duration::from_millis(1));
+    }
+    other.send(true, TEXT, b"other");
+    // Counted once the message is in the server's socket: a pause of this thread in
+    // between can only make the count smaller, never fail the test.
+    let before = counting.flood.load(Ordering::SeqCst);
+    let echo = other.read();
+    stop.store(true, Ordering::SeqCst);
+    let flood_at_end = counting.flood.load(Ordering::SeqCst);
+    assert_eq!((echo.opcode, echo.payload), (TEXT, b"other".to_vec()));
+    let ahead = counting
+        .other_at
+        .load(Ordering::SeqCst)
+        .saturating_sub(before);
+    assert!(
+        ahead <= MOST_AHEAD,
+        "{rt}: {ahead} flood messages were handled before the other connection's one"
+    );
+    // The flood was still going when the other message was handled: it was a real test.
+    assert!(
+        flood_at_end < (MAX_WRITES * FRAMES_PER_WRITE) as u64,
+        "{rt}: the flood ended before the other connection was served"
+    );
+    eprintln!("{rt}: {ahead} flood messages ahead");
+    writer.join().unwrap();
+    reader.join().unwrap();
 }
