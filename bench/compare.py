@@ -121,7 +121,8 @@ def main():
                 results[server].append(measure(command, args, opts.duration))
         table[name] = results
         report_row(name, results)
-    print(f"\n{time.strftime('%Y-%m-%d')}, {os.cpu_count()} cores, rounds {opts.rounds} x {opts.duration}")
+    print(f"\n{time.strftime('%Y-%m-%d %H:%M')}, {os.cpu_count()} cores, rounds {opts.rounds} x "
+          f"{opts.duration}, ws-echo {commit()}")
     report_targets(table)
 
 
@@ -152,7 +153,9 @@ def report_targets(table):
     """Each of issue 7's targets against the best peer of its row (best by median), as the median
     of per-round ratios with their range: on a shared machine a row moves by 20-40% between
     runs, but two servers measured in the same round move together."""
-    print("\ntargets: ws-echo / best peer, per-round ratios, median [min-max]")
+    run = [p for p in PEERS if any(p in results for results in table.values())]
+    print(f"\ntargets: ws-echo / best peer among those run ({', '.join(run)}), per-round ratios, "
+          "median [min-max]")
     for name, results in table.items():
         servers = [s for s in results if s.startswith("ws-echo")]
         peers = [p for p in PEERS if p in results]
@@ -178,6 +181,17 @@ def report_targets(table):
                 verdict = "met" if (mid <= bound if upper else mid >= bound) else "NOT met"
                 print(f"  {name:<17} {server:<18} {what:<13} {mid:6.3f}x [{min(ratios):.2f}-{max(ratios):.2f}] "
                       f"{'<=' if upper else '>='} {bound:.2f}x {best}: {verdict}")
+
+
+def commit():
+    """The commit measured (with "+changes" when the tree differs from it), to tie a table to
+    the code that made it."""
+    git = lambda *args: subprocess.run(["git", *args], cwd=ROOT, capture_output=True, text=True)
+    head = git("rev-parse", "--short", "HEAD")
+    if head.returncode != 0:
+        return "(not a git checkout)"
+    dirty = git("status", "--porcelain", "--untracked-files=no").stdout.strip()
+    return head.stdout.strip() + (" +changes" if dirty else "")
 
 
 def median(runs, key):
