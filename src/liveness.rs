@@ -168,31 +168,31 @@ impl Heartbeat {
     /// When [`Heartbeat::check`] next has something to do.
     pub(crate) fn deadline(&self, last_read: Instant) -> Option<Instant> {
         let interval = self.interval?;
-        Some(match self.pinged {
-            Some(pinged) if last_read <= pinged => later(pinged, self.pong_timeout),
-            _ => later(last_read, interval),
+        Some(if self.awaiting_pong(last_read) {
+            later(self.pinged?, self.pong_timeout)
+        } else {
+            later(last_read, interval)
         })
     }
 
     /// What to do at `now`, given when the peer was last heard.
     pub(crate) fn check(&mut self, last_read: Instant, now: Instant) -> Beat {
-        let Some(interval) = self.interval else {
-            return Beat::Wait;
-        };
-        match self.pinged {
-            Some(pinged) if last_read <= pinged => {
-                if now >= later(pinged, self.pong_timeout) {
+        match self.deadline(last_read) {
+            Some(due) if now >= due => {
+                if self.awaiting_pong(last_read) {
                     Beat::Dead(now.saturating_duration_since(last_read))
                 } else {
-                    Beat::Wait
+                    self.pinged = Some(now);
+                    Beat::Ping
                 }
-            }
-            _ if now >= later(last_read, interval) => {
-                self.pinged = Some(now);
-                Beat::Ping
             }
             _ => Beat::Wait,
         }
+    }
+
+    /// We pinged and have heard nothing since.
+    fn awaiting_pong(&self, last_read: Instant) -> bool {
+        self.pinged.is_some_and(|pinged| last_read <= pinged)
     }
 }
 

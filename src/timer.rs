@@ -2,6 +2,7 @@
 //! reactor of its own), or the runtime's own where an adapter knows it has them. Under tokio,
 //! each new async-io timer wakes async-io's helper thread (an eventfd write, a context switch and
 //! five system calls on its side); a tokio timer is an entry in the runtime's own timer wheel.
+//! Also the loop's other dealing with the scheduler: how it yields ([`yield_now`]).
 
 use std::future::Future;
 use std::pin::Pin;
