@@ -112,11 +112,11 @@ def main():
     for name, args in rows:
         chosen_servers = [(s, c) for s, c in servers(go_dir) if chosen(s)]
         results = {s: [] for s, _ in chosen_servers}
-        for round in range(opts.rounds):  # interleaved: every server once per round
+        for index in range(opts.rounds):  # interleaved: every server once per round
             # In an order of its own each round: a server run always right after the same one
             # would carry whatever that one left behind (sockets closing, caches) every time.
             order = list(chosen_servers)
-            random.Random(round).shuffle(order)
+            random.Random(index).shuffle(order)
             for server, command in order:
                 results[server].append(measure(command, args, opts.duration))
         table[name] = results
