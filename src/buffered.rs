@@ -55,6 +55,11 @@ impl<S> Buffered<S> {
         }
     }
 
+    /// Whether gathered output waits to be sent.
+    pub(crate) fn holds_output(&self) -> bool {
+        self.written < self.write.len()
+    }
+
     /// Gives the read-ahead buffer back to the thread's spare.
     fn let_go_of_read_ahead(&mut self) {
         spare::give_back(&spare::READ, std::mem::take(&mut self.read));

@@ -3,8 +3,9 @@
 use std::future::Future;
 use std::io;
 use std::panic::{catch_unwind, AssertUnwindSafe};
-use std::pin::pin;
+use std::pin::{pin, Pin};
 use std::sync::Arc;
+use std::task::Poll;
 use std::time::{Duration, Instant};
 
 use async_tungstenite::tungstenite::error::ProtocolError;
@@ -18,6 +19,7 @@ use futures_util::SinkExt;
 
 use crate::buffered::Buffered;
 use crate::liveness::{write_within, Activity, Beat, Heartbeat, Watched};
+use crate::shutdown::Watch;
 use crate::summary::{Ending, Summary, Timeout};
 use crate::timer::{self, later, Clock};
 use crate::{handshake, Config, Error, Handler, Shutdown};
@@ -218,14 +220,15 @@ where
         let clock = self.config.clock;
         let mut timer = clock.never();
         let mut armed: Option<Instant> = None;
-        let shutdown = self.config.shutdown.clone();
-        let mut shutdown = pin!(async move {
-            match shutdown {
-                Some(shutdown) => shutdown.triggered().await,
-                None => future::pending().await,
-            }
-        });
+        let mut shutdown = Watch::new(self.config.shutdown.clone());
+        // The last poll of the stream returned Pending, and since then nothing has run but a
+        // flush that completed at once, all in the same poll of this task: the stream's waker
+        // is registered and no wake-up can have been missed, so the wait that follows need not
+        // poll the stream again before it sleeps (that poll would cost a second pass through
+        // async-tungstenite and the socket for every message that ends a burst).
+        let mut stream_waiting = false;
         loop {
+            let skip_stream = std::mem::take(&mut stream_waiting);
             let wake = if unflushed == 0 && draining.is_none() {
                 let beat = heartbeat.deadline(self.activity.last_read());
                 let idle = self.config.idle_timeout.map(|idle| later(last_data, idle));
@@ -240,20 +243,22 @@ where
                     }
                     _ => {}
                 }
-                let next = self.ws.next();
-                let fired = async {
-                    (&mut timer).await;
-                    Wake::Timer
-                };
-                // Polled until it completes once; after that we are draining and never wait here.
-                let stopping = async {
-                    shutdown.as_mut().await;
-                    Wake::Shutdown
-                };
-                future::or(
-                    async { Wake::Item(next.await) },
-                    future::or(fired, stopping),
-                )
+                let (ws, timer) = (&mut self.ws, &mut timer);
+                let mut skip = skip_stream;
+                future::poll_fn(|cx| {
+                    if !std::mem::take(&mut skip) {
+                        if let Poll::Ready(item) = StreamExt::poll_next(ws, cx) {
+                            return Poll::Ready(Wake::Item(item));
+                        }
+                    }
+                    if Pin::new(&mut *timer).poll(cx).is_ready() {
+                        return Poll::Ready(Wake::Timer);
+                    }
+                    if shutdown.poll_triggered(cx).is_ready() {
+                        return Poll::Ready(Wake::Shutdown);
+                    }
+                    Poll::Pending
+                })
                 .await
             } else if unflushed >= BATCH || unflushed_bytes >= BATCH_BYTES || draining == Some(0) {
                 Wake::Full
@@ -265,11 +270,13 @@ where
             let message = match wake {
                 Wake::Pending | Wake::Full => {
                     if unflushed > 0 {
-                        if let Err(ending) = self.flush().await {
+                        let (flushed, at_once) = at_once(self.flush()).await;
+                        if let Err(ending) = flushed {
                             return ending;
                         }
                         unflushed = 0;
                         unflushed_bytes = 0;
+                        stream_waiting = matches!(wake, Wake::Pending) && at_once;
                     }
                     if draining.is_none() && self.shutdown_requested() {
                         draining = Some(BATCH);
@@ -406,8 +413,11 @@ where
     /// peer's Close, tungstenite hands its last bytes on without flushing them).
     async fn flush(&mut self) -> Result<(), Ending> {
         self.write(|ws| ws.flush()).await?;
-        self.write(|ws| async { Ok(ws.get_mut().flush().await?) })
-            .await
+        if self.ws.get_ref().holds_output() {
+            self.write(|ws| async { Ok(ws.get_mut().flush().await?) })
+                .await?;
+        }
+        Ok(())
     }
 
     /// Ends the connection after a read error: bad input gets its close code, a vanished peer
@@ -478,6 +488,18 @@ where
             dropped,
         }
     }
+}
+
+/// Runs `step`, telling also whether it completed on its first poll (without the task having
+/// been suspended in between).
+async fn at_once<F: Future>(step: F) -> (F::Output, bool) {
+    let mut step = pin!(step);
+    let mut first = true;
+    future::poll_fn(|cx| {
+        let was_first = std::mem::replace(&mut first, false);
+        step.as_mut().poll(cx).map(|output| (output, was_first))
+    })
+    .await
 }
 
 /// Lets a connection go without losing what we sent last: shuts down our sending side, then

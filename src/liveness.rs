@@ -5,7 +5,7 @@
 use std::future::Future;
 use std::io;
 use std::pin::{pin, Pin};
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Arc;
 use std::task::{Context, Poll};
 use std::time::{Duration, Instant};
@@ -20,6 +20,10 @@ pub(crate) struct Activity {
     origin: Instant,
     last_read: AtomicU64,
     last_write: AtomicU64,
+    /// A write is waiting ([`write_within`]): only then do writes stamp `last_write`. Most
+    /// writes finish at once and need no stamp, and reading the clock is a good part of what
+    /// a small echo costs.
+    write_waiting: AtomicBool,
 }
 
 impl Activity {
@@ -28,6 +32,7 @@ impl Activity {
             origin: Instant::now(),
             last_read: AtomicU64::new(0),
             last_write: AtomicU64::new(0),
+            write_waiting: AtomicBool::new(false),
         })
     }
 
@@ -51,7 +56,8 @@ impl Activity {
     }
 }
 
-/// A stream that stamps [`Activity`] whenever bytes move.
+/// A stream that stamps [`Activity`] whenever bytes arrive, and whenever they leave while a
+/// write waits.
 #[derive(Debug)]
 pub(crate) struct Watched<S> {
     inner: S,
@@ -88,7 +94,9 @@ impl<S: AsyncWrite + Unpin> AsyncWrite for Watched<S> {
         let this = &mut *self;
         let result = Pin::new(&mut this.inner).poll_write(cx, buf);
         if let Poll::Ready(Ok(1..)) = result {
-            this.activity.stamp(&this.activity.last_write);
+            if this.activity.write_waiting.load(Ordering::Relaxed) {
+                this.activity.stamp(&this.activity.last_write);
+            }
         }
         result
     }
@@ -114,11 +122,12 @@ pub(crate) async fn write_within<F: Future>(
 ) -> Option<F::Output> {
     let mut write = pin!(write);
     let mut timer: Option<Sleep> = None;
-    future::poll_fn(|cx| {
+    let output = future::poll_fn(|cx| {
         if let Poll::Ready(output) = write.as_mut().poll(cx) {
             return Poll::Ready(Some(output));
         }
         let timer = timer.get_or_insert_with(|| {
+            activity.write_waiting.store(true, Ordering::Relaxed);
             activity.stamp(&activity.last_write);
             clock.at(later(activity.last_write(), timeout))
         });
@@ -131,7 +140,11 @@ pub(crate) async fn write_within<F: Future>(
         }
         Poll::Pending
     })
-    .await
+    .await;
+    if timer.is_some() {
+        activity.write_waiting.store(false, Ordering::Relaxed);
+    }
+    output
 }
 
 /// The heartbeat: when the peer has been silent for `interval`, ping it; when it stays silent
@@ -199,8 +212,78 @@ impl Heartbeat {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use futures_lite::future::block_on;
+    use futures_lite::AsyncWriteExt;
 
     const SEC: Duration = Duration::from_secs(1);
+    const MS: Duration = Duration::from_millis(1);
+
+    /// Takes one byte every `gap`, the way a peer that reads slowly drains a full socket.
+    struct Trickle {
+        gap: Duration,
+        next: async_io::Timer,
+        taken: usize,
+    }
+
+    impl AsyncWrite for Trickle {
+        fn poll_write(
+            mut self: Pin<&mut Self>,
+            cx: &mut Context<'_>,
+            buf: &[u8],
+        ) -> Poll<io::Result<usize>> {
+            if Pin::new(&mut self.next).poll(cx).is_pending() {
+                return Poll::Pending;
+            }
+            let gap = self.gap;
+            self.next.set_after(gap);
+            self.taken += 1;
+            Poll::Ready(Ok(buf.len().min(1)))
+        }
+        fn poll_flush(self: Pin<&mut Self>, _: &mut Context<'_>) -> Poll<io::Result<()>> {
+            Poll::Ready(Ok(()))
+        }
+        fn poll_close(self: Pin<&mut Self>, _: &mut Context<'_>) -> Poll<io::Result<()>> {
+            Poll::Ready(Ok(()))
+        }
+    }
+
+    /// Writes `len` bytes through [`Watched`] to a [`Trickle`] under [`write_within`].
+    fn trickle(len: usize, gap: Duration, timeout: Duration) -> (Option<io::Result<()>>, usize) {
+        let activity = Activity::new();
+        let sink = Trickle {
+            gap,
+            next: async_io::Timer::after(gap),
+            taken: 0,
+        };
+        let mut watched = Watched::new(sink, Arc::clone(&activity));
+        let bytes = vec![7u8; len];
+        let outcome = block_on(write_within(
+            Clock::AsyncIo,
+            &activity,
+            timeout,
+            watched.write_all(&bytes),
+        ));
+        (outcome, watched.inner.taken)
+    }
+
+    /// A write that takes twice the timeout in all, but moves a byte every twentieth of it,
+    /// completes: the timeout counts from the last progress, not from the start.
+    #[test]
+    fn a_write_that_keeps_making_progress_outlives_its_timeout() {
+        let started = Instant::now();
+        let (outcome, taken) = trickle(40, 10 * MS, 200 * MS);
+        assert!(matches!(outcome, Some(Ok(()))), "{outcome:?}");
+        assert_eq!(taken, 40);
+        assert!(started.elapsed() >= 400 * MS);
+    }
+
+    /// One that moves nothing for the timeout gives up.
+    #[test]
+    fn a_write_that_makes_no_progress_gives_up_at_its_timeout() {
+        let (outcome, taken) = trickle(1, 10 * SEC, 50 * MS);
+        assert!(outcome.is_none(), "{outcome:?}");
+        assert_eq!(taken, 0);
+    }
 
     #[test]
     fn silence_leads_to_a_ping_then_to_death() {
