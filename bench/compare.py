@@ -92,6 +92,13 @@ def measure(command, args, duration):
         server.wait()
 
 
+def build():
+    """The servers and the load generator, in release mode."""
+    subprocess.run(["cargo", "build", "-q", "--release", "--features", "smol,async-std,tokio", "--examples"],
+                   cwd=ROOT, check=True)
+    subprocess.run(["cargo", "build", "-q", "--release"], cwd=os.path.join(ROOT, "bench/peers"), check=True)
+
+
 def main():
     parser = argparse.ArgumentParser()
     parser.add_argument("--rounds", type=int, default=3)
@@ -103,9 +110,7 @@ def main():
     wanted = [w for w in opts.servers.split(",") if w]
     chosen = lambda name: not wanted or name == "tokio-tungstenite" or any(w in name for w in wanted)
     rows = [r for r in ROWS if not opts.only or r[0].split()[0] in opts.only.split(",")]
-    subprocess.run(["cargo", "build", "-q", "--release", "--features", "smol,async-std,tokio", "--examples"],
-                   cwd=ROOT, check=True)
-    subprocess.run(["cargo", "build", "-q", "--release"], cwd=os.path.join(ROOT, "bench/peers"), check=True)
+    build()
     go_dir = tempfile.mkdtemp(prefix="ws-echo-go-")
     subprocess.run(["sh", os.path.join(ROOT, "../shared/anchors/go-seed/build.sh"), go_dir], check=True)
     table = {}

@@ -379,8 +379,8 @@ fn report(
     let server = server_cpu.map(per);
     if args.json {
         println!(
-            "{{\"mode\":\"{}\",\"conns\":{},\"payload\":{},\"window\":{},\"msgs_per_s\":{rate:.0},\"mb_per_s\":{mb:.2},\"p50_us\":{},\"p99_us\":{},\"max_us\":{},\"errors\":{},\"server_cpu_us_per_msg\":{},\"loadgen_cpu_us_per_msg\":{:.2}}}",
-            args.mode, args.conns, args.payload, args.window, pct(0.5), pct(0.99), tally.rtts_us.last().copied().unwrap_or(0),
+            "{{\"mode\":\"{}\",\"conns\":{},\"payload\":{},\"window\":{},\"messages\":{},\"msgs_per_s\":{rate:.0},\"mb_per_s\":{mb:.2},\"p50_us\":{},\"p99_us\":{},\"max_us\":{},\"errors\":{},\"server_cpu_us_per_msg\":{},\"loadgen_cpu_us_per_msg\":{:.2}}}",
+            args.mode, args.conns, args.payload, args.window, tally.messages, pct(0.5), pct(0.99), tally.rtts_us.last().copied().unwrap_or(0),
             tally.errors, server.map_or("null".into(), |v| format!("{v:.2}")), per(own_cpu)
         );
     } else {
