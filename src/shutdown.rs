@@ -64,17 +64,15 @@ impl Shutdown {
 #[derive(Debug)]
 pub(crate) struct Watch {
     shutdown: Option<Shutdown>,
-    listener: Option<EventListener>,
-    /// The waker `listener` wakes.
-    waker: Option<Waker>,
+    /// A listener that was polled, and the waker it wakes.
+    listening: Option<(EventListener, Waker)>,
 }
 
 impl Watch {
     pub(crate) fn new(shutdown: Option<Shutdown>) -> Watch {
         Watch {
             shutdown,
-            listener: None,
-            waker: None,
+            listening: None,
         }
     }
 
@@ -86,25 +84,27 @@ impl Watch {
         if shutdown.is_triggered() {
             return Poll::Ready(());
         }
-        let registered = self.waker.as_ref().is_some_and(|w| w.will_wake(cx.waker()));
-        if registered && self.listener.is_some() {
-            return Poll::Pending;
-        }
-        let listener = self
-            .listener
-            .get_or_insert_with(|| shutdown.0.event.listen());
-        // Triggered before the listener existed: it will not hear of it.
-        if shutdown.is_triggered() {
-            return Poll::Ready(());
-        }
-        match Pin::new(listener).poll(cx) {
-            // Only `trigger` notifies, after setting the flag.
-            Poll::Ready(()) => {
-                self.listener = None;
-                Poll::Ready(())
+        if let Some((_, waker)) = &self.listening {
+            if waker.will_wake(cx.waker()) {
+                return Poll::Pending;
             }
+        }
+        let mut listener = match self.listening.take() {
+            Some((listener, _)) => listener,
+            None => {
+                let listener = shutdown.0.event.listen();
+                // Triggered before the listener existed: it will not hear of it.
+                if shutdown.is_triggered() {
+                    return Poll::Ready(());
+                }
+                listener
+            }
+        };
+        match Pin::new(&mut listener).poll(cx) {
+            // Only `trigger` notifies, after setting the flag.
+            Poll::Ready(()) => Poll::Ready(()),
             Poll::Pending => {
-                self.waker = Some(cx.waker().clone());
+                self.listening = Some((listener, cx.waker().clone()));
                 Poll::Pending
             }
         }
