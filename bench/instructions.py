@@ -95,7 +95,7 @@ def count(command, args, duration, work):
         control("-z")
         result = loadgen(addr, args, duration)
         control("-d")
-        dumps = [d for d in glob.glob(out + ".*")]
+        dumps = glob.glob(out + ".*")
         if len(dumps) != 1:
             raise RuntimeError(f"expected one callgrind dump, found {len(dumps)}")
         total, copies = read_dump(dumps[0])
@@ -150,6 +150,7 @@ def main():
     rows = [r for r in ROWS if not opts.only or r[0].split()[0] in opts.only.split(",")]
     compare.build()
     work = tempfile.mkdtemp(prefix="ws-echo-callgrind-")
+    # No Go directory: the Go seed is skipped (SKIP), and only its command needs one.
     servers = [(s, c) for s, c in compare.servers(None) if chosen(s)]
     table = {}
     for name, args, unit in rows:
