@@ -5,6 +5,7 @@
 mod common;
 
 use std::path::PathBuf;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -23,12 +24,15 @@ impl Pki {
         Pki::with_validity(names, false)
     }
 
-    /// With `expired`, the certificate's validity ended in 2000.
+    /// With `expired`, the certificate's validity ended in 2000. Each `Pki` has a folder of
+    /// its own (process id and a counter): tests running at once in one process must not
+    /// overwrite each other's CA.
     fn with_validity(names: &[&str], expired: bool) -> Pki {
+        static MADE: AtomicUsize = AtomicUsize::new(0);
         let dir = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join(format!(
-            "tls-{}-{}-{expired}",
+            "tls-{}-{}",
             std::process::id(),
-            names.join("-")
+            MADE.fetch_add(1, Ordering::Relaxed)
         ));
         std::fs::create_dir_all(&dir).unwrap();
         let mut ca_params = CertificateParams::new(Vec::<String>::new()).unwrap();
@@ -72,6 +76,12 @@ impl Pki {
             .interval(Duration::from_millis(20))
             .count(3)
             .tls(trust)
+    }
+}
+
+impl Drop for Pki {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.dir);
     }
 }
 
