@@ -23,8 +23,8 @@ use std::time::Duration;
 
 use argh::FromArgs;
 use flags::{duration, duration_or_off};
-use runtime::Runtime;
-use ws_echo::client::{self, ClientConfig, Event, Report};
+use ws_echo::client::{self, ClientConfig, ClientReport, Event};
+use ws_echo::runtimes::Runtime;
 
 /// Write a message to a WebSocket echo server every interval and print the echoes.
 #[derive(FromArgs)]
@@ -88,7 +88,11 @@ struct Args {
     no_reconnect: bool,
     /// the runtime to run on: smol (the default and recommended), async-std or tokio, as
     /// compiled in
-    #[argh(option, default = "Runtime::preferred()")]
+    #[argh(
+        option,
+        default = "Runtime::COMPILED[0]",
+        from_str_fn(runtime::runtime)
+    )]
     runtime: Runtime,
 }
 
@@ -155,21 +159,10 @@ fn main() -> ExitCode {
     };
 
     log::debug!("running on {}", args.runtime.name());
-    let result = args.runtime.block_on(async {
-        match args.runtime {
-            #[cfg(feature = "smol")]
-            Runtime::Smol => {
-                client::run(&config, ws_echo::runtimes::smol::connect, stop, print).await
-            }
-            #[cfg(feature = "async-std")]
-            Runtime::AsyncStd => {
-                client::run(&config, ws_echo::runtimes::async_std::connect, stop, print).await
-            }
-            #[cfg(feature = "tokio")]
-            Runtime::Tokio => {
-                client::run(&config, ws_echo::runtimes::tokio::connect, stop, print).await
-            }
-        }
+    let rt = args.runtime;
+    let result = runtime::block_on(rt, async {
+        let config = config.clone().timer(rt.timer());
+        client::run(&config, |addr| rt.connect(addr), stop, print).await
     });
     let result = match result {
         Ok(result) => result,
@@ -231,7 +224,7 @@ fn shown(text: &str) -> String {
 
 /// Prints the summary; exits 1 when the server ended the connection with a code other than
 /// 1000 (normal) or 1001 (going away).
-fn finish(report: &Report) -> ExitCode {
+fn finish(report: &ClientReport) -> ExitCode {
     println!(
         "sent {}, echoed {}, missing {}, resent {}, reconnects {}",
         report.sent, report.echoed, report.missing, report.resent, report.reconnects

@@ -17,7 +17,7 @@ use hyper::{Request, Response, StatusCode};
 use hyper_util::rt::TokioIo;
 use tokio::net::TcpListener;
 use tokio_util::compat::TokioAsyncReadCompatExt;
-use ws_echo::{Config, Echo};
+use ws_echo::{Config, Echo, Timer};
 
 fn main() -> ExitCode {
     let addr = std::env::args()
@@ -48,7 +48,8 @@ async fn app(addr: &str) -> std::io::Result<()> {
         "serving http://{0}/health and ws://{0}/ws",
         listener.local_addr()?
     );
-    let config = Arc::new(Config::default());
+    // tokio's timers and yield for the connections, as the runtime the application runs on.
+    let config = Arc::new(Config::default().timer(Timer::Tokio));
     loop {
         let (stream, peer) = listener.accept().await?;
         let config = Arc::clone(&config);

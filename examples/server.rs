@@ -32,8 +32,8 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 
 use argh::FromArgs;
 use flags::{duration, duration_or_off};
-use runtime::Runtime;
-use ws_echo::{Config, Handler, Message, Report, Shutdown, StatsHandle};
+use ws_echo::runtimes::Runtime;
+use ws_echo::{Config, Handler, Message, Server, Shutdown, StatsHandle};
 
 /// Serve a WebSocket echo endpoint.
 #[derive(FromArgs)]
@@ -93,7 +93,11 @@ struct Args {
     drain_timeout: Duration,
     /// the runtime to serve on: smol (the default and recommended), async-std or tokio, as
     /// compiled in
-    #[argh(option, default = "Runtime::preferred()")]
+    #[argh(
+        option,
+        default = "Runtime::COMPILED[0]",
+        from_str_fn(runtime::runtime)
+    )]
     runtime: Runtime,
 }
 
@@ -129,9 +133,7 @@ fn main() -> ExitCode {
         .handshake_timeout(args.handshake_timeout)
         .write_timeout(args.write_timeout)
         .idle_timeout(args.idle_timeout)
-        .close_timeout(args.close_timeout)
-        .tcp_keepalive(args.tcp_keepalive)
-        .max_connections(Some(args.max_connections));
+        .close_timeout(args.close_timeout);
     for origin in &args.allow_origin {
         config = config.allow_origin(origin.as_str());
     }
@@ -165,43 +167,35 @@ fn main() -> ExitCode {
         log::warn!("Ctrl-C and SIGTERM will not drain: {e}");
     }
 
-    /// Binds with one adapter, serves until shut down, returns the report and the counters.
-    macro_rules! serve_on {
-        (@run $server:ident) => {
-            $server.run(LoggedEcho)
-        };
-        (@run $server:ident, $executor:expr) => {
-            $server.run_on($executor, LoggedEcho)
-        };
-        ($adapter:path $(, $executor:expr)?) => {{
-            use $adapter as adapter;
-            let path = config.path.clone();
-            let server = adapter::Server::bind(args.addr.as_str(), config).await?;
-            let scheme = if args.tls_cert.is_some() { "wss" } else { "ws" };
-            let local = server.local_addr()?;
-            println!("serving {scheme}://{local}{path} ({})", args.runtime.name());
-            let stats = server.stats();
-            log_stats_every_minute(stats.clone());
-            let served = serve_on!(@run server $(, $executor)?).await;
-            served.map(|report| (report, stats))
-        }};
-    }
-    let result = args.runtime.block_on(async {
-        match args.runtime {
-            #[cfg(feature = "smol")]
-            Runtime::Smol => {
-                runtime::run_smol_on_every_core()?;
-                serve_on!(ws_echo::runtimes::smol, &runtime::SMOL)
-            }
-            #[cfg(feature = "async-std")]
-            Runtime::AsyncStd => serve_on!(ws_echo::runtimes::async_std),
-            #[cfg(feature = "tokio")]
-            Runtime::Tokio => serve_on!(ws_echo::runtimes::tokio),
+    let path = config.path.clone();
+    let server = match Server::bind(args.runtime, args.addr.as_str(), config) {
+        Ok(server) => server
+            .max_connections(Some(args.max_connections))
+            .tcp_keepalive(args.tcp_keepalive),
+        Err(e) => {
+            eprintln!("error: cannot serve on {}: {e}", args.addr);
+            return ExitCode::FAILURE;
         }
+    };
+    let scheme = if args.tls_cert.is_some() { "wss" } else { "ws" };
+    match server.local_addr() {
+        Ok(local) => println!("serving {scheme}://{local}{path} ({})", args.runtime.name()),
+        Err(e) => log::warn!("the listener's address is unknown: {e}"),
+    }
+    let stats = server.stats();
+    log_stats_every_minute(stats.clone());
+    let result = runtime::block_on(args.runtime, async {
+        #[cfg(feature = "smol")]
+        if args.runtime == Runtime::Smol {
+            runtime::run_smol_on_every_core()?;
+            return server.run_on(&runtime::SMOL, LoggedEcho).await;
+        }
+        server.run(LoggedEcho).await
     });
     match result.and_then(|served| served) {
-        Ok((report, stats)) => {
-            log_report(&report, &stats);
+        Ok(_report) => {
+            // The server has logged its report; add the counters.
+            log::info!("stats at shutdown: {:?}", stats.snapshot());
             ExitCode::SUCCESS
         }
         Err(e) => {
@@ -235,9 +229,4 @@ fn log_stats_every_minute(stats: StatsHandle) {
         std::thread::sleep(Duration::from_secs(60));
         log::debug!("stats: {:?}", stats.snapshot());
     });
-}
-
-/// The library has logged the report; add the counters.
-fn log_report(_report: &Report, stats: &StatsHandle) {
-    log::info!("stats at shutdown: {:?}", stats.snapshot());
 }

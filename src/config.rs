@@ -3,10 +3,7 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use async_tungstenite::tungstenite::protocol::WebSocketConfig;
-
-use crate::timer::Clock;
-use crate::Shutdown;
+use crate::{Shutdown, Timer};
 
 /// How the handler answers upgrades and runs connections.
 ///
@@ -73,11 +70,11 @@ pub struct Config {
     pub idle_timeout: Option<Duration>,
     /// When triggered, connections end gracefully: what has already arrived is echoed, then
     /// Close 1001 "going away" is sent, and the peer has [`Config::drain_timeout`] to answer.
-    /// The adapters' servers also stop accepting. Default: `None` (the adapters create one;
-    /// see their `shutdown_handle`).
+    /// A [`Server`](crate::Server) also stops accepting. Default: `None` (a server creates one;
+    /// see [`Server::shutdown_handle`](crate::Server::shutdown_handle)).
     pub shutdown: Option<Shutdown>,
-    /// How long connections get to complete the close handshake after a shutdown; the
-    /// adapters drop what is left then. Default: 10 s.
+    /// How long connections get to complete the close handshake after a shutdown; a
+    /// [`Server`](crate::Server) drops what is left then. Default: 10 s.
     pub drain_timeout: Duration,
     /// A web page answered (200, `text/html`) to a plain `GET /` that is not an upgrade, so
     /// that a browser pointed at the server finds something to talk to it with. `None`: such
@@ -88,17 +85,10 @@ pub struct Config {
     /// [`tls::server_config`](crate::tls::server_config). Default: `None`.
     #[cfg(feature = "tls")]
     pub tls: Option<Arc<crate::tls::ServerConfig>>,
-    /// Connections the adapters serve at once; one more is answered HTTP 503 with
-    /// `Retry-After: 1` and closed. `None` means no limit. Default: 10,000 (about 120 MB at
-    /// ~12 KiB per idle connection).
-    pub max_connections: Option<usize>,
-    /// TCP keepalive on accepted sockets (set by the adapters, which own the sockets): probes
-    /// start after this much idle time, then go every 10 s, and 3 unanswered probes end the
-    /// connection; a second line of defence under the heartbeat. `None` turns it off.
-    /// Default: 30 s (Linux's own default is 2 hours).
-    pub tcp_keepalive: Option<Duration>,
-    /// Whose timers connections use: async-io's unless an adapter knows better.
-    pub(crate) clock: Clock,
+    /// Whose timers connections use, and how they yield to the executor: [`Timer::AsyncIo`]
+    /// works under any executor; an application on tokio sets [`Timer::Tokio`](Timer). The
+    /// server sets its runtime's. Default: [`Timer::AsyncIo`].
+    pub timer: Timer,
 }
 
 impl Default for Config {
@@ -117,14 +107,12 @@ impl Default for Config {
             handshake_timeout: Duration::from_secs(10),
             write_timeout: Duration::from_secs(10),
             idle_timeout: None,
-            tcp_keepalive: Some(Duration::from_secs(30)),
-            max_connections: Some(10_000),
             shutdown: None,
             page: None,
             #[cfg(feature = "tls")]
             tls: None,
             drain_timeout: Duration::from_secs(10),
-            clock: Clock::default(),
+            timer: Timer::AsyncIo,
         }
     }
 }
@@ -234,15 +222,9 @@ impl Config {
         self
     }
 
-    /// Sets [`Config::max_connections`]; `None` means no limit.
-    pub fn max_connections(mut self, max: Option<usize>) -> Self {
-        self.max_connections = max;
-        self
-    }
-
-    /// Sets [`Config::tcp_keepalive`]; `None` turns it off.
-    pub fn tcp_keepalive(mut self, idle: Option<Duration>) -> Self {
-        self.tcp_keepalive = idle;
+    /// Sets [`Config::timer`].
+    pub fn timer(mut self, timer: Timer) -> Self {
+        self.timer = timer;
         self
     }
 
@@ -250,20 +232,5 @@ impl Config {
     pub(crate) fn origin_allowed(&self, origin: Option<&[u8]>) -> bool {
         self.allowed_origins.is_empty()
             || origin.is_some_and(|o| self.allowed_origins.iter().any(|a| a.as_bytes() == o))
-    }
-
-    /// The framing settings handed to tungstenite.
-    pub(crate) fn websocket_config(&self) -> WebSocketConfig {
-        // tungstenite hands every frame on at once (to our gathering buffer, which frees its
-        // memory once sent; tungstenite's own keeps its largest size for good), so its buffer
-        // holds one whole echoed message (and its header) at most; past that it refuses to
-        // buffer more, which bounds what a peer that never reads can make us hold.
-        let max_write = self.max_message_size + 256;
-        WebSocketConfig::default()
-            .read_buffer_size(self.read_buffer_size)
-            .write_buffer_size(0)
-            .max_write_buffer_size(max_write)
-            .max_message_size(Some(self.max_message_size))
-            .max_frame_size(Some(self.max_frame_size))
     }
 }

@@ -17,9 +17,6 @@ pub enum Error {
         /// Why, in a few words (also the response body).
         reason: &'static str,
     },
-    /// Not a failure: the request was a plain `GET /`, answered with [`Config::page`](crate::Config).
-    #[error("served the page")]
-    PageServed,
     /// TLS could not be set up (a certificate or key file) or its handshake failed (an
     /// untrusted or expired certificate, a wrong host name, a peer that does not speak TLS).
     /// The text names the reason.

@@ -1,79 +1,98 @@
-//! The server side of the HTTP upgrade: read the request head, check it, answer 101 or refuse
-//! it with a precise status and a one-line reason.
+//! The server side of the HTTP upgrade as a pure function over the bytes read so far:
+//! [`decide`] says whether the head is complete and what it gets (101, the page, or a refusal
+//! with its status and reason), and the `*_response` functions give the exact bytes to send.
+//! No I/O here: [`serve`](crate::serve) reads, writes and lingers.
 
 use async_tungstenite::tungstenite::handshake::derive_accept_key;
-use futures_lite::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 
-use crate::{Config, Error};
+use crate::Config;
 
 /// How many headers a request may carry before we answer 431.
 const MAX_HEADERS: usize = 32;
 
-/// A refusal: the HTTP status and the reason we send as the body.
-type Refusal = (u16, &'static str);
+/// What the request head read so far calls for.
+#[derive(Debug, PartialEq, Eq)]
+pub(crate) enum Decision<'c> {
+    /// The head is not complete yet: read more.
+    NeedMore,
+    /// Answer 101 with this `Sec-WebSocket-Accept` value; the head is `head_len` bytes long,
+    /// and what follows it is the start of the peer's first frames.
+    Upgrade { accept: String, head_len: usize },
+    /// Answer 200 with the configured page.
+    Page(&'c str),
+    /// Answer with an HTTP error.
+    Refuse(Refusal),
+}
 
-/// Reads the upgrade request from `stream` and answers it. On success the 101 response has been
-/// written and flushed, and the bytes the peer sent after the request head (the start of its
-/// first frames, if it did not wait for our answer) are returned. On refusal the error response
-/// has been written and [`Error::Refused`] is returned.
-///
-/// Not cancel-safe: dropping it part-way loses what was read of the request.
-pub(crate) async fn accept<S>(stream: &mut S, config: &Config) -> Result<Vec<u8>, Error>
-where
-    S: AsyncRead + AsyncWrite + Unpin,
-{
-    let mut buf = Vec::with_capacity(512);
-    let mut chunk = [0u8; 2048];
-    let (head_len, outcome) = loop {
-        let room = (config.max_request_head + 1).saturating_sub(buf.len());
-        let want = room.min(chunk.len());
-        let n = stream.read(&mut chunk[..want]).await?;
-        if n == 0 {
-            return Err(Error::HandshakeEof);
-        }
-        buf.extend_from_slice(&chunk[..n]);
-        let mut headers = [httparse::EMPTY_HEADER; MAX_HEADERS];
-        let mut request = httparse::Request::new(&mut headers);
-        match request.parse(&buf) {
-            Ok(httparse::Status::Complete(len)) if len <= config.max_request_head => {
-                break (len, check(&request, config));
-            }
-            Ok(httparse::Status::Partial) if buf.len() <= config.max_request_head => continue,
-            Ok(_) | Err(httparse::Error::TooManyHeaders) => {
-                break (buf.len(), Err((431, "request head too large")));
-            }
-            Err(_) => break (buf.len(), Err((400, "malformed HTTP request"))),
-        }
-    };
-    match outcome {
-        Ok(Answer::Page(page)) => {
-            let response = format!(
-                "HTTP/1.1 200 OK\r\nContent-Type: text/html; charset=utf-8\r\n\
-                 Content-Length: {}\r\nCache-Control: no-cache\r\nConnection: close\r\n\r\n",
-                page.len()
-            );
-            stream.write_all(response.as_bytes()).await?;
-            stream.write_all(page.as_bytes()).await?;
-            stream.flush().await?;
-            crate::connection::linger(stream, config).await;
-            Err(Error::PageServed)
-        }
-        Ok(Answer::Upgrade(accept_key)) => {
-            let response = format!(
-                "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\n\
-                 Connection: Upgrade\r\nSec-WebSocket-Accept: {accept_key}\r\n\r\n"
-            );
-            stream.write_all(response.as_bytes()).await?;
-            stream.flush().await?;
-            buf.drain(..head_len);
-            Ok(buf)
-        }
-        Err((status, reason)) => {
-            refuse(stream, status, reason).await?;
-            crate::connection::linger(stream, config).await;
-            Err(Error::Refused { status, reason })
-        }
+/// A refused upgrade: the HTTP status and the one-line reason sent as the body.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) struct Refusal {
+    pub(crate) status: u16,
+    pub(crate) reason: &'static str,
+}
+
+impl Refusal {
+    pub(crate) const fn new(status: u16, reason: &'static str) -> Refusal {
+        Refusal { status, reason }
     }
+
+    /// The whole HTTP response: status line, headers (`Retry-After` with 503, the version we
+    /// speak with 426) and the reason as a one-line body.
+    pub(crate) fn response(&self) -> String {
+        let Refusal { status, reason } = *self;
+        let extra = match status {
+            426 => "Upgrade: websocket\r\nSec-WebSocket-Version: 13\r\n",
+            503 => "Retry-After: 1\r\n",
+            _ => "",
+        };
+        format!(
+            "HTTP/1.1 {status} {}\r\nContent-Type: text/plain; charset=utf-8\r\n\
+             Content-Length: {}\r\nConnection: close\r\n{extra}\r\n{reason}\n",
+            reason_phrase(status),
+            reason.len() + 1,
+        )
+    }
+}
+
+/// Decides what the request head in `head` (everything read so far) gets.
+pub(crate) fn decide<'c>(head: &[u8], config: &'c Config) -> Decision<'c> {
+    let mut headers = [httparse::EMPTY_HEADER; MAX_HEADERS];
+    let mut request = httparse::Request::new(&mut headers);
+    let too_large = Decision::Refuse(Refusal::new(431, "request head too large"));
+    match request.parse(head) {
+        Ok(httparse::Status::Complete(len)) if len <= config.max_request_head => {
+            match check(&request, config) {
+                Ok(Answer::Upgrade(accept)) => Decision::Upgrade {
+                    accept,
+                    head_len: len,
+                },
+                Ok(Answer::Page(page)) => Decision::Page(page),
+                Err(refusal) => Decision::Refuse(refusal),
+            }
+        }
+        Ok(httparse::Status::Partial) if head.len() <= config.max_request_head => {
+            Decision::NeedMore
+        }
+        Ok(_) | Err(httparse::Error::TooManyHeaders) => too_large,
+        Err(_) => Decision::Refuse(Refusal::new(400, "malformed HTTP request")),
+    }
+}
+
+/// The 101 response for a `Sec-WebSocket-Accept` value.
+pub(crate) fn upgrade_response(accept: &str) -> String {
+    format!(
+        "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\n\
+         Connection: Upgrade\r\nSec-WebSocket-Accept: {accept}\r\n\r\n"
+    )
+}
+
+/// The 200 response carrying `page`, head and body.
+pub(crate) fn page_response(page: &str) -> String {
+    format!(
+        "HTTP/1.1 200 OK\r\nContent-Type: text/html; charset=utf-8\r\n\
+         Content-Length: {}\r\nCache-Control: no-cache\r\nConnection: close\r\n\r\n{page}",
+        page.len()
+    )
 }
 
 /// The `Sec-WebSocket-Accept` value that answers a request's `Sec-WebSocket-Key` (RFC 6455,
@@ -85,27 +104,6 @@ where
 /// ```
 pub fn accept_key(key: &[u8]) -> String {
     derive_accept_key(key)
-}
-
-/// Writes an HTTP error response with `reason` as its body, and flushes it.
-pub(crate) async fn refuse<S>(stream: &mut S, status: u16, reason: &str) -> Result<(), Error>
-where
-    S: AsyncWrite + Unpin,
-{
-    let extra = match status {
-        426 => "Upgrade: websocket\r\nSec-WebSocket-Version: 13\r\n",
-        503 => "Retry-After: 1\r\n",
-        _ => "",
-    };
-    let response = format!(
-        "HTTP/1.1 {status} {}\r\nContent-Type: text/plain; charset=utf-8\r\n\
-         Content-Length: {}\r\nConnection: close\r\n{extra}\r\n{reason}\n",
-        reason_phrase(status),
-        reason.len() + 1,
-    );
-    stream.write_all(response.as_bytes()).await?;
-    stream.flush().await?;
-    Ok(())
 }
 
 /// What a valid request gets.
@@ -129,26 +127,28 @@ fn check<'c>(
         return Ok(Answer::Page(page));
     }
     if path != config.path {
-        return Err((404, "no WebSocket endpoint at this path"));
+        return Err(Refusal::new(404, "no WebSocket endpoint at this path"));
     }
     if request.method != Some("GET") {
-        return Err((400, "the upgrade request must use GET"));
+        return Err(Refusal::new(400, "the upgrade request must use GET"));
     }
     if request.version != Some(1) {
-        return Err((400, "the upgrade request must use HTTP/1.1"));
+        return Err(Refusal::new(400, "the upgrade request must use HTTP/1.1"));
     }
-    let headers = &*request.headers;
-    if !has_token(headers, "upgrade", "websocket") || !has_token(headers, "connection", "upgrade") {
-        return Err((426, "this endpoint only speaks WebSocket"));
+    if !upgrade || !has_token(headers, "connection", "upgrade") {
+        return Err(Refusal::new(426, "this endpoint only speaks WebSocket"));
     }
     if header(headers, "sec-websocket-version") != Some(b"13".as_slice()) {
-        return Err((426, "unsupported Sec-WebSocket-Version, use 13"));
+        return Err(Refusal::new(
+            426,
+            "unsupported Sec-WebSocket-Version, use 13",
+        ));
     }
     let key = header(headers, "sec-websocket-key")
         .filter(|key| is_valid_key(key))
-        .ok_or((400, "missing or malformed Sec-WebSocket-Key"))?;
+        .ok_or(Refusal::new(400, "missing or malformed Sec-WebSocket-Key"))?;
     if !config.origin_allowed(header(headers, "origin")) {
-        return Err((403, "origin not allowed"));
+        return Err(Refusal::new(403, "origin not allowed"));
     }
     Ok(Answer::Upgrade(derive_accept_key(key)))
 }
@@ -221,5 +221,147 @@ mod tests {
         }];
         assert!(has_token(&headers, "connection", "upgrade"));
         assert!(!has_token(&headers, "connection", "close"));
+    }
+
+    const REQUEST: &str = "GET /ws HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\n\
+        Connection: Upgrade\r\nSec-WebSocket-Version: 13\r\n\
+        Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n\r\n";
+
+    #[test]
+    fn a_head_read_in_pieces_needs_more_until_its_blank_line() {
+        let config = Config::default();
+        for end in [0, 1, 20, REQUEST.len() - 1] {
+            assert_eq!(
+                decide(&REQUEST.as_bytes()[..end], &config),
+                Decision::NeedMore
+            );
+        }
+        assert_eq!(
+            decide(REQUEST.as_bytes(), &config),
+            Decision::Upgrade {
+                accept: "s3pPLMBiTxaQ9kYGzzhZRbK+xOo=".to_owned(),
+                head_len: REQUEST.len()
+            }
+        );
+    }
+
+    #[test]
+    fn bytes_after_the_head_are_not_part_of_it() {
+        let mut bytes = REQUEST.as_bytes().to_vec();
+        bytes.extend_from_slice(&[0x81, 0x80, 1, 2, 3, 4]);
+        let Decision::Upgrade { head_len, .. } = decide(&bytes, &Config::default()) else {
+            panic!("not an upgrade");
+        };
+        assert_eq!(&bytes[head_len..], [0x81, 0x80, 1, 2, 3, 4]);
+    }
+
+    #[test]
+    fn the_101_answer_is_exact() {
+        assert_eq!(
+            upgrade_response("s3pPLMBiTxaQ9kYGzzhZRbK+xOo="),
+            "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\
+             Sec-WebSocket-Accept: s3pPLMBiTxaQ9kYGzzhZRbK+xOo=\r\n\r\n"
+        );
+    }
+
+    #[test]
+    fn each_bad_request_gets_its_status_and_reason() {
+        let config = Config::default().allow_origin("https://ok.example");
+        let with_origin = REQUEST.replace("\r\n\r\n", "\r\nOrigin: https://ok.example\r\n\r\n");
+        let cases = [
+            (
+                with_origin.replace("/ws", "/other"),
+                404,
+                "no WebSocket endpoint at this path",
+            ),
+            (
+                with_origin.replace("GET", "POST"),
+                400,
+                "the upgrade request must use GET",
+            ),
+            (
+                with_origin.replace("HTTP/1.1", "HTTP/1.0"),
+                400,
+                "the upgrade request must use HTTP/1.1",
+            ),
+            (
+                with_origin.replace("Upgrade: websocket", "Upgrade: h2c"),
+                426,
+                "this endpoint only speaks WebSocket",
+            ),
+            (
+                with_origin.replace("Version: 13", "Version: 8"),
+                426,
+                "unsupported Sec-WebSocket-Version, use 13",
+            ),
+            (
+                with_origin.replace("dGhlIHNhbXBsZSBub25jZQ==", "short"),
+                400,
+                "missing or malformed Sec-WebSocket-Key",
+            ),
+            (REQUEST.to_owned(), 403, "origin not allowed"),
+            (
+                "GET / HTTP/1.1\r\nBad Header\r\n\r\n".to_owned(),
+                400,
+                "malformed HTTP request",
+            ),
+        ];
+        for (request, status, reason) in cases {
+            assert_eq!(
+                decide(request.as_bytes(), &config),
+                Decision::Refuse(Refusal::new(status, reason)),
+                "{request:?}"
+            );
+        }
+        assert!(matches!(
+            decide(with_origin.as_bytes(), &config),
+            Decision::Upgrade { .. }
+        ));
+    }
+
+    #[test]
+    fn a_head_over_the_limit_gets_431_complete_or_not() {
+        let config = Config::default().max_request_head(64);
+        let too_large = Decision::Refuse(Refusal::new(431, "request head too large"));
+        assert_eq!(decide(REQUEST.as_bytes(), &config), too_large);
+        assert_eq!(decide(&REQUEST.as_bytes()[..65], &config), too_large);
+        let many: String = (0..40).map(|i| format!("X-{i}: y\r\n")).collect();
+        let request = REQUEST.replace("Host: x\r\n", &many);
+        assert_eq!(decide(request.as_bytes(), &Config::default()), too_large);
+    }
+
+    #[test]
+    fn a_plain_get_of_the_root_gets_the_page_when_there_is_one() {
+        let plain = "GET / HTTP/1.1\r\nHost: x\r\n\r\n";
+        assert_eq!(
+            decide(plain.as_bytes(), &Config::default()),
+            Decision::Refuse(Refusal::new(404, "no WebSocket endpoint at this path"))
+        );
+        let config = Config::default().page("<p>hi</p>");
+        assert_eq!(
+            decide(plain.as_bytes(), &config),
+            Decision::Page("<p>hi</p>")
+        );
+        assert_eq!(
+            page_response("<p>hi</p>"),
+            "HTTP/1.1 200 OK\r\nContent-Type: text/html; charset=utf-8\r\nContent-Length: 9\r\n\
+             Cache-Control: no-cache\r\nConnection: close\r\n\r\n<p>hi</p>"
+        );
+    }
+
+    #[test]
+    fn refusals_carry_the_headers_their_status_calls_for() {
+        assert_eq!(
+            Refusal::new(426, "this endpoint only speaks WebSocket").response(),
+            "HTTP/1.1 426 Upgrade Required\r\nContent-Type: text/plain; charset=utf-8\r\n\
+             Content-Length: 36\r\nConnection: close\r\nUpgrade: websocket\r\n\
+             Sec-WebSocket-Version: 13\r\n\r\nthis endpoint only speaks WebSocket\n"
+        );
+        assert_eq!(
+            Refusal::new(503, "too many connections, retry later").response(),
+            "HTTP/1.1 503 Service Unavailable\r\nContent-Type: text/plain; charset=utf-8\r\n\
+             Content-Length: 34\r\nConnection: close\r\nRetry-After: 1\r\n\r\n\
+             too many connections, retry later\n"
+        );
     }
 }

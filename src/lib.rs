@@ -6,9 +6,11 @@
 //! the close handshake, and returns a [`Summary`] of how the connection went. Applications whose
 //! HTTP layer already did the upgrade call [`serve_upgraded`].
 //!
-//! Feature-gated adapters in [`runtimes`] accept connections and run one task per connection:
-//! `smol` (recommended) and `async-std` (deprecated upstream, still supported). The timed-writer
-//! client lives in [`client`].
+//! [`Server`] accepts connections and runs one task per connection under whichever runtime is
+//! compiled in ([`runtimes::Runtime`]): `smol` (recommended), `async-std` (deprecated upstream,
+//! still supported) or `tokio`, each behind its Cargo feature. The core needs none of them: its
+//! timers are [`Config::timer`]'s, async-io's by default, tokio's for an application on tokio.
+//! The timed-writer client lives in [`client`].
 //!
 //! The per-message step is a [`Handler`]; [`Echo`] is the default. Plug in your own to keep all
 //! the connection handling and change only the answer.
@@ -20,7 +22,7 @@
 //!
 //! ```
 //! use futures_lite::{future, io::Cursor};
-//! use ws_echo::{serve, Config, Echo, Ending};
+//! use ws_echo::{serve, Config, Echo, Ending, Served};
 //!
 //! /// A stream that reads from `input` and collects what is written.
 //! struct Duplex { input: Cursor<Vec<u8>>, output: Vec<u8> }
@@ -47,7 +49,8 @@
 //! input.extend_from_slice(&[0x88, 0x82, 0, 0, 0, 0, 0x03, 0xe8]);
 //!
 //! let mut stream = Duplex { input: Cursor::new(input), output: Vec::new() };
-//! let summary = future::block_on(serve(&mut stream, &Config::default(), Echo)).unwrap();
+//! let served = future::block_on(serve(&mut stream, &Config::default(), Echo)).unwrap();
+//! let Served::WebSocket(summary) = served else { panic!("not a WebSocket connection") };
 //!
 //! assert_eq!(summary.messages_in, 1);
 //! assert_eq!(summary.ending, Ending::PeerClosed { code: Some(1000), reason: String::new() });
@@ -64,13 +67,18 @@ mod buffered;
 pub mod client;
 mod config;
 mod connection;
+mod echo_loop;
 mod error;
 mod handler;
 mod handshake;
+mod linger;
 mod liveness;
 pub mod runtimes;
+#[cfg(any(feature = "smol", feature = "async-std", feature = "tokio"))]
+mod server;
 mod shutdown;
-mod stats;
+#[cfg(any(feature = "smol", feature = "async-std", feature = "tokio"))]
+mod socket;
 mod summary;
 mod timer;
 #[cfg(feature = "tls")]
@@ -81,9 +89,11 @@ pub use connection::{serve, serve_upgraded};
 pub use error::Error;
 pub use handler::{Echo, Handler};
 pub use handshake::accept_key;
+#[cfg(any(feature = "smol", feature = "async-std", feature = "tokio"))]
+pub use server::{Server, ShutdownReport, Stats, StatsHandle};
 pub use shutdown::Shutdown;
-pub use stats::{Report, Stats, StatsHandle};
-pub use summary::{Ending, Summary, Timeout};
+pub use summary::{Ending, Served, Summary, Timeout};
+pub use timer::Timer;
 
 /// Close codes (1000 normal, 1001 going away, 1002 protocol error, ...).
 pub use async_tungstenite::tungstenite::protocol::frame::coding::CloseCode;

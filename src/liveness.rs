@@ -1,6 +1,6 @@
-//! What keeps a dead peer from going unnoticed: a stream wrapper that records when bytes last
-//! moved each way, the heartbeat's decisions, and a write timeout that tolerates slow progress
-//! but not none.
+//! What keeps a dead peer from going unnoticed, for the server's loop and the client alike: a
+//! stream wrapper that records when bytes last moved each way, the heartbeat's decisions and its
+//! timer ([`Liveness`]), and a write timeout that tolerates slow progress but not none.
 
 use std::future::Future;
 use std::io;
@@ -12,7 +12,7 @@ use std::time::{Duration, Instant};
 
 use futures_lite::{future, AsyncRead, AsyncWrite};
 
-use crate::timer::{later, Clock, Sleep};
+use crate::timer::{later, Sleep, Timer};
 
 /// When bytes last arrived from the peer and last left for it.
 #[derive(Debug)]
@@ -115,7 +115,7 @@ impl<S: AsyncWrite + Unpin> AsyncWrite for Watched<S> {
 /// dead path with full buffers) does not. `None` means it gave up. Most writes finish at once;
 /// only one that has to wait reads the clock and arms a timer.
 pub(crate) async fn write_within<F: Future>(
-    clock: Clock,
+    clock: Timer,
     activity: &Activity,
     timeout: Duration,
     write: F,
@@ -145,6 +145,79 @@ pub(crate) async fn write_within<F: Future>(
         activity.write_waiting.store(false, Ordering::Relaxed);
     }
     output
+}
+
+/// One connection's liveness: when bytes last moved ([`Activity`], stamped by the stream that
+/// [`Liveness::watch`] wraps), the [`Heartbeat`], the one timer that wakes the connection for it
+/// (and for one more deadline of the owner's, such as an idle timeout), and the write timeout.
+///
+/// The timer is made once for the connection's life and re-armed only when it fired or an
+/// earlier deadline is due: deadlines only ever move later as bytes arrive, and registering a
+/// timer anew at every wait would cost a reactor round trip per message.
+#[derive(Debug)]
+pub(crate) struct Liveness {
+    activity: Arc<Activity>,
+    heartbeat: Heartbeat,
+    timer: Timer,
+    sleep: Sleep,
+    /// The deadline `sleep` is armed for, if any.
+    armed: Option<Instant>,
+    write_timeout: Duration,
+}
+
+impl Liveness {
+    pub(crate) fn new(
+        timer: Timer,
+        ping_interval: Option<Duration>,
+        pong_timeout: Duration,
+        write_timeout: Duration,
+    ) -> Liveness {
+        Liveness {
+            activity: Activity::new(),
+            heartbeat: Heartbeat::new(ping_interval, pong_timeout),
+            timer,
+            sleep: timer.never(),
+            armed: None,
+            write_timeout,
+        }
+    }
+
+    /// `stream`, stamping this connection's activity.
+    pub(crate) fn watch<S>(&self, stream: S) -> Watched<S> {
+        Watched::new(stream, Arc::clone(&self.activity))
+    }
+
+    /// Aims the timer at the heartbeat's next deadline or `also`, whichever comes first.
+    pub(crate) fn aim(&mut self, also: Option<Instant>) {
+        let beat = self.heartbeat.deadline(self.activity.last_read());
+        match beat.into_iter().chain(also).min() {
+            Some(due) if self.armed.is_none_or(|at| due < at) => {
+                self.sleep.set_at(due);
+                self.armed = Some(due);
+            }
+            None if self.armed.is_some() => {
+                self.sleep = self.timer.never();
+                self.armed = None;
+            }
+            _ => {}
+        }
+    }
+
+    /// Ready when the timer fires.
+    pub(crate) fn poll_timer(&mut self, cx: &mut Context<'_>) -> Poll<()> {
+        Pin::new(&mut self.sleep).poll(cx)
+    }
+
+    /// After the timer fired: what the heartbeat wants done at `now`.
+    pub(crate) fn beat(&mut self, now: Instant) -> Beat {
+        self.armed = None; // spent
+        self.heartbeat.check(self.activity.last_read(), now)
+    }
+
+    /// Runs a write operation under the write timeout (see [`write_within`]).
+    pub(crate) async fn write<F: Future>(&self, write: F) -> Option<F::Output> {
+        write_within(self.timer, &self.activity, self.write_timeout, write).await
+    }
 }
 
 /// The heartbeat: when the peer has been silent for `interval`, ping it; when it stays silent
@@ -258,7 +331,7 @@ mod tests {
         let mut watched = Watched::new(sink, Arc::clone(&activity));
         let bytes = vec![7u8; len];
         let outcome = block_on(write_within(
-            Clock::AsyncIo,
+            Timer::AsyncIo,
             &activity,
             timeout,
             watched.write_all(&bytes),

@@ -1,7 +1,45 @@
-//! [`Summary`] and [`Ending`]: how one connection went.
+//! [`Served`], [`Summary`] and [`Ending`]: how one connection went.
 
 use std::fmt;
 use std::time::Duration;
+
+/// What [`serve`](crate::serve) did with a connection that it answered.
+///
+/// ```
+/// # let served = ws_echo::Served::Page;
+/// match served {
+///     ws_echo::Served::WebSocket(summary) => println!("{summary}"),
+///     ws_echo::Served::Page => println!("served the page"),
+///     _ => {}
+/// }
+/// ```
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Served {
+    /// A WebSocket connection, and how it went.
+    WebSocket(Summary),
+    /// A plain `GET /` that is not an upgrade, answered with [`Config::page`](crate::Config).
+    Page,
+}
+
+impl Served {
+    /// The WebSocket connection's summary, if it was one.
+    pub fn summary(&self) -> Option<&Summary> {
+        match self {
+            Served::WebSocket(summary) => Some(summary),
+            Served::Page => None,
+        }
+    }
+}
+
+impl fmt::Display for Served {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Served::WebSocket(summary) => summary.fmt(f),
+            Served::Page => write!(f, "served the page"),
+        }
+    }
+}
 
 /// How a connection ended.
 #[derive(Clone, Debug, PartialEq, Eq)]

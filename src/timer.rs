@@ -4,34 +4,55 @@
 //! five system calls on its side); a tokio timer is an entry in the runtime's own timer wheel.
 //! Also the loop's other dealing with the scheduler: how it yields ([`yield_now`]).
 
+//! [`Timer`]: whose timers and whose yield a connection uses. async-io's by default, which run
+//! under any executor (async-io keeps a reactor of its own), or a runtime's own, set by its
+//! adapter or by the application ([`Config::timer`](crate::Config)), as hyper takes its timer
+//! as a builder setting. Under tokio, each new async-io timer wakes async-io's helper thread (an
+//! eventfd write, a context switch and five system calls on its side); a tokio timer is an entry
+//! in the runtime's own timer wheel.
+
 use std::future::Future;
 use std::pin::Pin;
 use std::task::{Context, Poll};
 use std::time::{Duration, Instant};
 
-/// Which timers a connection uses.
+/// Whose timers (heartbeat, timeouts) a connection uses, and how it yields to the executor
+/// after a batch of echoes.
+///
+/// [`Timer::AsyncIo`] works under every executor and is the default. The tokio adapter sets
+/// [`Timer::Tokio`]; an application on tokio that calls [`serve`](crate::serve) itself sets it
+/// too, so that its connections use the runtime's own timer wheel and yield the way tokio
+/// expects:
+///
+/// ```
+/// let config = ws_echo::Config::default().timer(ws_echo::Timer::AsyncIo);
+/// assert_eq!(config.timer, ws_echo::Timer::AsyncIo);
+/// ```
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
-pub(crate) enum Clock {
-    /// async-io's: work under any executor.
+#[non_exhaustive]
+pub enum Timer {
+    /// async-io's timers and a plain yield: work under any executor.
     #[default]
     AsyncIo,
-    /// The current tokio runtime's (it must have timers enabled; the tokio adapter checks).
+    /// The current tokio runtime's timers, which it must have (`enable_time` or `enable_all`),
+    /// and tokio's `yield_now`: a task that simply wakes itself goes straight back in tokio's
+    /// run queue, and tokio's current-thread scheduler looks for I/O only when that queue is
+    /// empty or once every 61 polls, so a connection that never runs out of input would keep
+    /// every other one waiting; tokio's own yield holds the task back until the runtime has
+    /// polled for I/O.
     #[cfg(feature = "tokio")]
     Tokio,
 }
 
-/// Lets the executor run other tasks before this one goes on. With the `tokio` feature, with
-/// tokio's own `yield_now`, whatever the clock (an application may run the core on tokio without
-/// our adapter): inside a tokio runtime it holds the task back until the runtime has also
-/// polled for I/O, and elsewhere it wakes the task at once, as any yield does. A task that
-/// simply wakes itself goes straight back in tokio's run queue, and tokio's current-thread
-/// scheduler looks for I/O only when that queue is empty or once every 61 polls, so a
-/// connection that never runs out of input would keep every other one waiting.
-pub(crate) async fn yield_now() {
-    #[cfg(feature = "tokio")]
-    tokio::task::yield_now().await;
-    #[cfg(not(feature = "tokio"))]
-    futures_lite::future::yield_now().await;
+impl Timer {
+    /// Lets the executor run other tasks before this one goes on.
+    pub(crate) async fn yield_now(self) {
+        match self {
+            Timer::AsyncIo => futures_lite::future::yield_now().await,
+            #[cfg(feature = "tokio")]
+            Timer::Tokio => tokio::task::yield_now().await,
+        }
+    }
 }
 
 /// `at + by`, or a century after `at` when that sum is past what `Instant` can hold: a timeout
@@ -43,7 +64,7 @@ pub(crate) fn later(at: Instant, by: Duration) -> Instant {
         .unwrap_or(at)
 }
 
-/// A timer that completes at its deadline; [`Clock::never`] makes one that waits until it is
+/// A timer that completes at its deadline; [`Timer::never`] makes one that waits until it is
 /// given a deadline with [`Sleep::set_at`].
 #[derive(Debug)]
 pub(crate) enum Sleep {
@@ -53,7 +74,7 @@ pub(crate) enum Sleep {
     Tokio(Option<Pin<Box<tokio::time::Sleep>>>),
 }
 
-impl Clock {
+impl Timer {
     /// A timer that completes at `deadline`.
     pub(crate) fn at(self, deadline: Instant) -> Sleep {
         let mut sleep = self.never();
@@ -69,9 +90,9 @@ impl Clock {
     /// A timer without a deadline.
     pub(crate) fn never(self) -> Sleep {
         match self {
-            Clock::AsyncIo => Sleep::AsyncIo(async_io::Timer::never()),
+            Timer::AsyncIo => Sleep::AsyncIo(async_io::Timer::never()),
             #[cfg(feature = "tokio")]
-            Clock::Tokio => Sleep::Tokio(None),
+            Timer::Tokio => Sleep::Tokio(None),
         }
     }
 }
@@ -107,6 +128,35 @@ impl Future for Sleep {
     }
 }
 
+/// Ticks every `period`, the first at `start`; a tick that is late does not move the ones
+/// after it.
+#[derive(Debug)]
+pub(crate) struct Interval {
+    sleep: Sleep,
+    next: Instant,
+    period: Duration,
+}
+
+impl Interval {
+    pub(crate) fn new(timer: Timer, start: Instant, period: Duration) -> Interval {
+        Interval {
+            sleep: timer.at(start),
+            next: start,
+            period,
+        }
+    }
+
+    /// Ready at each tick.
+    pub(crate) fn poll_tick(&mut self, cx: &mut Context<'_>) -> Poll<()> {
+        if Pin::new(&mut self.sleep).poll(cx).is_pending() {
+            return Poll::Pending;
+        }
+        self.next = later(self.next, self.period);
+        self.sleep.set_at(self.next);
+        Poll::Ready(())
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -121,14 +171,25 @@ mod tests {
             later(now, Duration::from_secs(5)),
             now + Duration::from_secs(5)
         );
-        let mut sleep = Clock::AsyncIo.after(Duration::MAX);
+        let mut sleep = Timer::AsyncIo.after(Duration::MAX);
         assert_eq!(block_on(poll_once(&mut sleep)), None);
+    }
+
+    #[test]
+    fn an_interval_ticks_on_its_schedule() {
+        let start = Instant::now();
+        let mut ticks = Interval::new(Timer::AsyncIo, start, Duration::from_millis(10));
+        for n in 0..3 {
+            block_on(std::future::poll_fn(|cx| ticks.poll_tick(cx)));
+            assert!(start.elapsed() >= Duration::from_millis(10 * n));
+        }
+        assert_eq!(ticks.next, start + Duration::from_millis(30));
     }
 
     #[test]
     fn a_timer_fires_at_its_deadline_and_again_when_moved() {
         let start = Instant::now();
-        let mut sleep = Clock::AsyncIo.at(start + Duration::from_millis(20));
+        let mut sleep = Timer::AsyncIo.at(start + Duration::from_millis(20));
         block_on(&mut sleep);
         let first = start.elapsed();
         assert!(first >= Duration::from_millis(20), "fired after {first:?}");

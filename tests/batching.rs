@@ -10,7 +10,7 @@ use std::rc::Rc;
 use std::task::{Context, Poll};
 
 use futures_lite::future::block_on;
-use ws_echo::{serve, Config, Echo, Ending};
+use ws_echo::{serve, Config, Echo, Ending, Served};
 
 /// An in-memory stream: all of the peer's bytes are already there; every write is recorded.
 struct Recorded {
@@ -65,7 +65,10 @@ fn echo_writes(messages: usize) -> Vec<Vec<u8>> {
         writes: Vec::new(),
         written: Rc::default(),
     };
-    let summary = block_on(serve(&mut stream, &Config::default(), Echo)).unwrap();
+    let Ok(Served::WebSocket(summary)) = block_on(serve(&mut stream, &Config::default(), Echo))
+    else {
+        panic!("not a WebSocket connection");
+    };
     assert_eq!(summary.messages_out, messages as u64);
     assert_eq!(
         summary.ending,
@@ -142,7 +145,9 @@ fn a_burst_of_large_messages_lets_other_tasks_run_every_mib() {
             assert!(paused_after.len() < 10, "the loop does not end");
         }
     };
-    let summary = summary.expect("the upgrade is valid");
+    let Ok(Served::WebSocket(summary)) = summary else {
+        panic!("the upgrade is valid");
+    };
     assert_eq!(summary.messages_out, 40);
     let mut writes = stream.writes;
     let answer = writes.remove(0);

@@ -53,8 +53,8 @@ fn a_flood_on_one_connection_does_not_hold_up_another() {
     }
 }
 
-/// The same for an application that runs the core on tokio with an accept loop of its own
-/// (no adapter, default `Config`): the yield is tokio's all the same.
+/// The same for an application that runs the core on tokio with an accept loop of its own (no
+/// `Server`), which sets `Config::timer` to tokio's: the yield is then tokio's too.
 #[cfg(feature = "tokio")]
 #[test]
 fn a_flood_does_not_hold_up_another_under_tokio_without_the_adapter() {
@@ -64,10 +64,10 @@ fn a_flood_does_not_hold_up_another_under_tokio_without_the_adapter() {
     let handler = counting.clone();
     let (tx, rx) = std::sync::mpsc::channel();
     thread::spawn(move || {
-        Rt::Tokio.block_on(async move {
+        block_on(Rt::Tokio, async move {
             let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
             tx.send(listener.local_addr().unwrap()).unwrap();
-            let config = Arc::new(Config::default());
+            let config = Arc::new(Config::default().timer(ws_echo::Timer::Tokio));
             while let Ok((stream, _)) = listener.accept().await {
                 let (config, handler) = (Arc::clone(&config), handler.clone());
                 tokio::spawn(async move {

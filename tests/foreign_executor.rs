@@ -8,7 +8,7 @@ use std::task::{Context, Poll};
 use std::time::Duration;
 
 use async_tungstenite::tungstenite::{self, handshake::derive_accept_key, Message};
-use ws_echo::{Config, Echo, Ending, Summary};
+use ws_echo::{Config, Echo, Ending, Served, Summary};
 
 /// A non-blocking std socket that, instead of registering with a reactor, asks to be polled
 /// again at once when it would block: the simplest possible "runtime".
@@ -94,8 +94,12 @@ fn exercise(addr: std::net::SocketAddr, server: std::thread::JoinHandle<Summary>
 fn serve_runs_under_futures_lite_block_on() {
     let (addr, server) = serve_one(|stream| {
         stream.set_nonblocking(true).unwrap();
-        futures_lite::future::block_on(ws_echo::serve(Spin(stream), &Config::default(), Echo))
-            .unwrap()
+        let served =
+            futures_lite::future::block_on(ws_echo::serve(Spin(stream), &Config::default(), Echo));
+        let Ok(Served::WebSocket(summary)) = served else {
+            panic!("not a WebSocket connection: {served:?}");
+        };
+        summary
     });
     exercise(addr, server);
 }

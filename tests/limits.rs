@@ -5,7 +5,7 @@ mod common;
 
 use async_tungstenite::tungstenite::Message;
 use common::*;
-use ws_echo::{Config, Handler};
+use ws_echo::{Config, Echo, Handler};
 
 #[test]
 fn a_message_over_the_limit_gets_close_1009() {
@@ -174,7 +174,8 @@ fn invalid_utf8_in_a_close_reason_gets_close_1007() {
 #[test]
 fn over_the_connection_limit_gets_503_with_retry_after_and_a_freed_place_is_reused() {
     for rt in runtimes() {
-        let addr = start(rt, Config::default().max_connections(Some(2)));
+        let server = ws_echo::Server::bind(rt, "127.0.0.1:0", Config::default()).unwrap();
+        let addr = start_bound(rt, server.max_connections(Some(2)), Echo).addr;
         let mut first = connect(addr);
         let mut second = connect(addr);
         let answer = http(addr, &upgrade_request("/ws", ""));

@@ -8,7 +8,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use common::*;
-use ws_echo::{Config, Echo, Report};
+use ws_echo::{Config, Echo, ShutdownReport};
 
 const MS: Duration = Duration::from_millis(1);
 /// What a deadline may be late by on a loaded two-core machine.
@@ -95,8 +95,8 @@ fn at_shutdown_every_received_message_is_echoed_before_close_1001() {
     }
 }
 
-fn expected_report(served: u64, closed_cleanly: u64, dropped: u64) -> Report {
-    let mut report = Report::default();
+fn expected_report(served: u64, closed_cleanly: u64, dropped: u64) -> ShutdownReport {
+    let mut report = ShutdownReport::default();
     report.served = served;
     report.closed_cleanly = closed_cleanly;
     report.dropped = dropped;

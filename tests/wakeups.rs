@@ -14,7 +14,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, LazyLock};
 use std::task::{Context, Poll, Wake, Waker};
 
-use ws_echo::{serve, Config, Echo, Error, Summary};
+use ws_echo::{serve, Config, Echo, Error, Served};
 
 /// What the peer and the network have done so far.
 #[derive(Default)]
@@ -121,7 +121,7 @@ fn echo(byte: u8) -> [u8; 3] {
 
 /// A connection served on a [`Scripted`] stream, polled by hand, past its upgrade.
 struct Connection {
-    serving: Pin<Box<dyn Future<Output = Result<Summary, Error>>>>,
+    serving: Pin<Box<dyn Future<Output = Result<Served, Error>>>>,
     script: Rc<RefCell<Script>>,
     wakes: Arc<Wakes>,
     waker: Waker,

@@ -2,8 +2,7 @@
 //! async-io's reactor (which both runtimes use), read the way tokio reads.
 
 use std::io::{self, Read};
-use std::net::{Shutdown, SocketAddr};
-use std::os::fd::{AsFd, BorrowedFd};
+use std::net::Shutdown;
 use std::pin::Pin;
 use std::sync::Arc;
 use std::task::{ready, Context, Poll};
@@ -34,17 +33,10 @@ impl Tcp {
             readable: None,
         }
     }
-}
 
-impl super::TcpStream for Tcp {
-    fn local_addr(&self) -> io::Result<SocketAddr> {
-        self.socket.get_ref().local_addr()
-    }
-}
-
-impl AsFd for Tcp {
-    fn as_fd(&self) -> BorrowedFd<'_> {
-        self.socket.get_ref().as_fd()
+    /// The socket itself.
+    pub(super) fn get_ref(&self) -> &std::net::TcpStream {
+        self.socket.get_ref()
     }
 }
 

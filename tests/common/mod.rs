@@ -21,49 +21,23 @@ pub mod stoppable;
 /// A guard against hangs only: no test waits on it to synchronise.
 pub const IO_TIMEOUT: Duration = Duration::from_secs(10);
 
-/// The runtimes this test binary was built with.
-#[derive(Clone, Copy, Debug)]
-pub enum Rt {
-    #[cfg(feature = "smol")]
-    Smol,
-    #[cfg(feature = "async-std")]
-    AsyncStd,
-    #[cfg(feature = "tokio")]
-    Tokio,
-}
+#[path = "../../examples/common/runtime.rs"]
+mod runtime;
 
+pub use ws_echo::runtimes::Runtime as Rt;
+
+/// The runtimes this test binary was built with.
 pub fn runtimes() -> Vec<Rt> {
-    let all = vec![
-        #[cfg(feature = "smol")]
-        Rt::Smol,
-        #[cfg(feature = "async-std")]
-        Rt::AsyncStd,
-        #[cfg(feature = "tokio")]
-        Rt::Tokio,
-    ];
     assert!(
-        !all.is_empty(),
+        !Rt::COMPILED.is_empty(),
         "tests need --features smol, async-std and/or tokio"
     );
-    all
+    Rt::COMPILED.to_vec()
 }
 
-impl Rt {
-    /// Runs `future` to completion on this runtime, on the calling thread.
-    pub fn block_on<T>(self, future: impl std::future::Future<Output = T>) -> T {
-        match self {
-            #[cfg(feature = "smol")]
-            Rt::Smol => smol::block_on(future),
-            #[cfg(feature = "async-std")]
-            Rt::AsyncStd => async_std::task::block_on(future),
-            #[cfg(feature = "tokio")]
-            Rt::Tokio => tokio::runtime::Builder::new_current_thread()
-                .enable_all()
-                .build()
-                .unwrap()
-                .block_on(future),
-        }
-    }
+/// Runs `future` to completion on `rt`, on the calling thread.
+pub fn block_on<T>(rt: Rt, future: impl std::future::Future<Output = T>) -> T {
+    runtime::block_on(rt, future).expect("the runtime starts")
 }
 
 /// A server running on its own thread under one runtime.
@@ -72,7 +46,7 @@ pub struct Running {
     pub shutdown: ws_echo::Shutdown,
     pub stats: ws_echo::StatsHandle,
     /// What `run` returns once the server has shut down.
-    pub report: mpsc::Receiver<ws_echo::Report>,
+    pub report: mpsc::Receiver<ws_echo::ShutdownReport>,
 }
 
 /// Starts an echo server on 127.0.0.1:0 under `rt`; it runs until the test process ends.
@@ -95,33 +69,25 @@ pub fn start_server<H: Handler + Clone + Send + 'static>(
     config: Config,
     handler: H,
 ) -> Running {
-    /// Binds with the adapter of `$rt`, hands back the controls, runs until shut down.
-    macro_rules! serve {
-        ($adapter:path, $tx:ident, $report_tx:ident) => {{
-            use $adapter as adapter;
-            let server = adapter::Server::bind("127.0.0.1:0", config).await.unwrap();
-            let controls = (
-                server.local_addr().unwrap(),
-                server.shutdown_handle(),
-                server.stats(),
-            );
-            $tx.send(controls).unwrap();
-            let _ = $report_tx.send(server.run(handler).await.unwrap());
-        }};
-    }
-    let (tx, rx) = mpsc::channel();
+    let server = ws_echo::Server::bind(rt, "127.0.0.1:0", config).unwrap();
+    start_bound(rt, server, handler)
+}
+
+/// Runs `server` (bound, with its settings) with `handler` on its own thread under `rt`.
+pub fn start_bound<H: Handler + Clone + Send + 'static>(
+    rt: Rt,
+    server: ws_echo::Server,
+    handler: H,
+) -> Running {
+    let (addr, shutdown, stats) = (
+        server.local_addr().unwrap(),
+        server.shutdown_handle(),
+        server.stats(),
+    );
     let (report_tx, report) = mpsc::channel();
-    std::thread::spawn(move || match rt {
-        #[cfg(feature = "smol")]
-        Rt::Smol => rt.block_on(async move { serve!(ws_echo::runtimes::smol, tx, report_tx) }),
-        #[cfg(feature = "async-std")]
-        Rt::AsyncStd => {
-            rt.block_on(async move { serve!(ws_echo::runtimes::async_std, tx, report_tx) })
-        }
-        #[cfg(feature = "tokio")]
-        Rt::Tokio => rt.block_on(async move { serve!(ws_echo::runtimes::tokio, tx, report_tx) }),
+    std::thread::spawn(move || {
+        let _ = report_tx.send(block_on(rt, server.run(handler)).unwrap());
     });
-    let (addr, shutdown, stats) = rx.recv_timeout(IO_TIMEOUT).expect("server did not start");
     Running {
         addr,
         shutdown,
@@ -130,37 +96,17 @@ pub fn start_server<H: Handler + Clone + Send + 'static>(
     }
 }
 
-/// Runs the timed-writer client under `rt` with that runtime's dialer.
+/// Runs the timed-writer client under `rt` with that runtime's dialer and timer.
 pub fn run_client(
     rt: Rt,
     config: &ws_echo::client::ClientConfig,
     stop: impl std::future::Future<Output = ()>,
     on_event: impl FnMut(&ws_echo::client::Event),
-) -> Result<ws_echo::client::Report, ws_echo::Error> {
-    use ws_echo::client::run;
-    match rt {
-        #[cfg(feature = "smol")]
-        Rt::Smol => rt.block_on(run(
-            config,
-            ws_echo::runtimes::smol::connect,
-            stop,
-            on_event,
-        )),
-        #[cfg(feature = "async-std")]
-        Rt::AsyncStd => rt.block_on(run(
-            config,
-            ws_echo::runtimes::async_std::connect,
-            stop,
-            on_event,
-        )),
-        #[cfg(feature = "tokio")]
-        Rt::Tokio => rt.block_on(run(
-            config,
-            ws_echo::runtimes::tokio::connect,
-            stop,
-            on_event,
-        )),
-    }
+) -> Result<ws_echo::client::ClientReport, ws_echo::Error> {
+    block_on(rt, async {
+        let config = config.clone().timer(rt.timer());
+        ws_echo::client::run(&config, |addr| rt.connect(addr), stop, on_event).await
+    })
 }
 
 /// A `stop` future that never completes.

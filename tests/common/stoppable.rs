@@ -48,7 +48,7 @@ impl Stoppable {
                         let served = futures_lite::future::block_on(serving);
                         // Our duplicate must not keep the socket open once the server let go.
                         open.lock().unwrap().remove(&id);
-                        if let Ok(summary) = served {
+                        if let Ok(ws_echo::Served::WebSocket(summary)) = served {
                             let _ = tx.send(summary);
                         }
                     });

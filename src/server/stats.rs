@@ -1,4 +1,4 @@
-//! [`Stats`] and [`Report`]: what a server has done, for the application embedding it.
+//! [`Stats`]: what a server has done, live, for the application embedding it.
 
 use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -85,14 +85,16 @@ impl StatsHandle {
         self.0.refused.fetch_add(1, Ordering::Relaxed);
     }
 
-    /// A connection that was opened ended (dropped at a deadline: `summary` is `None`).
-    pub(crate) fn ended(&self, summary: Option<&Summary>) {
+    /// A connection that was opened was dropped at the drain deadline.
+    pub(crate) fn dropped(&self) {
+        self.0.open.fetch_sub(1, Ordering::Relaxed);
+        self.0.without_close.fetch_add(1, Ordering::Relaxed);
+    }
+
+    /// A WebSocket connection ended.
+    pub(crate) fn ended(&self, summary: &Summary) {
         let c = &self.0;
         c.open.fetch_sub(1, Ordering::Relaxed);
-        let Some(summary) = summary else {
-            c.without_close.fetch_add(1, Ordering::Relaxed);
-            return;
-        };
         c.messages_in
             .fetch_add(summary.messages_in, Ordering::Relaxed);
         c.messages_out
@@ -111,17 +113,4 @@ impl StatsHandle {
             }
         }
     }
-}
-
-/// What a server's `run` returns once it has shut down.
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
-#[non_exhaustive]
-pub struct Report {
-    /// Connections accepted over the server's life (refusals included).
-    pub served: u64,
-    /// Connections open at the shutdown that ended before the drain deadline.
-    pub closed_cleanly: u64,
-    /// Connections open at the shutdown that were dropped: their peer did not answer our
-    /// Close 1001 in time, or they were still running at the drain deadline.
-    pub dropped: u64,
 }

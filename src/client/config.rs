@@ -1,0 +1,212 @@
+//! [`ClientConfig`]: what the client sends, where, how often, and how it watches the link.
+
+use std::time::Duration;
+
+use async_tungstenite::tungstenite::client::IntoClientRequest;
+use async_tungstenite::tungstenite::handshake::client::Request;
+use async_tungstenite::tungstenite::http::HeaderValue;
+use async_tungstenite::tungstenite::Message;
+
+use super::wire;
+use crate::{Error, Timer};
+
+/// What the client sends, where, and how often.
+#[derive(Clone, Debug)]
+#[non_exhaustive]
+pub struct ClientConfig {
+    /// The `ws://` URL to dial. Default: `ws://127.0.0.1:8080/ws`.
+    pub url: String,
+    /// The `Origin` header sent with the upgrade request (servers built on Go's
+    /// x/net/websocket refuse requests without one). Default: `http://localhost/`.
+    pub origin: String,
+    /// The message sent every interval: a text, or binary data. Default: the text
+    /// `Hello World`.
+    pub message: Message,
+    /// Time between two sends; the first goes out as soon as the connection is up.
+    /// Default: 2 s.
+    pub interval: Duration,
+    /// Stop after this many echoes, closing with 1000. Default: `None` (run until stopped).
+    pub count: Option<u64>,
+    /// How long to wait for the server's answer to our Close. Default: 1 s.
+    pub close_timeout: Duration,
+    /// Heartbeat: when nothing has arrived from the server for this long, send a Ping.
+    /// `None` turns it off. Default: 20 s.
+    pub ping_interval: Option<Duration>,
+    /// Heartbeat: when still nothing arrives this long after our Ping, the link is declared
+    /// dead. Any byte from the server counts as life. Default: 20 s.
+    pub pong_timeout: Duration,
+    /// Dialing plus the upgrade must complete within this time. Default: 10 s.
+    pub handshake_timeout: Duration,
+    /// A write that makes no progress for this long declares the link dead. Default: 10 s.
+    pub write_timeout: Duration,
+    /// Reconnect when the link dies or the server closes, after a delay drawn at random
+    /// between zero and a bound that starts at `backoff_initial` and doubles up to
+    /// `backoff_max` (exponential backoff with full jitter). The first connection is not
+    /// retried: failing to connect at all is an error. Default: `true`.
+    pub reconnect: bool,
+    /// The first reconnect delay bound. Default: 0.5 s.
+    pub backoff_initial: Duration,
+    /// The largest reconnect delay bound. Default: 30 s.
+    pub backoff_max: Duration,
+    /// Whose timers the client uses (interval, heartbeat, timeouts, backoff): async-io's by
+    /// default, which work under any executor; [`Timer::Tokio`](Timer) on tokio. Default:
+    /// [`Timer::AsyncIo`].
+    pub timer: Timer,
+    /// For wss:// URLs: whom to trust. `None` means the system's roots
+    /// ([`tls::client_config(None)`](crate::tls::client_config)). Default: `None`.
+    #[cfg(feature = "tls")]
+    pub tls: Option<std::sync::Arc<crate::tls::ClientConfig>>,
+}
+
+impl Default for ClientConfig {
+    fn default() -> Self {
+        ClientConfig {
+            url: "ws://127.0.0.1:8080/ws".to_owned(),
+            origin: "http://localhost/".to_owned(),
+            message: Message::text("Hello World"),
+            interval: Duration::from_secs(2),
+            count: None,
+            close_timeout: Duration::from_secs(1),
+            ping_interval: Some(Duration::from_secs(20)),
+            pong_timeout: Duration::from_secs(20),
+            handshake_timeout: Duration::from_secs(10),
+            write_timeout: Duration::from_secs(10),
+            reconnect: true,
+            backoff_initial: Duration::from_millis(500),
+            backoff_max: Duration::from_secs(30),
+            timer: Timer::AsyncIo,
+            #[cfg(feature = "tls")]
+            tls: None,
+        }
+    }
+}
+
+impl ClientConfig {
+    /// A config for `url` with every other setting at its default.
+    pub fn new(url: impl Into<String>) -> Self {
+        ClientConfig {
+            url: url.into(),
+            ..ClientConfig::default()
+        }
+    }
+
+    /// Sets [`ClientConfig::origin`].
+    pub fn origin(mut self, origin: impl Into<String>) -> Self {
+        self.origin = origin.into();
+        self
+    }
+
+    /// Sets [`ClientConfig::message`] to a text.
+    pub fn message(mut self, text: impl Into<String>) -> Self {
+        self.message = Message::text(text.into());
+        self
+    }
+
+    /// Sets [`ClientConfig::message`] to binary data.
+    pub fn binary_message(mut self, data: impl Into<Vec<u8>>) -> Self {
+        self.message = Message::binary(data.into());
+        self
+    }
+
+    /// Sets [`ClientConfig::interval`].
+    pub fn interval(mut self, interval: Duration) -> Self {
+        self.interval = interval;
+        self
+    }
+
+    /// Sets [`ClientConfig::count`].
+    pub fn count(mut self, count: u64) -> Self {
+        self.count = Some(count);
+        self
+    }
+
+    /// Sets [`ClientConfig::close_timeout`].
+    pub fn close_timeout(mut self, timeout: Duration) -> Self {
+        self.close_timeout = timeout;
+        self
+    }
+
+    /// Sets [`ClientConfig::tls`].
+    #[cfg(feature = "tls")]
+    pub fn tls(mut self, tls: std::sync::Arc<crate::tls::ClientConfig>) -> Self {
+        self.tls = Some(tls);
+        self
+    }
+
+    /// Sets [`ClientConfig::ping_interval`]; `None` turns the heartbeat off.
+    pub fn ping_interval(mut self, interval: Option<Duration>) -> Self {
+        self.ping_interval = interval;
+        self
+    }
+
+    /// Sets [`ClientConfig::pong_timeout`].
+    pub fn pong_timeout(mut self, timeout: Duration) -> Self {
+        self.pong_timeout = timeout;
+        self
+    }
+
+    /// Sets [`ClientConfig::handshake_timeout`].
+    pub fn handshake_timeout(mut self, timeout: Duration) -> Self {
+        self.handshake_timeout = timeout;
+        self
+    }
+
+    /// Sets [`ClientConfig::write_timeout`].
+    pub fn write_timeout(mut self, timeout: Duration) -> Self {
+        self.write_timeout = timeout;
+        self
+    }
+
+    /// Sets [`ClientConfig::reconnect`].
+    pub fn reconnect(mut self, reconnect: bool) -> Self {
+        self.reconnect = reconnect;
+        self
+    }
+
+    /// Sets [`ClientConfig::timer`].
+    pub fn timer(mut self, timer: Timer) -> Self {
+        self.timer = timer;
+        self
+    }
+
+    /// Sets [`ClientConfig::backoff_initial`] and [`ClientConfig::backoff_max`].
+    pub fn backoff(mut self, initial: Duration, max: Duration) -> Self {
+        self.backoff_initial = initial;
+        self.backoff_max = max;
+        self
+    }
+
+    /// The upgrade request and the `host:port` to dial, or why the URL is unusable.
+    ///
+    /// ```
+    /// let config = ws_echo::client::ClientConfig::new("ws://example.com/ws");
+    /// let (request, address) = config.request().unwrap();
+    /// assert_eq!(address, "example.com:80");
+    /// assert_eq!(request.headers()["Origin"], "http://localhost/");
+    /// ```
+    pub fn request(&self) -> Result<(Request, String), Error> {
+        let invalid = |reason: &str| Error::InvalidUrl {
+            url: self.url.clone(),
+            reason: reason.to_owned(),
+        };
+        let mut request = self
+            .url
+            .as_str()
+            .into_client_request()
+            .map_err(|e| invalid(&e.to_string()))?;
+        let uri = request.uri();
+        let default_port = match uri.scheme_str() {
+            Some("ws") => 80,
+            Some("wss") => wire::WSS_PORT.map_err(invalid)?,
+            _ => return Err(invalid("the scheme must be ws:// or wss://")),
+        };
+        let host = uri.host().ok_or_else(|| invalid("no host"))?;
+        let address = format!("{host}:{}", uri.port_u16().unwrap_or(default_port));
+        let origin = HeaderValue::from_str(&self.origin).map_err(|_| Error::InvalidUrl {
+            url: self.origin.clone(),
+            reason: "not a valid Origin header value".to_owned(),
+        })?;
+        request.headers_mut().insert("Origin", origin);
+        Ok((request, address))
+    }
+}

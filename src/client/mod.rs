@@ -1,0 +1,227 @@
+//! The timed writer: dial, send a message every interval, match each echo to what was sent,
+//! report round-trip times, close cleanly; watch the link with a heartbeat, and reconnect and
+//! resend what was not echoed when it dies.
+//!
+//! The logic is here, independent of any runtime: [`run`] takes a `dial` function that opens
+//! the TCP (or other) stream, and a `stop` future (Ctrl-C, in the example). A runtime supplies
+//! a dialer ([`Runtime::connect`](crate::runtimes::Runtime::connect)) and its timer
+//! ([`ClientConfig::timer`]).
+//!
+//! The pieces: `config.rs` (what to send, where, and URL parsing), `session.rs` (one
+//! connection), `echoes.rs` (echo matching), and the wire, plain (`plain.rs`) or with TLS
+//! (`tls.rs`), chosen here by the `tls` feature; the reconnect loop is [`run`] below.
+
+mod config;
+mod echoes;
+mod session;
+#[cfg_attr(feature = "tls", path = "tls.rs")]
+#[cfg_attr(not(feature = "tls"), path = "plain.rs")]
+mod wire;
+
+use std::future::Future;
+use std::io;
+use std::pin::pin;
+use std::time::{Duration, Instant};
+
+use async_tungstenite::tungstenite::handshake::client::Request;
+use async_tungstenite::tungstenite::protocol::WebSocketConfig;
+use futures_lite::{future, AsyncRead, AsyncWrite};
+
+pub use config::ClientConfig;
+
+use crate::liveness::Liveness;
+use crate::Error;
+use echoes::Echoes;
+use session::{Link, Run, SessionEnd};
+use wire::Secure;
+
+/// Something the client saw, handed to the `on_event` callback of [`run`] as it happens.
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Event {
+    /// The first upgrade succeeded.
+    Connected {
+        /// The address dialed.
+        address: String,
+    },
+    /// An echo of message number `seq` (from 1) came back, equal to what was sent (same
+    /// type, same bytes).
+    Echo {
+        /// Which message, counting from 1.
+        seq: u64,
+        /// From our (last) send to the echo's arrival.
+        rtt: Duration,
+        /// The echoed text, or "N bytes of binary".
+        text: String,
+    },
+    /// A message arrived that is not the echo of the oldest message awaiting one.
+    Unexpected {
+        /// What arrived: its text, or "N bytes of binary".
+        text: String,
+    },
+    /// The server sent Close.
+    ServerClosed {
+        /// Its close code, if it gave one.
+        code: Option<u16>,
+        /// Its close reason.
+        reason: String,
+    },
+    /// The link was declared dead: heartbeat timeout, stalled write, EOF, reset, or a Close
+    /// from the server; reconnecting follows unless turned off.
+    LinkDown {
+        /// Why, in a few words.
+        reason: String,
+    },
+    /// A new connection is up after the link went down; unanswered messages are resent.
+    Reconnected {
+        /// The address dialed.
+        address: String,
+        /// How long the link was down.
+        after: Duration,
+        /// How many messages are being resent.
+        resending: u64,
+    },
+}
+
+/// What the client did, returned by [`run`].
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct ClientReport {
+    /// Distinct messages sent (a resend does not count again).
+    pub sent: u64,
+    /// Messages whose echo came back intact.
+    pub echoed: u64,
+    /// Messages sent whose echo never came back: lost.
+    pub missing: u64,
+    /// Messages received that matched nothing we were waiting for.
+    pub unexpected: u64,
+    /// Sends repeated on a new connection because the echo had not come back on the old one.
+    pub resent: u64,
+    /// Connections made after the first.
+    pub reconnects: u64,
+    /// The server's Close, when it ended the run (reconnecting off): code and reason.
+    pub server_close: Option<(Option<u16>, String)>,
+}
+
+/// Runs the timed writer: dials with `dial(host_port)`, upgrades with the configured `Origin`,
+/// sends [`ClientConfig::message`] every [`ClientConfig::interval`] and matches echoes in order.
+/// A heartbeat watches the link; when it dies (or the server closes) the client reconnects
+/// with backoff, resends every message still awaiting its echo, and goes on.
+///
+/// It ends, returning its [`ClientReport`], when `count` echoes arrived or `stop` completed (both:
+/// Close 1000, then a short wait for the server's answer), or, with reconnecting off, when the
+/// server sent Close. It fails with [`Error::ConnectionLost`] when the link dies and
+/// reconnecting is off, and with [`Error::Io`], [`Error::InvalidUrl`], [`Error::HttpStatus`] or
+/// [`Error::HandshakeTimeout`] when the first connection cannot be made.
+///
+/// Not cancel-safe: dropping the future drops the connection without a Close; pass a `stop`
+/// future instead to end it cleanly.
+pub async fn run<D, F, S>(
+    config: &ClientConfig,
+    mut dial: D,
+    stop: impl Future<Output = ()>,
+    mut on_event: impl FnMut(&Event),
+) -> Result<ClientReport, Error>
+where
+    D: FnMut(String) -> F,
+    F: Future<Output = io::Result<S>>,
+    S: AsyncRead + AsyncWrite + Unpin,
+{
+    let (request, address) = config.request()?;
+    let secure = wire::secure(config, &request)?;
+    let mut stop = pin!(stop);
+    let mut link = connect(config, &mut dial, &request, &address, secure.as_ref()).await?;
+    on_event(&Event::Connected {
+        address: address.clone(),
+    });
+    let mut run = Run {
+        config,
+        report: ClientReport::default(),
+        echoes: Echoes::default(),
+        on_event: &mut on_event,
+    };
+    loop {
+        let reason = match run.session(&mut link, stop.as_mut()).await {
+            SessionEnd::Finished => return Ok(run.finish()),
+            SessionEnd::ServerClosed(code, reason) if !config.reconnect => {
+                run.report.server_close = Some((code, reason));
+                return Ok(run.finish());
+            }
+            SessionEnd::Lost(reason) if !config.reconnect => {
+                return Err(Error::ConnectionLost(reason))
+            }
+            SessionEnd::ServerClosed(Some(code), reason) => {
+                format!("the server closed with {code} {reason}")
+            }
+            SessionEnd::ServerClosed(None, _) => "the server closed".to_owned(),
+            SessionEnd::Lost(reason) => reason,
+        };
+        (run.on_event)(&Event::LinkDown { reason });
+        let down = Instant::now();
+        let mut backoff = config.backoff_initial;
+        link = loop {
+            let delay = backoff.mul_f64(fastrand::f64());
+            backoff = (backoff * 2).min(config.backoff_max);
+            let stopped = future::or(
+                async {
+                    stop.as_mut().await;
+                    true
+                },
+                async {
+                    config.timer.after(delay).await;
+                    false
+                },
+            )
+            .await;
+            if stopped {
+                return Ok(run.finish());
+            }
+            match connect(config, &mut dial, &request, &address, secure.as_ref()).await {
+                Ok(link) => break link,
+                Err(e) => log::debug!("reconnecting to {address} failed: {e}"),
+            }
+        };
+        run.report.reconnects += 1;
+        (run.on_event)(&Event::Reconnected {
+            address: address.clone(),
+            after: down.elapsed(),
+            resending: run.echoes.len() as u64,
+        });
+    }
+}
+
+/// Dials and upgrades (TLS first for wss://), within the handshake timeout.
+async fn connect<D, F, S>(
+    config: &ClientConfig,
+    dial: &mut D,
+    request: &Request,
+    address: &str,
+    secure: Option<&Secure>,
+) -> Result<Link<S>, Error>
+where
+    D: FnMut(String) -> F,
+    F: Future<Output = io::Result<S>>,
+    S: AsyncRead + AsyncWrite + Unpin,
+{
+    let connecting = async {
+        let stream = dial(address.to_owned()).await?;
+        let stream = wire::wrap(stream, secure).await?;
+        let liveness = Liveness::new(
+            config.timer,
+            config.ping_interval,
+            config.pong_timeout,
+            config.write_timeout,
+        );
+        let stream = liveness.watch(stream);
+        let ws_config = WebSocketConfig::default().read_buffer_size(4096);
+        let (ws, _response) =
+            async_tungstenite::client_async_with_config(request.clone(), stream, Some(ws_config))
+                .await?;
+        Ok(Link { ws, liveness })
+    };
+    future::or(connecting, async {
+        config.timer.after(config.handshake_timeout).await;
+        Err(Error::HandshakeTimeout)
+    })
+    .await
+}

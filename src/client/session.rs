@@ -1,0 +1,259 @@
+//! One connection of the client: resend what awaits its echo, then the timed writes, the
+//! heartbeat and echo matching until the count is reached, the run is stopped, or the link
+//! ends.
+
+use std::future::Future;
+use std::pin::Pin;
+use std::task::Poll;
+use std::time::Instant;
+
+use async_tungstenite::tungstenite::protocol::frame::coding::CloseCode;
+use async_tungstenite::tungstenite::protocol::CloseFrame;
+use async_tungstenite::tungstenite::{self, Message};
+use async_tungstenite::WebSocketStream;
+use futures_lite::{future, AsyncRead, AsyncWrite, StreamExt};
+use futures_util::SinkExt;
+
+use super::echoes::{Echoes, Matched};
+use super::wire::Wire;
+use super::{ClientConfig, ClientReport, Event};
+use crate::liveness::{Beat, Liveness, Watched};
+use crate::timer::Interval;
+
+/// One connection: the WebSocket and its liveness.
+pub(super) struct Link<S> {
+    pub(super) ws: WebSocketStream<Watched<Wire<S>>>,
+    pub(super) liveness: Liveness,
+}
+
+/// How a connection ended.
+pub(super) enum SessionEnd {
+    /// Count reached or stopped: we closed with 1000.
+    Finished,
+    /// The server sent Close.
+    ServerClosed(Option<u16>, String),
+    /// The link died; why.
+    Lost(String),
+}
+
+/// What a run keeps across connections.
+pub(super) struct Run<'a, E> {
+    pub(super) config: &'a ClientConfig,
+    pub(super) report: ClientReport,
+    pub(super) echoes: Echoes,
+    pub(super) on_event: &'a mut E,
+}
+
+/// What woke a session up.
+enum Step {
+    Stop,
+    Tick,
+    Heartbeat,
+    Received(Option<Result<Message, tungstenite::Error>>),
+}
+
+impl<E: FnMut(&Event)> Run<'_, E> {
+    /// The report, with what never came back counted as missing.
+    pub(super) fn finish(mut self) -> ClientReport {
+        self.report.missing = self.echoes.len() as u64;
+        self.report
+    }
+
+    /// Runs one connection until it ends.
+    pub(super) async fn session<S: AsyncRead + AsyncWrite + Unpin>(
+        &mut self,
+        link: &mut Link<S>,
+        mut stop: Pin<&mut impl Future<Output = ()>>,
+    ) -> SessionEnd {
+        if let Err(reason) = self.resend(link).await {
+            return SessionEnd::Lost(reason);
+        }
+        let mut ticks = Interval::new(self.config.timer, Instant::now(), self.config.interval);
+        loop {
+            link.liveness.aim(None);
+            let step = future::poll_fn(|cx| {
+                if let Poll::Ready(()) = stop.as_mut().poll(cx) {
+                    return Poll::Ready(Step::Stop);
+                }
+                if let Poll::Ready(item) = StreamExt::poll_next(&mut link.ws, cx) {
+                    return Poll::Ready(Step::Received(item));
+                }
+                if link.liveness.poll_timer(cx).is_ready() {
+                    return Poll::Ready(Step::Heartbeat);
+                }
+                ticks.poll_tick(cx).map(|()| Step::Tick)
+            })
+            .await;
+            // Ok(true): finished, as asked; Err: the connection ended otherwise.
+            let finished = match step {
+                Step::Stop => Ok(true),
+                Step::Tick => self.send_next(link).await.map(|()| false),
+                Step::Heartbeat => self.heartbeat(link).await.map(|()| false),
+                Step::Received(item) => self.received(link, item).await,
+            };
+            match finished {
+                Ok(false) => continue,
+                Ok(true) => break,
+                Err(end) => return end,
+            }
+        }
+        self.close(link).await;
+        SessionEnd::Finished
+    }
+
+    /// Sends again, on a new connection, every message still awaiting its echo.
+    async fn resend<S: AsyncRead + AsyncWrite + Unpin>(
+        &mut self,
+        link: &mut Link<S>,
+    ) -> Result<(), String> {
+        for index in 0..self.echoes.len() {
+            let Some(message) = self.echoes.get(index) else {
+                break;
+            };
+            self.write(link, message).await?;
+            self.echoes.resent(index);
+            self.report.resent += 1;
+        }
+        Ok(())
+    }
+
+    /// The interval ticked: the next message goes out, unless all were sent.
+    async fn send_next<S: AsyncRead + AsyncWrite + Unpin>(
+        &mut self,
+        link: &mut Link<S>,
+    ) -> Result<(), SessionEnd> {
+        if self.config.count.is_some_and(|n| self.report.sent >= n) {
+            return Ok(());
+        }
+        let message = self.config.message.clone();
+        self.write(link, message.clone())
+            .await
+            .map_err(SessionEnd::Lost)?;
+        self.report.sent += 1;
+        self.echoes.sent(self.report.sent, message);
+        Ok(())
+    }
+
+    /// The heartbeat's timer fired: ping a silent server, or declare the link dead.
+    async fn heartbeat<S: AsyncRead + AsyncWrite + Unpin>(
+        &mut self,
+        link: &mut Link<S>,
+    ) -> Result<(), SessionEnd> {
+        match link.liveness.beat(Instant::now()) {
+            Beat::Dead(silent) => Err(SessionEnd::Lost(format!(
+                "no answer from the server for {:.3}s",
+                silent.as_secs_f64()
+            ))),
+            Beat::Ping => {
+                let ping = Message::Ping(Default::default());
+                self.write(link, ping).await.map_err(SessionEnd::Lost)
+            }
+            Beat::Wait => Ok(()),
+        }
+    }
+
+    /// Something arrived: `Ok(true)` once every echo asked for is back; the server's Close
+    /// (answered) or the end of the link end the session.
+    async fn received<S: AsyncRead + AsyncWrite + Unpin>(
+        &mut self,
+        link: &mut Link<S>,
+        item: Option<Result<Message, tungstenite::Error>>,
+    ) -> Result<bool, SessionEnd> {
+        let message = match item {
+            None => return Err(SessionEnd::Lost("the connection ended".to_owned())),
+            Some(Err(e)) => return Err(SessionEnd::Lost(lost(e))),
+            Some(Ok(message)) => message,
+        };
+        if let Some((code, reason)) = self.receive(message) {
+            // tungstenite has queued our answer to the server's Close: send it.
+            let answer = SinkExt::flush(&mut link.ws);
+            if link.liveness.write(answer).await.is_none() {
+                log::debug!("answering the server's Close timed out");
+            }
+            return Err(SessionEnd::ServerClosed(code, reason));
+        }
+        Ok(self.config.count.is_some_and(|n| self.report.echoed >= n))
+    }
+
+    /// We end it: Close 1000, then count the echoes still arriving until the server answers
+    /// (within the close timeout).
+    async fn close<S: AsyncRead + AsyncWrite + Unpin>(&mut self, link: &mut Link<S>) {
+        let bye = CloseFrame {
+            code: CloseCode::Normal,
+            reason: "".into(),
+        };
+        if self.write(link, Message::Close(Some(bye))).await.is_err() {
+            return;
+        }
+        let answered = self.config.timer.after(self.config.close_timeout);
+        let drain = async {
+            while let Some(Ok(message)) = link.ws.next().await {
+                if message.is_close() {
+                    break; // the server's answer to our Close
+                }
+                self.receive(message);
+            }
+        };
+        future::or(drain, answered).await;
+    }
+
+    /// Sends on `link` within the write timeout; `Err` carries why the link is dead.
+    async fn write<S: AsyncRead + AsyncWrite + Unpin>(
+        &self,
+        link: &mut Link<S>,
+        message: Message,
+    ) -> Result<(), String> {
+        match link.liveness.write(link.ws.send(message)).await {
+            Some(Ok(())) => Ok(()),
+            Some(Err(e)) => Err(format!("write failed: {e}")),
+            None => Err(format!(
+                "no write progress for {:?}",
+                self.config.write_timeout
+            )),
+        }
+    }
+
+    /// Accounts for one received message; returns the server's Close if it was one.
+    fn receive(&mut self, message: Message) -> Option<(Option<u16>, String)> {
+        match message {
+            Message::Text(_) | Message::Binary(_) => {}
+            Message::Close(frame) => {
+                let (code, reason) = match frame {
+                    Some(frame) => (Some(u16::from(frame.code)), frame.reason.to_string()),
+                    None => (None, String::new()),
+                };
+                (self.on_event)(&Event::ServerClosed {
+                    code,
+                    reason: reason.clone(),
+                });
+                return Some((code, reason));
+            }
+            Message::Ping(_) | Message::Pong(_) | Message::Frame(_) => return None,
+        }
+        let text = match &message {
+            Message::Text(text) => text.to_string(),
+            other => format!("{} bytes of binary", other.len()),
+        };
+        match self.echoes.received(&message) {
+            Matched::Echo { seq, rtt } => {
+                self.report.echoed += 1;
+                (self.on_event)(&Event::Echo { seq, rtt, text });
+            }
+            Matched::Unexpected => {
+                self.report.unexpected += 1;
+                (self.on_event)(&Event::Unexpected { text });
+            }
+        }
+        None
+    }
+}
+
+fn lost(error: tungstenite::Error) -> String {
+    use tungstenite::error::ProtocolError;
+    match error {
+        tungstenite::Error::Protocol(ProtocolError::ResetWithoutClosingHandshake) => {
+            "the server closed the connection without a Close".to_owned()
+        }
+        other => other.to_string(),
+    }
+}

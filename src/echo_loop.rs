@@ -1,0 +1,517 @@
+//! The per-connection loop after the upgrade: read -> [`Handler`] -> write, limits, liveness,
+//! the drain at shutdown and the close handshake.
+//!
+//! The loop itself ([`Conn::echo`]) is the data path; each policy it follows is a small type
+//! with named steps: [`Batch`] (how much is echoed before a flush and a yield), [`Idle`] (the
+//! idle timeout), [`Phase`] (serving, or draining at shutdown), and [`Liveness`] (heartbeat and
+//! write timeout, shared with the client). What the stream under tungstenite does with the
+//! bytes is [`Buffered`]'s.
+
+use std::future::Future;
+use std::io;
+use std::ops::ControlFlow::{self, Break, Continue};
+use std::panic::{catch_unwind, AssertUnwindSafe};
+use std::pin::pin;
+use std::task::Poll;
+use std::time::{Duration, Instant};
+
+use async_tungstenite::tungstenite::error::ProtocolError;
+use async_tungstenite::tungstenite::protocol::frame::coding::CloseCode;
+use async_tungstenite::tungstenite::protocol::{CloseFrame, Role};
+use async_tungstenite::tungstenite::{self, Message};
+use async_tungstenite::WebSocketStream;
+use futures_lite::{future, AsyncRead, AsyncWrite, StreamExt};
+use futures_util::stream::FusedStream;
+use futures_util::SinkExt;
+
+use crate::buffered::{self, Buffered};
+use crate::liveness::{Beat, Liveness, Watched};
+use crate::shutdown::Watch;
+use crate::summary::{Ending, Summary, Timeout};
+use crate::timer::later;
+use crate::{linger, Config, Handler};
+
+/// Messages echoed in one go before we flush and let other tasks run, so that a peer whose
+/// input never pauses cannot starve the rest of the executor.
+const BATCH: u32 = 64;
+
+/// The same in bytes (64 messages of 16 KiB): 64 large messages would keep the other
+/// connections waiting while tens of megabytes go through.
+const BATCH_BYTES: u64 = 1 << 20;
+
+/// A close reason may hold 123 bytes: a control frame's 125 less the 2-byte code.
+const MAX_REASON: usize = 123;
+
+/// Runs a WebSocket connection whose upgrade is done; `rest` is what the peer sent after its
+/// request head.
+pub(crate) async fn run<S, H>(
+    stream: S,
+    rest: Vec<u8>,
+    config: &Config,
+    mut handler: H,
+    started: Instant,
+) -> Summary
+where
+    S: AsyncRead + AsyncWrite + Unpin,
+    H: Handler,
+{
+    let liveness = Liveness::new(
+        config.timer,
+        config.ping_interval,
+        config.pong_timeout,
+        config.write_timeout,
+    );
+    let stream = Buffered::new(liveness.watch(stream), config.write_buffer_size);
+    let framing = Some(buffered::framing(config));
+    let mut conn = Conn {
+        ws: WebSocketStream::from_partially_read(stream, rest, Role::Server, framing).await,
+        config,
+        liveness,
+        counts: Counts::default(),
+    };
+    let ending = conn.echo(&mut handler).await;
+    let Counts {
+        messages_in,
+        messages_out,
+        bytes_in,
+        bytes_out,
+    } = conn.counts;
+    Summary {
+        messages_in,
+        messages_out,
+        bytes_in,
+        bytes_out,
+        duration: started.elapsed(),
+        ending,
+    }
+}
+
+/// One connection after the upgrade.
+struct Conn<'a, S> {
+    ws: WebSocketStream<Buffered<Watched<S>>>,
+    config: &'a Config,
+    liveness: Liveness,
+    counts: Counts,
+}
+
+/// Data messages and payload bytes each way, for the [`Summary`].
+#[derive(Default)]
+struct Counts {
+    messages_in: u64,
+    messages_out: u64,
+    bytes_in: u64,
+    bytes_out: u64,
+}
+
+/// The echoes (and pongs) fed to tungstenite since the last flush. Everything that has already
+/// arrived is echoed before one flush, up to [`BATCH`] messages or [`BATCH_BYTES`]; then we
+/// flush and yield, so that a peer whose input never pauses cannot starve the others.
+#[derive(Default)]
+struct Batch {
+    messages: u32,
+    bytes: u64,
+}
+
+impl Batch {
+    fn add(&mut self, bytes: u64) {
+        self.messages += 1;
+        self.bytes += bytes;
+    }
+
+    fn is_empty(&self) -> bool {
+        self.messages == 0
+    }
+
+    fn is_full(&self) -> bool {
+        self.messages >= BATCH || self.bytes >= BATCH_BYTES
+    }
+}
+
+/// The idle timeout: Close 1001 when no data message has arrived for its duration.
+struct Idle {
+    timeout: Option<Duration>,
+    last_data: Instant,
+}
+
+impl Idle {
+    /// A data message arrived (the clock is read only when the timeout is on).
+    fn data(&mut self) {
+        if self.timeout.is_some() {
+            self.last_data = Instant::now();
+        }
+    }
+
+    fn deadline(&self) -> Option<Instant> {
+        self.timeout.map(|idle| later(self.last_data, idle))
+    }
+
+    fn expired(&self, now: Instant) -> bool {
+        self.deadline().is_some_and(|due| now >= due)
+    }
+}
+
+/// Serving, or draining after the shutdown signal: what has already arrived is echoed until
+/// nothing more is waiting or `left` more messages were echoed (a peer that never pauses would
+/// otherwise keep us open), then Close 1001; the peer learns from it that what follows was not
+/// taken.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Phase {
+    Serving,
+    Draining { left: u32 },
+}
+
+impl Phase {
+    fn drain(&mut self) {
+        *self = Phase::Draining { left: BATCH };
+    }
+
+    /// One more message echoed.
+    fn took_one(&mut self) {
+        if let Phase::Draining { left } = self {
+            *left = left.saturating_sub(1);
+        }
+    }
+
+    fn budget_spent(self) -> bool {
+        self == Phase::Draining { left: 0 }
+    }
+}
+
+/// What the loop keeps between its steps, besides the connection.
+struct State {
+    batch: Batch,
+    idle: Idle,
+    phase: Phase,
+    /// The shutdown signal, watched without a lock at every wait.
+    shutdown: Watch,
+    /// The last poll of the stream returned Pending, and since then nothing has run but a
+    /// flush that completed at once, all in the same poll of this task: the stream's waker is
+    /// registered and no wake-up can have been missed, so the wait that follows need not poll
+    /// the stream again before it sleeps (that poll would cost a second pass through
+    /// async-tungstenite and the socket for every message that ends a burst).
+    stream_waiting: bool,
+}
+
+/// What the loop woke up for.
+enum Wake {
+    /// A message, an error, or the end of the stream.
+    Item(Option<Result<Message, tungstenite::Error>>),
+    /// Nothing more has arrived: time to flush.
+    Pending,
+    /// The batch (or the drain budget) is used up: flush, and let other tasks run.
+    Full,
+    /// The timer: the heartbeat or the idle timeout.
+    Timer,
+    /// The shutdown signal.
+    Shutdown,
+}
+
+impl<S> Conn<'_, S>
+where
+    S: AsyncRead + AsyncWrite + Unpin,
+{
+    /// The loop itself: wait, then act on what woke us. While the socket cannot take our
+    /// echoes, `feed` waits and we stop reading: that is the backpressure.
+    async fn echo<H: Handler>(&mut self, handler: &mut H) -> Ending {
+        let mut state = State {
+            batch: Batch::default(),
+            idle: Idle {
+                timeout: self.config.idle_timeout,
+                last_data: Instant::now(),
+            },
+            phase: Phase::Serving,
+            shutdown: Watch::new(self.config.shutdown.clone()),
+            stream_waiting: false,
+        };
+        loop {
+            let step = match self.wait(&mut state).await {
+                Wake::Item(Some(Ok(message))) => self.answer(message, handler, &mut state).await,
+                Wake::Item(Some(Err(e))) => Break(self.fail(e).await),
+                // The stream ends only after the close handshake, which returns first.
+                Wake::Item(None) => Break(Ending::Eof),
+                wake @ (Wake::Pending | Wake::Full) => self.end_batch(wake, &mut state).await,
+                Wake::Timer => self.on_timer(&mut state).await,
+                Wake::Shutdown => {
+                    state.phase.drain();
+                    Continue(())
+                }
+            };
+            if let Break(ending) = step {
+                return ending;
+            }
+        }
+    }
+
+    /// Waits for the next thing to do. With nothing queued, it sleeps on the stream, the timer
+    /// and the shutdown signal; with echoes queued, it only takes what has already arrived.
+    async fn wait(&mut self, state: &mut State) -> Wake {
+        let mut skip_stream = std::mem::take(&mut state.stream_waiting);
+        if state.batch.is_full() || state.phase.budget_spent() {
+            return Wake::Full;
+        }
+        if !state.batch.is_empty() || state.phase != Phase::Serving {
+            return future::poll_once(self.ws.next())
+                .await
+                .map_or(Wake::Pending, Wake::Item);
+        }
+        self.liveness.aim(state.idle.deadline());
+        let (ws, liveness, shutdown) = (&mut self.ws, &mut self.liveness, &mut state.shutdown);
+        future::poll_fn(|cx| {
+            if !std::mem::take(&mut skip_stream) {
+                if let Poll::Ready(item) = StreamExt::poll_next(ws, cx) {
+                    return Poll::Ready(Wake::Item(item));
+                }
+            }
+            if liveness.poll_timer(cx).is_ready() {
+                return Poll::Ready(Wake::Timer);
+            }
+            if shutdown.poll_triggered(cx).is_ready() {
+                return Poll::Ready(Wake::Shutdown);
+            }
+            Poll::Pending
+        })
+        .await
+    }
+
+    /// Answers one message: a data message goes through the handler and its answer is queued;
+    /// tungstenite queues the pong to a ping itself; a Close ends the connection.
+    async fn answer<H: Handler>(
+        &mut self,
+        message: Message,
+        handler: &mut H,
+        state: &mut State,
+    ) -> ControlFlow<Ending> {
+        match message {
+            Message::Text(_) | Message::Binary(_) => {
+                state.idle.data();
+                state.phase.took_one();
+                self.counts.messages_in += 1;
+                self.counts.bytes_in += message.len() as u64;
+                let reply = catch_unwind(AssertUnwindSafe(|| handler.on_message(message)));
+                match reply {
+                    Err(_) => {
+                        log::warn!("the handler panicked; closing the connection with 1011");
+                        let failed = close_frame(CloseCode::Error, "handler failed");
+                        Break(self.close(failed, self.config.close_timeout).await)
+                    }
+                    Ok(None) => Continue(()),
+                    Ok(Some(Message::Close(frame))) => {
+                        let frame = frame.unwrap_or_else(|| close_frame(CloseCode::Normal, ""));
+                        Break(self.close(frame, self.config.close_timeout).await)
+                    }
+                    Ok(Some(reply)) => {
+                        let len = reply.len() as u64;
+                        self.write(|ws| ws.feed(reply)).await?;
+                        self.counts.messages_out += 1;
+                        self.counts.bytes_out += len;
+                        state.batch.add(len);
+                        Continue(())
+                    }
+                }
+            }
+            // tungstenite has queued the pong; the next flush sends it.
+            Message::Ping(_) => {
+                state.batch.add(0);
+                Continue(())
+            }
+            Message::Pong(_) | Message::Frame(_) => Continue(()),
+            Message::Close(frame) => {
+                // tungstenite has queued the same Close back, behind every echo already fed:
+                // flushing sends them all. An error here means the peer is gone.
+                if let Break(ending) = self.flush().await {
+                    log::debug!("flushing the close reply failed: {ending}");
+                }
+                let (code, reason) = match frame {
+                    Some(frame) => (Some(frame.code.into()), frame.reason.to_string()),
+                    None => (None, String::new()),
+                };
+                Break(Ending::PeerClosed { code, reason })
+            }
+        }
+    }
+
+    /// Nothing more has arrived, or the batch is full: flush what is queued; then start
+    /// draining if the shutdown came meanwhile, close with 1001 once drained, or yield after a
+    /// full batch.
+    async fn end_batch(&mut self, wake: Wake, state: &mut State) -> ControlFlow<Ending> {
+        let pending = matches!(wake, Wake::Pending);
+        if !state.batch.is_empty() {
+            let (flushed, at_once) = at_once(self.flush()).await;
+            flushed?;
+            state.batch = Batch::default();
+            state.stream_waiting = pending && at_once;
+        }
+        match state.phase {
+            Phase::Serving if self.shutdown_requested() => state.phase.drain(),
+            Phase::Draining { left } if pending || left == 0 => {
+                // Everything that had arrived is echoed (or the budget is spent).
+                let going_away = close_frame(CloseCode::Away, "going away");
+                return Break(self.close(going_away, self.config.drain_timeout).await);
+            }
+            _ if !pending => self.config.timer.yield_now().await,
+            _ => {}
+        }
+        Continue(())
+    }
+
+    /// The timer fired: ping a silent peer or give up on it, and close an idle connection.
+    async fn on_timer(&mut self, state: &mut State) -> ControlFlow<Ending> {
+        let now = Instant::now();
+        match self.liveness.beat(now) {
+            Beat::Dead(silent) => return Break(Ending::TimedOut(Timeout::Unresponsive { silent })),
+            Beat::Ping => {
+                self.write(|ws| ws.send(Message::Ping(Default::default())))
+                    .await?
+            }
+            Beat::Wait => {}
+        }
+        if state.idle.expired(now) {
+            let idle = close_frame(CloseCode::Away, "idle timeout");
+            return Break(self.close(idle, self.config.close_timeout).await);
+        }
+        Continue(())
+    }
+
+    fn shutdown_requested(&self) -> bool {
+        self.config
+            .shutdown
+            .as_ref()
+            .is_some_and(crate::Shutdown::is_triggered)
+    }
+
+    /// Runs one write operation under the write timeout.
+    async fn write<'w, F, T>(
+        &'w mut self,
+        op: impl FnOnce(&'w mut WebSocketStream<Buffered<Watched<S>>>) -> F,
+    ) -> ControlFlow<Ending, T>
+    where
+        F: Future<Output = Result<T, tungstenite::Error>> + 'w,
+    {
+        match self.liveness.write(op(&mut self.ws)).await {
+            Some(Ok(value)) => Continue(value),
+            Some(Err(e)) => Break(ending_of(e)),
+            None => Break(Ending::TimedOut(Timeout::WriteStalled)),
+        }
+    }
+
+    /// Sends everything queued: tungstenite's output, then our gathering buffer (after the
+    /// peer's Close, tungstenite hands its last bytes on without flushing them).
+    async fn flush(&mut self) -> ControlFlow<Ending> {
+        self.write(|ws| ws.flush()).await?;
+        if self.ws.get_ref().holds_output() {
+            self.write(|ws| async { Ok(futures_lite::AsyncWriteExt::flush(ws.get_mut()).await?) })
+                .await?;
+        }
+        Continue(())
+    }
+
+    /// Ends the connection after a read error: bad input gets its close code, a vanished peer
+    /// gets the echoes still owed to it if it is still reading.
+    async fn fail(&mut self, error: tungstenite::Error) -> Ending {
+        use tungstenite::Error as E;
+        let code = match &error {
+            E::Protocol(ProtocolError::ResetWithoutClosingHandshake) => {
+                // EOF: the peer may only have shut down its sending side; hand it what it is
+                // owed.
+                if let Break(ending) = self.flush().await {
+                    log::debug!("flushing after EOF failed: {ending}");
+                }
+                return Ending::Eof;
+            }
+            E::Protocol(_) => CloseCode::Protocol,
+            E::Utf8(_) => CloseCode::Invalid,
+            E::Capacity(_) => CloseCode::Size,
+            E::Io(_) => return ending_of(error),
+            _ => CloseCode::Error,
+        };
+        let reason = match &error {
+            E::Utf8(_) => "invalid UTF-8".to_owned(),
+            other => other.to_string(),
+        };
+        self.close(close_frame(code, &reason), self.config.close_timeout)
+            .await
+    }
+
+    /// Sends `frame` (after everything already fed), then waits for the peer's Close or EOF
+    /// before letting the connection go, so that our Close is read rather than lost to a
+    /// reset; all of it within `timeout`.
+    async fn close(&mut self, frame: CloseFrame, timeout: Duration) -> Ending {
+        let (code, reason) = (frame.code.into(), frame.reason.to_string());
+        let ws = &mut self.ws;
+        // Completes when the connection has ended on the peer's side: its Close, its EOF, a
+        // reset, or a send that fails because it is gone.
+        // Boxed, like the handshake: only a closing connection pays for it.
+        let closing = Box::pin(async {
+            if let Err(e) = ws.send(Message::Close(Some(frame))).await {
+                return log::debug!("sending Close failed: {e}");
+            }
+            if ws.is_terminated() {
+                // The WebSocket layer stopped reading after the error.
+                return linger::drain(ws.get_mut()).await;
+            }
+            // Wait for the peer's Close; messages sent after ours are not answered.
+            while let Some(Ok(message)) = ws.next().await {
+                if message.is_close() {
+                    return;
+                }
+            }
+        });
+        let dropped = future::or(
+            async {
+                closing.await;
+                false
+            },
+            async {
+                self.config.timer.after(timeout).await;
+                true
+            },
+        )
+        .await;
+        Ending::ServerClosed {
+            code,
+            reason,
+            dropped,
+        }
+    }
+}
+
+/// Runs `step`, telling also whether it completed on its first poll (without the task having
+/// been suspended in between).
+async fn at_once<F: Future>(step: F) -> (F::Output, bool) {
+    let mut step = pin!(step);
+    let mut first = true;
+    future::poll_fn(|cx| {
+        let was_first = std::mem::replace(&mut first, false);
+        step.as_mut().poll(cx).map(|output| (output, was_first))
+    })
+    .await
+}
+
+fn close_frame(code: CloseCode, reason: &str) -> CloseFrame {
+    let mut end = reason.len().min(MAX_REASON);
+    while !reason.is_char_boundary(end) {
+        end -= 1;
+    }
+    CloseFrame {
+        code,
+        reason: reason[..end].into(),
+    }
+}
+
+/// The ending for an error on which no Close can be sent any more.
+fn ending_of(error: tungstenite::Error) -> Ending {
+    match error {
+        tungstenite::Error::Io(e) if is_reset(&e) => Ending::Reset,
+        tungstenite::Error::ConnectionClosed | tungstenite::Error::AlreadyClosed => Ending::Eof,
+        other => Ending::Failed(other.to_string()),
+    }
+}
+
+fn is_reset(error: &io::Error) -> bool {
+    matches!(
+        error.kind(),
+        io::ErrorKind::ConnectionReset
+            | io::ErrorKind::BrokenPipe
+            | io::ErrorKind::ConnectionAborted
+    )
+}

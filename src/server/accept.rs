@@ -1,0 +1,222 @@
+//! The accept loop: one task per connection, each in a slot (or answered 503 when none is
+//! free), until the shutdown signal; then the drain.
+
+use std::future::Future;
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use futures_lite::future;
+
+use super::slots::{DrainCounts, Outcome, Slot, Slots};
+use super::ShutdownReport;
+use crate::handshake::Refusal;
+use crate::runtimes::{Listener, Task, TcpStream};
+use crate::{linger, socket, Config, Error, Handler, Served, Shutdown, StatsHandle};
+
+/// How long the accept loop pauses after an accept error (out of file descriptors, ...), so
+/// that it does not spin while the condition lasts.
+const ACCEPT_BACKOFF: Duration = Duration::from_millis(100);
+
+/// The answer to a connection over the limit, sent without reading its request.
+const BUSY: Refusal = Refusal::new(503, "too many connections, retry later");
+
+/// A listener about to serve.
+pub(super) struct Accepting {
+    pub(super) listener: Listener,
+    pub(super) local: SocketAddr,
+    pub(super) config: Arc<Config>,
+    pub(super) stats: StatsHandle,
+    pub(super) max_connections: Option<usize>,
+    pub(super) tcp_keepalive: Option<Duration>,
+}
+
+/// What every connection's task shares.
+struct Shared {
+    config: Arc<Config>,
+    stats: StatsHandle,
+    local: SocketAddr,
+    tcp_keepalive: Option<Duration>,
+    /// Fired at the drain deadline: every connection still running is dropped.
+    deadline: Shutdown,
+    drained: DrainCounts,
+}
+
+impl Accepting {
+    /// Accepts and spawns until the shutdown signal, then drains (see
+    /// [`Config::drain_timeout`]) and reports.
+    pub(super) async fn run<H>(self, handler: H, spawn: impl Fn(Task)) -> ShutdownReport
+    where
+        H: Handler + Clone + Send + 'static,
+    {
+        let shutdown = self.config.shutdown.clone().unwrap_or_default();
+        let slots = Slots::new(self.max_connections);
+        let shared = Arc::new(Shared {
+            config: Arc::clone(&self.config),
+            stats: self.stats.clone(),
+            local: self.local,
+            tcp_keepalive: self.tcp_keepalive,
+            deadline: Shutdown::new(),
+            drained: DrainCounts::default(),
+        });
+        let mut served: u64 = 0;
+        // Consecutive accept failures: the first of a burst is logged, the rest only counted.
+        let mut failures: u64 = 0;
+        while let Some(accepted) = until(shutdown.triggered(), self.listener.accept()).await {
+            let (stream, peer) = match accepted {
+                Ok(accepted) => accepted,
+                Err(e) => {
+                    if failures == 0 {
+                        log::warn!(
+                            "accept failed: {e}; retrying every {ACCEPT_BACKOFF:?} \
+                             (further failures are not logged until one succeeds)"
+                        );
+                    }
+                    failures += 1;
+                    self.config.timer.after(ACCEPT_BACKOFF).await;
+                    continue;
+                }
+            };
+            if failures > 0 {
+                log::info!("accepting again after {failures} failed attempts");
+                failures = 0;
+            }
+            served += 1;
+            let slot = slots.take();
+            let (shared, handler) = (Arc::clone(&shared), handler.clone());
+            spawn(Box::pin(task(served, stream, peer, slot, shared, handler)));
+        }
+        self.drain(&slots, &shared).await;
+        let (closed_cleanly, dropped) = shared.drained.totals();
+        let report = ShutdownReport {
+            served,
+            closed_cleanly,
+            dropped,
+        };
+        log::info!(
+            "shut down: {served} connections served, {closed_cleanly} closed cleanly at the \
+             shutdown, {dropped} dropped"
+        );
+        report
+    }
+
+    /// Waits for the open connections to end, up to the drain timeout; then drops the rest.
+    async fn drain(&self, slots: &Slots, shared: &Shared) {
+        let drain = self.config.drain_timeout;
+        log::info!(
+            "shutting down: stopped accepting; draining {} open connections for up to {drain:?}",
+            slots.open()
+        );
+        let drained = until(self.config.timer.after(drain), slots.wait_empty()).await;
+        if drained.is_none() {
+            log::info!("drain deadline: dropping {} connections", slots.open());
+        }
+        shared.deadline.trigger();
+        slots.wait_empty().await;
+    }
+}
+
+/// `work`'s output, or `None` if `stop` completes first.
+async fn until<T>(stop: impl Future<Output = ()>, work: impl Future<Output = T>) -> Option<T> {
+    future::or(async { Some(work.await) }, async {
+        stop.await;
+        None
+    })
+    .await
+}
+
+/// One accepted connection's task: served in its slot, or answered 503 without one; dropped at
+/// the drain deadline either way.
+async fn task<H: Handler>(
+    id: u64,
+    stream: TcpStream,
+    peer: SocketAddr,
+    slot: Option<Slot>,
+    shared: Arc<Shared>,
+    handler: H,
+) {
+    let config = &*shared.config;
+    // Boxed: a runtime's stream can be large, and every async layer it passes through keeps a
+    // slot of its size for the connection's life.
+    let stream = Box::new(stream);
+    let Some(_slot) = slot else {
+        shared.stats.refused();
+        log::info!("#{id} {peer} refused with HTTP 503: over the connection limit");
+        let mut stream = stream;
+        let busy = BUSY.response();
+        let answer = linger::answer_and_linger(
+            &mut stream,
+            busy.as_bytes(),
+            config.timer,
+            config.close_timeout,
+        );
+        // The whole answer, lingering included, within the close timeout.
+        let bounded = until(config.timer.after(config.close_timeout), answer);
+        until(shared.deadline.triggered(), bounded).await;
+        return;
+    };
+    shared.stats.opened();
+    let outcome = until(
+        shared.deadline.triggered(),
+        connection(id, stream, peer, &shared, handler),
+    )
+    .await
+    .unwrap_or(Outcome::Dropped);
+    match &outcome {
+        Outcome::Served(summary) => shared.stats.ended(summary),
+        Outcome::NotUpgraded => shared.stats.refused_after_open(),
+        Outcome::Dropped => {
+            log::info!("#{id} {peer} dropped at the drain deadline");
+            shared.stats.dropped();
+        }
+    }
+    if config.shutdown.as_ref().is_some_and(Shutdown::is_triggered) {
+        shared.drained.count(&outcome);
+    }
+}
+
+/// One connection, from first byte to last, with its log lines.
+async fn connection<H: Handler>(
+    id: u64,
+    stream: Box<TcpStream>,
+    peer: SocketAddr,
+    shared: &Shared,
+    handler: H,
+) -> Outcome {
+    // The listener's own address, unless it listens on every address: one system call less.
+    let local = if shared.local.ip().is_unspecified() {
+        match stream.local_addr() {
+            Ok(local) => local,
+            Err(e) => {
+                log::info!("#{id} {peer} gone before it started: {e}");
+                return Outcome::NotUpgraded;
+            }
+        }
+    } else {
+        shared.local
+    };
+    if !socket::INHERITED {
+        if let Err(e) = socket::tune(&*stream, shared.tcp_keepalive) {
+            log::debug!("#{id} setting TCP_NODELAY and keepalive failed: {e}");
+        }
+    }
+    log::info!("#{id} new connection {peer} -> {local}");
+    match crate::serve(stream, &shared.config, handler).await {
+        Ok(Served::WebSocket(summary)) => {
+            log::info!("#{id} {peer} ended: {summary}");
+            Outcome::Served(summary)
+        }
+        Ok(_) => {
+            log::info!("#{id} {peer} served the page");
+            Outcome::NotUpgraded
+        }
+        Err(Error::Refused { status, reason }) => {
+            log::info!("#{id} {peer} refused with HTTP {status}: {reason}");
+            Outcome::NotUpgraded
+        }
+        Err(e) => {
+            log::info!("#{id} {peer} handshake failed: {e}");
+            Outcome::NotUpgraded
+        }
+    }
+}

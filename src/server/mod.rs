@@ -1,0 +1,202 @@
+//! [`Server`]: a listener that serves the echo endpoint under any compiled-in runtime, one task
+//! per connection, with a connection limit, statistics and a graceful shutdown.
+//!
+//! The runtime supplies only what it owns ([`runtimes`](crate::runtimes)): its listener,
+//! accepting, spawning and its timer. What is the same under every runtime is here: the accept
+//! loop (`accept.rs`), the connection slots and the drain's account (`slots.rs`), the
+//! counters (`stats.rs`).
+
+mod accept;
+mod slots;
+mod stats;
+
+use std::io;
+use std::net::{SocketAddr, ToSocketAddrs};
+use std::sync::Arc;
+use std::time::Duration;
+
+use crate::runtimes::{Runtime, Task};
+use crate::{socket, Config, Handler, Shutdown};
+
+pub use stats::{Stats, StatsHandle};
+
+/// A bound listener serving the echo endpoint on one of the compiled-in [`Runtime`]s.
+///
+/// ```no_run
+/// # #[cfg(feature = "smol")]
+/// # fn main() -> std::io::Result<()> {
+/// use ws_echo::{runtimes::Runtime, Config, Echo, Server};
+///
+/// let server = Server::bind(Runtime::Smol, "127.0.0.1:8080", Config::default())?;
+/// println!("serving ws://{}/ws", server.local_addr()?);
+/// let report = smol::block_on(server.run(Echo))?;
+/// println!("{report:?}");
+/// # Ok(())
+/// # }
+/// # #[cfg(not(feature = "smol"))]
+/// # fn main() {}
+/// ```
+///
+/// Under tokio, [`Server::run`] is called from inside a tokio runtime (built with `enable_all`,
+/// or `enable_io` and `enable_time`); under smol and async-std, from any thread.
+#[derive(Debug)]
+pub struct Server {
+    listener: std::net::TcpListener,
+    runtime: Runtime,
+    config: Config,
+    shutdown: Shutdown,
+    stats: StatsHandle,
+    max_connections: Option<usize>,
+    tcp_keepalive: Option<Duration>,
+}
+
+/// What [`Server::run`] returns once the server has shut down.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct ShutdownReport {
+    /// Connections accepted over the server's life (refusals included).
+    pub served: u64,
+    /// Connections open at the shutdown that ended before the drain deadline.
+    pub closed_cleanly: u64,
+    /// Connections open at the shutdown that were dropped: their peer did not answer our
+    /// Close 1001 in time, or they were still running at the drain deadline.
+    pub dropped: u64,
+}
+
+impl Server {
+    /// Binds a listener to the first of `addr`'s addresses that can be bound (port 0 picks a
+    /// free port; see [`Server::local_addr`]), with a backlog of 1024. A host name is resolved
+    /// here, blocking.
+    pub fn bind(runtime: Runtime, addr: impl ToSocketAddrs, config: Config) -> io::Result<Server> {
+        Ok(Server::from_listener(
+            runtime,
+            socket::listen(addr)?,
+            config,
+        ))
+    }
+
+    /// Serves on a listener the application bound itself (with socket options of its own, or
+    /// handed over by a service manager).
+    pub fn from_listener(
+        runtime: Runtime,
+        listener: std::net::TcpListener,
+        mut config: Config,
+    ) -> Server {
+        let shutdown = config.shutdown.get_or_insert_with(Shutdown::new).clone();
+        Server {
+            listener,
+            runtime,
+            config,
+            shutdown,
+            stats: StatsHandle::default(),
+            max_connections: Some(10_000),
+            tcp_keepalive: Some(Duration::from_secs(30)),
+        }
+    }
+
+    /// Connections served at once; one more is answered HTTP 503 with `Retry-After: 1` and
+    /// closed. `None` means no limit. Default: 10,000 (about 40 MB at ~4 KiB per idle
+    /// connection).
+    pub fn max_connections(mut self, max: Option<usize>) -> Self {
+        self.max_connections = max;
+        self
+    }
+
+    /// TCP keepalive on accepted sockets: probes start after `idle` without traffic, then go
+    /// every 10 s, and 3 unanswered probes end the connection; a second line of defence under
+    /// the heartbeat. `None` turns it off. Default: 30 s (Linux's own default is 2 hours).
+    pub fn tcp_keepalive(mut self, idle: Option<Duration>) -> Self {
+        self.tcp_keepalive = idle;
+        self
+    }
+
+    /// The address the listener is bound to.
+    pub fn local_addr(&self) -> io::Result<SocketAddr> {
+        self.listener.local_addr()
+    }
+
+    /// The signal that shuts this server down (the config's, if it had one): stop accepting,
+    /// close every connection with 1001 after echoing what it had received, wait up to
+    /// [`Config::drain_timeout`] for their answers, drop the rest; then [`Server::run`] returns.
+    pub fn shutdown_handle(&self) -> Shutdown {
+        self.shutdown.clone()
+    }
+
+    /// The server's counters, live.
+    pub fn stats(&self) -> StatsHandle {
+        self.stats.clone()
+    }
+
+    /// Accepts connections, each in its own task of the runtime with its own clone of
+    /// `handler`, until the shutdown signal; then drains and returns what happened. Accept
+    /// errors (out of file descriptors, ...) are logged once per burst and retried after a
+    /// short pause; they never end the loop. Connections use the runtime's timer
+    /// ([`Runtime::timer`]), whatever [`Config::timer`] said.
+    pub async fn run<H>(self, handler: H) -> io::Result<ShutdownReport>
+    where
+        H: Handler + Clone + Send + 'static,
+    {
+        let runtime = self.runtime;
+        self.serve(handler, move |task| runtime.spawn(task)).await
+    }
+
+    /// Like [`Server::run`] on [`Runtime::Smol`], but each connection's task runs on
+    /// `executor`, which the caller drives. When the threads that run `executor` are the ones
+    /// that wait on the reactor (`smol::block_on(executor.run(...))`, say one per core), a
+    /// connection woken by its socket runs on the thread that saw the event; [`Server::run`]
+    /// spawns onto smol's global executor, whose threads are woken by whichever thread polled
+    /// the reactor.
+    ///
+    /// ```no_run
+    /// # fn main() -> std::io::Result<()> {
+    /// use ws_echo::{runtimes::Runtime, Config, Echo, Server};
+    ///
+    /// let executor = smol::Executor::new();
+    /// let server = Server::bind(Runtime::Smol, "127.0.0.1:8080", Config::default())?;
+    /// smol::block_on(executor.run(server.run_on(&executor, Echo)))?;
+    /// # Ok(())
+    /// # }
+    /// ```
+    #[cfg(feature = "smol")]
+    pub async fn run_on<H>(
+        self,
+        executor: &smol::Executor<'_>,
+        handler: H,
+    ) -> io::Result<ShutdownReport>
+    where
+        H: Handler + Clone + Send + 'static,
+    {
+        self.serve(handler, |task| executor.spawn(task).detach())
+            .await
+    }
+
+    async fn serve<H>(self, handler: H, spawn: impl Fn(Task)) -> io::Result<ShutdownReport>
+    where
+        H: Handler + Clone + Send + 'static,
+    {
+        let Server {
+            listener,
+            runtime,
+            mut config,
+            stats,
+            max_connections,
+            tcp_keepalive,
+            ..
+        } = self;
+        listener.set_nonblocking(true)?;
+        if socket::INHERITED {
+            socket::tune(&listener, tcp_keepalive)?;
+        }
+        let local = listener.local_addr()?;
+        config.timer = runtime.timer();
+        let accepting = accept::Accepting {
+            listener: runtime.listener(listener)?,
+            local,
+            config: Arc::new(config),
+            stats,
+            max_connections,
+            tcp_keepalive,
+        };
+        Ok(accepting.run(handler, spawn).await)
+    }
+}

@@ -1,0 +1,149 @@
+//! The server's connection slots (how many are open, a limit on them, waiting for none) and the
+//! account of how the connections open at a shutdown ended.
+
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use std::sync::Arc;
+
+use event_listener::Event;
+
+use crate::{Ending, Summary};
+
+/// How an accepted connection ended.
+#[derive(Debug)]
+pub(super) enum Outcome {
+    /// A WebSocket connection ran, and went this way.
+    Served(Summary),
+    /// No WebSocket connection: refused, the page, a failed or timed-out handshake.
+    NotUpgraded,
+    /// Still running at the drain deadline: dropped.
+    Dropped,
+}
+
+impl Outcome {
+    /// Whether it was dropped rather than closed: at the drain deadline, or after our Close
+    /// went unanswered.
+    fn dropped(&self) -> bool {
+        match self {
+            Outcome::Served(summary) => {
+                matches!(summary.ending, Ending::ServerClosed { dropped: true, .. })
+            }
+            Outcome::NotUpgraded => false,
+            Outcome::Dropped => true,
+        }
+    }
+}
+
+/// How the connections open at a shutdown ended.
+#[derive(Debug, Default)]
+pub(super) struct DrainCounts {
+    clean: AtomicU64,
+    dropped: AtomicU64,
+}
+
+impl DrainCounts {
+    pub(super) fn count(&self, outcome: &Outcome) {
+        let counter = if outcome.dropped() {
+            &self.dropped
+        } else {
+            &self.clean
+        };
+        counter.fetch_add(1, Ordering::Relaxed);
+    }
+
+    /// (closed cleanly, dropped).
+    pub(super) fn totals(&self) -> (u64, u64) {
+        (
+            self.clean.load(Ordering::Relaxed),
+            self.dropped.load(Ordering::Relaxed),
+        )
+    }
+}
+
+/// The open connections, up to a limit, and a way to wait for there to be none.
+#[derive(Debug)]
+pub(super) struct Slots {
+    max: usize,
+    open: AtomicUsize,
+    changed: Event,
+}
+
+impl Slots {
+    /// `None`: no limit.
+    pub(super) fn new(max: Option<usize>) -> Arc<Slots> {
+        Arc::new(Slots {
+            max: max.unwrap_or(usize::MAX),
+            open: AtomicUsize::new(0),
+            changed: Event::new(),
+        })
+    }
+
+    pub(super) fn open(&self) -> usize {
+        self.open.load(Ordering::Acquire)
+    }
+
+    /// Takes a place if fewer than the limit are taken.
+    pub(super) fn take(self: &Arc<Slots>) -> Option<Slot> {
+        self.open
+            .fetch_update(Ordering::AcqRel, Ordering::Acquire, |n| {
+                (n < self.max).then_some(n + 1)
+            })
+            .ok()
+            .map(|_| Slot(Arc::clone(self)))
+    }
+
+    /// Completes once no place is taken.
+    pub(super) async fn wait_empty(&self) {
+        loop {
+            if self.open() == 0 {
+                return;
+            }
+            let listener = self.changed.listen();
+            if self.open() == 0 {
+                return;
+            }
+            listener.await;
+        }
+    }
+}
+
+/// A place among the open connections, given back when dropped.
+#[derive(Debug)]
+pub(super) struct Slot(Arc<Slots>);
+
+impl Drop for Slot {
+    fn drop(&mut self) {
+        self.0.open.fetch_sub(1, Ordering::AcqRel);
+        self.0.changed.notify(usize::MAX);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn places_are_taken_up_to_the_limit_and_given_back_when_dropped() {
+        let slots = Slots::new(Some(2));
+        let first = slots.take();
+        let second = slots.take();
+        assert!(first.is_some() && second.is_some());
+        assert!(slots.take().is_none());
+        assert_eq!(slots.open(), 2);
+        drop(first);
+        assert_eq!(slots.open(), 1);
+        assert!(slots.take().is_some());
+    }
+
+    #[test]
+    fn waiting_for_no_open_slot_ends_when_the_last_goes() {
+        let slots = Slots::new(None);
+        let slot = slots.take();
+        let mut waiting = std::pin::pin!(slots.wait_empty());
+        assert!(
+            futures_lite::future::block_on(futures_lite::future::poll_once(&mut waiting)).is_none()
+        );
+        drop(slot);
+        futures_lite::future::block_on(waiting);
+        assert_eq!(slots.open(), 0);
+    }
+}
