@@ -146,14 +146,13 @@ where
 }
 
 /// Runs a handshake step, failing with [`Error::HandshakeTimeout`] at `deadline`.
-async fn within<T>(
+fn within<T>(
     timer: Timer,
     deadline: Instant,
     step: impl Future<Output = Result<T, Error>>,
-) -> Result<T, Error> {
-    future::or(step, async {
+) -> impl Future<Output = Result<T, Error>> {
+    future::or(step, async move {
         timer.at(deadline).await;
         Err(Error::HandshakeTimeout)
     })
-    .await
 }

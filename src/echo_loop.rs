@@ -11,7 +11,7 @@ use std::future::Future;
 use std::io;
 use std::ops::ControlFlow::{self, Break, Continue};
 use std::panic::{catch_unwind, AssertUnwindSafe};
-use std::pin::pin;
+use std::pin::{pin, Pin};
 use std::task::Poll;
 use std::time::{Duration, Instant};
 
@@ -22,7 +22,7 @@ use async_tungstenite::tungstenite::{self, Message};
 use async_tungstenite::WebSocketStream;
 use futures_lite::{future, AsyncRead, AsyncWrite, StreamExt};
 use futures_util::stream::FusedStream;
-use futures_util::SinkExt;
+use futures_util::{FutureExt, SinkExt};
 
 use crate::buffered::{self, Buffered};
 use crate::liveness::{Beat, Liveness, Watched};
@@ -55,16 +55,19 @@ where
     S: AsyncRead + AsyncWrite + Unpin,
     H: Handler,
 {
+    let (stream, activity) = Liveness::watch(stream);
+    let stream = Buffered::new(stream, config.write_buffer_size);
+    let framing = Some(buffered::framing(config));
+    let ws = WebSocketStream::from_partially_read(stream, rest, Role::Server, framing).await;
     let liveness = Liveness::new(
+        activity,
         config.timer,
         config.ping_interval,
         config.pong_timeout,
         config.write_timeout,
     );
-    let stream = Buffered::new(liveness.watch(stream), config.write_buffer_size);
-    let framing = Some(buffered::framing(config));
     let mut conn = Conn {
-        ws: WebSocketStream::from_partially_read(stream, rest, Role::Server, framing).await,
+        ws,
         config,
         liveness,
         counts: Counts::default(),
@@ -192,6 +195,28 @@ struct State {
     stream_waiting: bool,
 }
 
+/// What a message calls for.
+enum Take {
+    /// Send this answer.
+    Reply(Message),
+    /// Nothing to send.
+    Nothing,
+    /// Close the connection with this frame.
+    Close(CloseFrame),
+    /// The peer closed: answer and end.
+    PeerClosed(Option<CloseFrame>),
+}
+
+/// What follows a flush.
+enum AfterBatch {
+    /// Go on.
+    Go,
+    /// Let other tasks run first.
+    Yield,
+    /// Drained: close with this frame.
+    Close(CloseFrame),
+}
+
 /// What the loop woke up for.
 enum Wake {
     /// A message, an error, or the end of the stream.
@@ -212,6 +237,9 @@ where
 {
     /// The loop itself: wait, then act on what woke us. While the socket cannot take our
     /// echoes, `feed` waits and we stop reading: that is the backpressure.
+    ///
+    /// The steps that end a connection, and the timer's, are boxed: they run once or rarely,
+    /// and inline they would make every connection's future larger for its whole life.
     async fn echo<H: Handler>(&mut self, handler: &mut H) -> Ending {
         let mut state = State {
             batch: Batch::default(),
@@ -224,13 +252,50 @@ where
             stream_waiting: false,
         };
         loop {
-            let step = match self.wait(&mut state).await {
-                Wake::Item(Some(Ok(message))) => self.answer(message, handler, &mut state).await,
-                Wake::Item(Some(Err(e))) => Break(self.fail(e).await),
+            let wake = self.wait(&mut state).await;
+            let step = match wake {
+                Wake::Item(Some(Ok(message))) => match self.take(message, handler, &mut state) {
+                    Take::Reply(reply) => {
+                        // Inline rather than an `async fn`: one state machine less per echo.
+                        let len = reply.len() as u64;
+                        self.write(|ws| ws.feed(reply)).await.map_continue(|()| {
+                            self.counts.messages_out += 1;
+                            self.counts.bytes_out += len;
+                            state.batch.add(len);
+                        })
+                    }
+                    Take::Nothing => Continue(()),
+                    Take::Close(frame) => {
+                        Break(Box::pin(self.close(frame, self.config.close_timeout)).await)
+                    }
+                    Take::PeerClosed(frame) => Break(Box::pin(self.peer_closed(frame)).await),
+                },
+                Wake::Item(Some(Err(e))) => Break(Box::pin(self.fail(e)).await),
                 // The stream ends only after the close handshake, which returns first.
                 Wake::Item(None) => Break(Ending::Eof),
-                wake @ (Wake::Pending | Wake::Full) => self.end_batch(wake, &mut state).await,
-                Wake::Timer => self.on_timer(&mut state).await,
+                wake @ (Wake::Pending | Wake::Full) => {
+                    // Nothing more has arrived, or the batch is full: flush what is queued.
+                    let pending = matches!(wake, Wake::Pending);
+                    if !state.batch.is_empty() {
+                        let (flushed, at_once) = at_once(pin!(self.flush())).await;
+                        if let Break(ending) = flushed {
+                            return ending;
+                        }
+                        state.batch = Batch::default();
+                        state.stream_waiting = pending && at_once;
+                    }
+                    match self.after_batch(pending, &mut state) {
+                        AfterBatch::Go => Continue(()),
+                        AfterBatch::Yield => {
+                            self.config.timer.yield_now().await;
+                            Continue(())
+                        }
+                        AfterBatch::Close(frame) => {
+                            Break(Box::pin(self.close(frame, self.config.drain_timeout)).await)
+                        }
+                    }
+                }
+                Wake::Timer => Box::pin(self.on_timer(&mut state)).await,
                 Wake::Shutdown => {
                     state.phase.drain();
                     Continue(())
@@ -244,23 +309,29 @@ where
 
     /// Waits for the next thing to do. With nothing queued, it sleeps on the stream, the timer
     /// and the shutdown signal; with echoes queued, it only takes what has already arrived.
-    async fn wait(&mut self, state: &mut State) -> Wake {
-        let mut skip_stream = std::mem::take(&mut state.stream_waiting);
-        if state.batch.is_full() || state.phase.budget_spent() {
-            return Wake::Full;
+    /// (A `poll_fn`, not an `async fn`: the loop builds one at every message.)
+    #[inline]
+    fn wait<'w>(&'w mut self, state: &'w mut State) -> impl Future<Output = Wake> + 'w {
+        let stream_waiting = std::mem::take(&mut state.stream_waiting);
+        let full = state.batch.is_full() || state.phase.budget_spent();
+        let sleep = !full && state.batch.is_empty() && state.phase == Phase::Serving;
+        // Only a sleep skips its first poll of the stream (see `State::stream_waiting`).
+        let mut skip_stream = sleep && stream_waiting;
+        if sleep {
+            self.liveness.aim(state.idle.deadline());
         }
-        if !state.batch.is_empty() || state.phase != Phase::Serving {
-            return future::poll_once(self.ws.next())
-                .await
-                .map_or(Wake::Pending, Wake::Item);
-        }
-        self.liveness.aim(state.idle.deadline());
         let (ws, liveness, shutdown) = (&mut self.ws, &mut self.liveness, &mut state.shutdown);
-        future::poll_fn(|cx| {
+        future::poll_fn(move |cx| {
+            if full {
+                return Poll::Ready(Wake::Full);
+            }
             if !std::mem::take(&mut skip_stream) {
                 if let Poll::Ready(item) = StreamExt::poll_next(ws, cx) {
                     return Poll::Ready(Wake::Item(item));
                 }
+            }
+            if !sleep {
+                return Poll::Ready(Wake::Pending);
             }
             if liveness.poll_timer(cx).is_ready() {
                 return Poll::Ready(Wake::Timer);
@@ -270,88 +341,68 @@ where
             }
             Poll::Pending
         })
-        .await
     }
 
-    /// Answers one message: a data message goes through the handler and its answer is queued;
-    /// tungstenite queues the pong to a ping itself; a Close ends the connection.
-    async fn answer<H: Handler>(
-        &mut self,
-        message: Message,
-        handler: &mut H,
-        state: &mut State,
-    ) -> ControlFlow<Ending> {
+    /// Takes one message: a data message goes through the handler, whose answer is to be
+    /// sent; tungstenite queues the pong to a ping itself; a Close ends the connection.
+    #[inline]
+    fn take<H: Handler>(&mut self, message: Message, handler: &mut H, state: &mut State) -> Take {
         match message {
             Message::Text(_) | Message::Binary(_) => {
                 state.idle.data();
                 state.phase.took_one();
                 self.counts.messages_in += 1;
                 self.counts.bytes_in += message.len() as u64;
-                let reply = catch_unwind(AssertUnwindSafe(|| handler.on_message(message)));
-                match reply {
+                match catch_unwind(AssertUnwindSafe(|| handler.on_message(message))) {
                     Err(_) => {
                         log::warn!("the handler panicked; closing the connection with 1011");
-                        let failed = close_frame(CloseCode::Error, "handler failed");
-                        Break(self.close(failed, self.config.close_timeout).await)
+                        Take::Close(close_frame(CloseCode::Error, "handler failed"))
                     }
-                    Ok(None) => Continue(()),
+                    Ok(None) => Take::Nothing,
                     Ok(Some(Message::Close(frame))) => {
-                        let frame = frame.unwrap_or_else(|| close_frame(CloseCode::Normal, ""));
-                        Break(self.close(frame, self.config.close_timeout).await)
+                        Take::Close(frame.unwrap_or_else(|| close_frame(CloseCode::Normal, "")))
                     }
-                    Ok(Some(reply)) => {
-                        let len = reply.len() as u64;
-                        self.write(|ws| ws.feed(reply)).await?;
-                        self.counts.messages_out += 1;
-                        self.counts.bytes_out += len;
-                        state.batch.add(len);
-                        Continue(())
-                    }
+                    Ok(Some(reply)) => Take::Reply(reply),
                 }
             }
             // tungstenite has queued the pong; the next flush sends it.
             Message::Ping(_) => {
                 state.batch.add(0);
-                Continue(())
+                Take::Nothing
             }
-            Message::Pong(_) | Message::Frame(_) => Continue(()),
-            Message::Close(frame) => {
-                // tungstenite has queued the same Close back, behind every echo already fed:
-                // flushing sends them all. An error here means the peer is gone.
-                if let Break(ending) = self.flush().await {
-                    log::debug!("flushing the close reply failed: {ending}");
-                }
-                let (code, reason) = match frame {
-                    Some(frame) => (Some(frame.code.into()), frame.reason.to_string()),
-                    None => (None, String::new()),
-                };
-                Break(Ending::PeerClosed { code, reason })
-            }
+            Message::Pong(_) | Message::Frame(_) => Take::Nothing,
+            Message::Close(frame) => Take::PeerClosed(frame),
         }
     }
 
-    /// Nothing more has arrived, or the batch is full: flush what is queued; then start
-    /// draining if the shutdown came meanwhile, close with 1001 once drained, or yield after a
-    /// full batch.
-    async fn end_batch(&mut self, wake: Wake, state: &mut State) -> ControlFlow<Ending> {
-        let pending = matches!(wake, Wake::Pending);
-        if !state.batch.is_empty() {
-            let (flushed, at_once) = at_once(self.flush()).await;
-            flushed?;
-            state.batch = Batch::default();
-            state.stream_waiting = pending && at_once;
+    /// The peer sent Close: tungstenite has queued the same Close back, behind every echo
+    /// already fed, and flushing sends them all. An error here means the peer is gone.
+    async fn peer_closed(&mut self, frame: Option<CloseFrame>) -> Ending {
+        if let Break(ending) = self.flush().await {
+            log::debug!("flushing the close reply failed: {ending}");
         }
+        let (code, reason) = match frame {
+            Some(frame) => (Some(frame.code.into()), frame.reason.to_string()),
+            None => (None, String::new()),
+        };
+        Ending::PeerClosed { code, reason }
+    }
+
+    /// After a flush: start draining if the shutdown came meanwhile, close with 1001 once
+    /// drained (everything that had arrived is echoed, or the budget is spent), or yield after
+    /// a full batch.
+    fn after_batch(&self, pending: bool, state: &mut State) -> AfterBatch {
         match state.phase {
-            Phase::Serving if self.shutdown_requested() => state.phase.drain(),
-            Phase::Draining { left } if pending || left == 0 => {
-                // Everything that had arrived is echoed (or the budget is spent).
-                let going_away = close_frame(CloseCode::Away, "going away");
-                return Break(self.close(going_away, self.config.drain_timeout).await);
+            Phase::Serving if self.shutdown_requested() => {
+                state.phase.drain();
+                AfterBatch::Go
             }
-            _ if !pending => self.config.timer.yield_now().await,
-            _ => {}
+            Phase::Draining { left } if pending || left == 0 => {
+                AfterBatch::Close(close_frame(CloseCode::Away, "going away"))
+            }
+            _ if !pending => AfterBatch::Yield,
+            _ => AfterBatch::Go,
         }
-        Continue(())
     }
 
     /// The timer fired: ping a silent peer or give up on it, and close an idle connection.
@@ -440,8 +491,7 @@ where
         let ws = &mut self.ws;
         // Completes when the connection has ended on the peer's side: its Close, its EOF, a
         // reset, or a send that fails because it is gone.
-        // Boxed, like the handshake: only a closing connection pays for it.
-        let closing = Box::pin(async {
+        let closing = async {
             if let Err(e) = ws.send(Message::Close(Some(frame))).await {
                 return log::debug!("sending Close failed: {e}");
             }
@@ -455,18 +505,9 @@ where
                     return;
                 }
             }
-        });
-        let dropped = future::or(
-            async {
-                closing.await;
-                false
-            },
-            async {
-                self.config.timer.after(timeout).await;
-                true
-            },
-        )
-        .await;
+        };
+        let gave_up = self.config.timer.after(timeout).map(|()| true);
+        let dropped = future::or(closing.map(|()| false), gave_up).await;
         Ending::ServerClosed {
             code,
             reason,
@@ -476,15 +517,14 @@ where
 }
 
 /// Runs `step`, telling also whether it completed on its first poll (without the task having
-/// been suspended in between).
-async fn at_once<F: Future>(step: F) -> (F::Output, bool) {
-    let mut step = pin!(step);
+/// been suspended in between). It takes the step pinned where the caller keeps it: an `async
+/// fn` taking the step itself would hold it twice, as its argument and pinned.
+fn at_once<F: Future>(mut step: Pin<&mut F>) -> impl Future<Output = (F::Output, bool)> + '_ {
     let mut first = true;
-    future::poll_fn(|cx| {
+    future::poll_fn(move |cx| {
         let was_first = std::mem::replace(&mut first, false);
         step.as_mut().poll(cx).map(|output| (output, was_first))
     })
-    .await
 }
 
 fn close_frame(code: CloseCode, reason: &str) -> CloseFrame {

@@ -8,7 +8,7 @@ use crate::Message;
 /// handshake, errors. A handler sees only whole [`Message::Text`] and [`Message::Binary`]
 /// messages, in order, one at a time, and answers each with at most one message.
 ///
-/// Each connection gets its own handler value (the adapters clone the one they are given), so
+/// Each connection gets its own handler value (a [`Server`](crate::Server) clones the one it is given), so
 /// `&mut self` can hold per-connection state. A panic inside `on_message` is caught: that
 /// connection is closed with code 1011 and no other connection is affected.
 ///

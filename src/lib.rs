@@ -63,26 +63,31 @@
 #![forbid(unsafe_code)]
 #![warn(missing_docs, missing_debug_implementations, rust_2018_idioms)]
 
-mod buffered;
-pub mod client;
-mod config;
-mod connection;
-mod echo_loop;
-mod error;
-mod handler;
-mod handshake;
-mod linger;
-mod liveness;
-pub mod runtimes;
+// The house, from the outside in. `serve` (connection.rs) answers the upgrade as handshake.rs
+// decides and runs echo_loop.rs; the loop's stream is buffered.rs over liveness.rs's `Watched`;
+// linger.rs lets a connection go without losing our last words. `Server` (server/) accepts and
+// spawns on one of runtimes/, with socket.rs's options. The client (client/) shares liveness.rs
+// and timer.rs with the loop.
+mod buffered; // read-ahead and gathering buffers under tungstenite, and its buffer settings
+pub mod client; // the timed writer: config, session, echo matching, the wire (plain or TLS)
+mod config; // Config, every default stated on its field
+mod connection; // serve and serve_upgraded: the upgrade's I/O, then the loop
+mod echo_loop; // the per-connection loop: read -> Handler -> write, and its policies
+mod error; // Error
+mod handler; // Handler and Echo
+mod handshake; // the upgrade as a pure function over the bytes read so far
+mod linger; // shutting down our side and draining, so that our last answer is read
+mod liveness; // activity stamps, heartbeat, write timeout (server loop and client)
+pub mod runtimes; // what each runtime owns: listener, accept, spawn, dial, timer
 #[cfg(any(feature = "smol", feature = "async-std", feature = "tokio"))]
-mod server;
-mod shutdown;
+mod server; // Server: accept loop, connection slots, drain, statistics
+mod shutdown; // Shutdown, the graceful-stop signal
 #[cfg(any(feature = "smol", feature = "async-std", feature = "tokio"))]
-mod socket;
-mod summary;
-mod timer;
+mod socket; // socket options through socket2
+mod summary; // Served, Summary, Ending: how a connection went
+mod timer; // Timer: whose timers and yield; deadlines that saturate
 #[cfg(feature = "tls")]
-pub mod tls;
+pub mod tls; // rustls configs for the server and the client
 
 pub use config::Config;
 pub use connection::{serve, serve_upgraded};

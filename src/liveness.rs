@@ -166,14 +166,24 @@ pub(crate) struct Liveness {
 }
 
 impl Liveness {
+    /// `stream`, stamping a new record of the connection's activity, and that record, from
+    /// which [`Liveness::new`] makes the connection's liveness. (Two steps: the stream's
+    /// handshake comes in between, and a whole `Liveness` held across it would take room in
+    /// every connection's future for its whole life.)
+    pub(crate) fn watch<S>(stream: S) -> (Watched<S>, Arc<Activity>) {
+        let activity = Activity::new();
+        (Watched::new(stream, Arc::clone(&activity)), activity)
+    }
+
     pub(crate) fn new(
+        activity: Arc<Activity>,
         timer: Timer,
         ping_interval: Option<Duration>,
         pong_timeout: Duration,
         write_timeout: Duration,
     ) -> Liveness {
         Liveness {
-            activity: Activity::new(),
+            activity,
             heartbeat: Heartbeat::new(ping_interval, pong_timeout),
             timer,
             sleep: timer.never(),
@@ -182,15 +192,15 @@ impl Liveness {
         }
     }
 
-    /// `stream`, stamping this connection's activity.
-    pub(crate) fn watch<S>(&self, stream: S) -> Watched<S> {
-        Watched::new(stream, Arc::clone(&self.activity))
-    }
-
     /// Aims the timer at the heartbeat's next deadline or `also`, whichever comes first.
+    #[inline]
     pub(crate) fn aim(&mut self, also: Option<Instant>) {
         let beat = self.heartbeat.deadline(self.activity.last_read());
-        match beat.into_iter().chain(also).min() {
+        let due = match (beat, also) {
+            (Some(beat), Some(also)) => Some(beat.min(also)),
+            (beat, also) => beat.or(also),
+        };
+        match due {
             Some(due) if self.armed.is_none_or(|at| due < at) => {
                 self.sleep.set_at(due);
                 self.armed = Some(due);
@@ -204,6 +214,7 @@ impl Liveness {
     }
 
     /// Ready when the timer fires.
+    #[inline]
     pub(crate) fn poll_timer(&mut self, cx: &mut Context<'_>) -> Poll<()> {
         Pin::new(&mut self.sleep).poll(cx)
     }
@@ -214,9 +225,13 @@ impl Liveness {
         self.heartbeat.check(self.activity.last_read(), now)
     }
 
-    /// Runs a write operation under the write timeout (see [`write_within`]).
-    pub(crate) async fn write<F: Future>(&self, write: F) -> Option<F::Output> {
-        write_within(self.timer, &self.activity, self.write_timeout, write).await
+    /// Runs a write operation under the write timeout (see [`write_within`]). Not an `async
+    /// fn`: that would wrap every write in one more state machine.
+    pub(crate) fn write<'a, F: Future + 'a>(
+        &'a self,
+        write: F,
+    ) -> impl Future<Output = Option<F::Output>> + 'a {
+        write_within(self.timer, &self.activity, self.write_timeout, write)
     }
 }
 

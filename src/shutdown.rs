@@ -13,7 +13,7 @@ use event_listener::{Event, EventListener};
 /// the peer's answer.
 ///
 /// Cloning gives another handle to the same signal. Put one in [`Config::shutdown`](crate::Config)
-/// and every connection served with that config watches it; the adapters' servers also stop
+/// and every connection served with that config watches it; a [`Server`](crate::Server) also stops
 /// accepting when it is triggered.
 ///
 /// ```

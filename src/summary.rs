@@ -122,7 +122,7 @@ impl fmt::Display for Ending {
 }
 
 /// What happened on one connection: returned by [`serve`](crate::serve) and
-/// [`serve_upgraded`](crate::serve_upgraded), and logged by the adapters when a connection ends.
+/// [`serve_upgraded`](crate::serve_upgraded), and logged by a [`Server`](crate::Server) when a connection ends.
 ///
 /// Messages are whole data messages (text or binary); bytes are their payload bytes. Pings,
 /// pongs and the close handshake are not counted.

@@ -1,15 +1,9 @@
-//! The core's timers: async-io's by default, which run under any executor (async-io keeps a
-//! reactor of its own), or the runtime's own where an adapter knows it has them. Under tokio,
-//! each new async-io timer wakes async-io's helper thread (an eventfd write, a context switch and
-//! five system calls on its side); a tokio timer is an entry in the runtime's own timer wheel.
-//! Also the loop's other dealing with the scheduler: how it yields ([`yield_now`]).
-
 //! [`Timer`]: whose timers and whose yield a connection uses. async-io's by default, which run
-//! under any executor (async-io keeps a reactor of its own), or a runtime's own, set by its
-//! adapter or by the application ([`Config::timer`](crate::Config)), as hyper takes its timer
-//! as a builder setting. Under tokio, each new async-io timer wakes async-io's helper thread (an
-//! eventfd write, a context switch and five system calls on its side); a tokio timer is an entry
-//! in the runtime's own timer wheel.
+//! under any executor (async-io keeps a reactor of its own), or a runtime's own, set by the
+//! server for its runtime or by the application ([`Config::timer`](crate::Config)), as hyper
+//! takes its timer as a builder setting. Under tokio, each new async-io timer wakes async-io's
+//! helper thread (an eventfd write, a context switch and five system calls on its side); a
+//! tokio timer is an entry in the runtime's own timer wheel.
 
 use std::future::Future;
 use std::pin::Pin;
@@ -19,7 +13,7 @@ use std::time::{Duration, Instant};
 /// Whose timers (heartbeat, timeouts) a connection uses, and how it yields to the executor
 /// after a batch of echoes.
 ///
-/// [`Timer::AsyncIo`] works under every executor and is the default. The tokio adapter sets
+/// [`Timer::AsyncIo`] works under every executor and is the default. A server on tokio sets
 /// [`Timer::Tokio`]; an application on tokio that calls [`serve`](crate::serve) itself sets it
 /// too, so that its connections use the runtime's own timer wheel and yield the way tokio
 /// expects:

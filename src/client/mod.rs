@@ -206,17 +206,18 @@ where
     let connecting = async {
         let stream = dial(address.to_owned()).await?;
         let stream = wire::wrap(stream, secure).await?;
+        let (stream, activity) = Liveness::watch(stream);
+        let ws_config = WebSocketConfig::default().read_buffer_size(4096);
+        let (ws, _response) =
+            async_tungstenite::client_async_with_config(request.clone(), stream, Some(ws_config))
+                .await?;
         let liveness = Liveness::new(
+            activity,
             config.timer,
             config.ping_interval,
             config.pong_timeout,
             config.write_timeout,
         );
-        let stream = liveness.watch(stream);
-        let ws_config = WebSocketConfig::default().read_buffer_size(4096);
-        let (ws, _response) =
-            async_tungstenite::client_async_with_config(request.clone(), stream, Some(ws_config))
-                .await?;
         Ok(Link { ws, liveness })
     };
     future::or(connecting, async {

@@ -1,4 +1,4 @@
-//! The TCP stream the smol and async-std adapters hand to the core: an accepted socket on
+//! The TCP stream of smol and async-std that the server hands to the core: a socket on
 //! async-io's reactor (which both runtimes use), read the way tokio reads.
 
 use std::io::{self, Read};

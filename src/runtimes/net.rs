@@ -161,6 +161,7 @@ impl AsFd for TcpStream {
 }
 
 impl AsyncRead for TcpStream {
+    #[inline]
     fn poll_read(
         self: Pin<&mut Self>,
         cx: &mut Context<'_>,
@@ -171,6 +172,7 @@ impl AsyncRead for TcpStream {
 }
 
 impl AsyncWrite for TcpStream {
+    #[inline]
     fn poll_write(
         self: Pin<&mut Self>,
         cx: &mut Context<'_>,
@@ -179,10 +181,12 @@ impl AsyncWrite for TcpStream {
         each!(&mut self.get_mut().0, stream => Pin::new(stream).poll_write(cx, buf))
     }
 
+    #[inline]
     fn poll_flush(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
         each!(&mut self.get_mut().0, stream => Pin::new(stream).poll_flush(cx))
     }
 
+    #[inline]
     fn poll_close(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
         each!(&mut self.get_mut().0, stream => Pin::new(stream).poll_close(cx))
     }

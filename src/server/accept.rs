@@ -7,6 +7,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use futures_lite::future;
+use futures_util::FutureExt;
 
 use super::slots::{DrainCounts, Outcome, Slot, Slots};
 use super::ShutdownReport;
@@ -84,6 +85,9 @@ impl Accepting {
             served += 1;
             let slot = slots.take();
             let (shared, handler) = (Arc::clone(&shared), handler.clone());
+            // Boxed: a runtime's stream can be large, and every async layer it passes through
+            // keeps a slot of its size for the connection's life.
+            let stream = Box::new(stream);
             spawn(Box::pin(task(served, stream, peer, slot, shared, handler)));
         }
         self.drain(&slots, &shared).await;
@@ -116,33 +120,30 @@ impl Accepting {
     }
 }
 
-/// `work`'s output, or `None` if `stop` completes first.
-async fn until<T>(stop: impl Future<Output = ()>, work: impl Future<Output = T>) -> Option<T> {
-    future::or(async { Some(work.await) }, async {
-        stop.await;
-        None
-    })
-    .await
+/// `work`'s output, or `None` if `stop` completes first. Mapped rather than awaited in an
+/// `async` block, which would hold `work` (a whole connection) twice: as what it captured and
+/// as what it awaits.
+fn until<T>(
+    stop: impl Future<Output = ()>,
+    work: impl Future<Output = T>,
+) -> impl Future<Output = Option<T>> {
+    future::or(work.map(Some), stop.map(|()| None))
 }
 
 /// One accepted connection's task: served in its slot, or answered 503 without one; dropped at
 /// the drain deadline either way.
 async fn task<H: Handler>(
     id: u64,
-    stream: TcpStream,
+    mut stream: Box<TcpStream>,
     peer: SocketAddr,
     slot: Option<Slot>,
     shared: Arc<Shared>,
     handler: H,
 ) {
     let config = &*shared.config;
-    // Boxed: a runtime's stream can be large, and every async layer it passes through keeps a
-    // slot of its size for the connection's life.
-    let stream = Box::new(stream);
     let Some(_slot) = slot else {
         shared.stats.refused();
         log::info!("#{id} {peer} refused with HTTP 503: over the connection limit");
-        let mut stream = stream;
         let busy = BUSY.response();
         let answer = linger::answer_and_linger(
             &mut stream,
@@ -156,12 +157,14 @@ async fn task<H: Handler>(
         return;
     };
     shared.stats.opened();
-    let outcome = until(
-        shared.deadline.triggered(),
-        connection(id, stream, peer, &shared, handler),
-    )
-    .await
-    .unwrap_or(Outcome::Dropped);
+    // The connection's future is made inside the `async` block and so held once (a block that
+    // awaited a future it captured would hold it twice).
+    let serving = async { connection(id, stream, peer, &shared, handler).await };
+    let outcome = future::or(serving, async {
+        shared.deadline.triggered().await;
+        Outcome::Dropped
+    })
+    .await;
     match &outcome {
         Outcome::Served(summary) => shared.stats.ended(summary),
         Outcome::NotUpgraded => shared.stats.refused_after_open(),
