@@ -93,7 +93,19 @@ fn conversation(count: usize, size: usize) -> (Arc<Vec<u8>>, usize) {
 /// ws-echo's loop; returns the bytes it wrote.
 fn ws_echo(config: &ws_echo::Config, input: &Arc<Vec<u8>>) -> usize {
     let mut wire = Wire::new(input);
-    block_on(ws_echo::serve_upgraded(&mut wire, config, ws_echo::Echo));
+    let headers: &[(&str, &[u8])] = &[
+        ("Upgrade", b"websocket"),
+        ("Connection", b"Upgrade"),
+        ("Sec-WebSocket-Version", b"13"),
+        ("Sec-WebSocket-Key", b"dGhlIHNhbXBsZSBub25jZQ=="),
+    ];
+    let upgrade = ws_echo::Upgrade::check(config, "GET", true, headers).expect("a valid upgrade");
+    block_on(ws_echo::serve_upgraded(
+        &mut wire,
+        upgrade,
+        config,
+        ws_echo::Echo,
+    ));
     wire.written
 }
 

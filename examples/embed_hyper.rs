@@ -1,5 +1,6 @@
 //! A hyper 1.x HTTP server on tokio that answers `GET /health` itself and upgrades `/ws` to
-//! ws-echo through `serve_upgraded`, after answering the upgrade itself.
+//! ws-echo: `Upgrade::check` decides, hyper sends the answer, `serve_upgraded` serves the
+//! upgraded connection.
 //!
 //! ```text
 //! cargo run --features tokio --example embed_hyper -- 127.0.0.1:8080
@@ -12,12 +13,11 @@ use std::sync::Arc;
 
 use http_body_util::Full;
 use hyper::body::{Bytes, Incoming};
-use hyper::header::{HeaderValue, CONNECTION, SEC_WEBSOCKET_ACCEPT, SEC_WEBSOCKET_KEY, UPGRADE};
-use hyper::{Request, Response, StatusCode};
+use hyper::header::HeaderValue;
+use hyper::{Request, Response, StatusCode, Version};
 use hyper_util::rt::TokioIo;
 use tokio::net::TcpListener;
-use tokio_util::compat::TokioAsyncReadCompatExt;
-use ws_echo::{Config, Echo, Timer};
+use ws_echo::{runtimes::tokio_io, Config, Echo, Timer, Upgrade};
 
 fn main() -> ExitCode {
     let addr = std::env::args()
@@ -79,45 +79,46 @@ async fn route(
     })
 }
 
-/// Answers the upgrade ourselves, then hands the upgraded connection to ws-echo.
-fn upgrade(request: Request<Incoming>, config: Arc<Config>) -> Response<Body> {
-    let headers = request.headers();
-    let is_upgrade = headers
-        .get(UPGRADE)
-        .and_then(|v| v.to_str().ok())
-        .is_some_and(|v| v.eq_ignore_ascii_case("websocket"));
-    let version_13 = headers
-        .get("sec-websocket-version")
-        .is_some_and(|v| v == "13");
-    let (Some(key), true, true) = (headers.get(SEC_WEBSOCKET_KEY), is_upgrade, version_13) else {
-        let mut refusal = text(StatusCode::UPGRADE_REQUIRED, "WebSocket upgrade required\n");
-        refusal
-            .headers_mut()
-            .insert("sec-websocket-version", HeaderValue::from_static("13"));
-        refusal
-            .headers_mut()
-            .insert(UPGRADE, HeaderValue::from_static("websocket"));
-        return refusal;
+/// ws-echo decides the upgrade (101, or its exact refusal); we answer as it says, then hand the
+/// upgraded connection to it.
+fn upgrade(mut request: Request<Incoming>, config: Arc<Config>) -> Response<Body> {
+    let headers: Vec<(&str, &[u8])> = (request.headers().iter())
+        .map(|(name, value)| (name.as_str(), value.as_bytes()))
+        .collect();
+    let http_1_1 = request.version() == Version::HTTP_11;
+    let decided = Upgrade::check(&config, request.method().as_str(), http_1_1, &headers);
+    let upgrade = match decided {
+        Ok(upgrade) => upgrade,
+        Err(refusal) => {
+            let status = StatusCode::from_u16(refusal.status()).unwrap_or(StatusCode::BAD_REQUEST);
+            let mut response = Response::new(Body::from(refusal.body()));
+            *response.status_mut() = status;
+            for (name, value) in refusal.headers() {
+                response
+                    .headers_mut()
+                    .insert(*name, HeaderValue::from_static(value));
+            }
+            return response;
+        }
     };
-    let accept = ws_echo::accept_key(key.as_bytes());
+    let mut response = Response::new(Body::default());
+    *response.status_mut() = StatusCode::SWITCHING_PROTOCOLS;
+    for (name, value) in upgrade.headers() {
+        if let Ok(value) = HeaderValue::from_str(value) {
+            response.headers_mut().insert(name, value);
+        }
+    }
+    let upgraded = hyper::upgrade::on(&mut request);
     tokio::spawn(async move {
-        match hyper::upgrade::on(request).await {
+        match upgraded.await {
             Ok(upgraded) => {
-                let stream = TokioIo::new(upgraded).compat();
-                let summary = ws_echo::serve_upgraded(stream, &config, Echo).await;
+                let stream = tokio_io(TokioIo::new(upgraded));
+                let summary = ws_echo::serve_upgraded(stream, upgrade, &config, Echo).await;
                 println!("ws: {summary}");
             }
             Err(e) => println!("upgrade failed: {e}"),
         }
     });
-    let mut response = Response::new(Body::default());
-    *response.status_mut() = StatusCode::SWITCHING_PROTOCOLS;
-    let headers = response.headers_mut();
-    headers.insert(UPGRADE, HeaderValue::from_static("websocket"));
-    headers.insert(CONNECTION, HeaderValue::from_static("Upgrade"));
-    if let Ok(accept) = HeaderValue::from_str(&accept) {
-        headers.insert(SEC_WEBSOCKET_ACCEPT, accept);
-    }
     response
 }
 

@@ -10,7 +10,7 @@ use futures_lite::{future, AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 
 use crate::handshake::{self, Decision};
 use crate::timer::{later, Timer};
-use crate::{echo_loop, linger, Config, Error, Handler, Served, Summary};
+use crate::{echo_loop, linger, Config, Error, Handler, Served, Summary, Upgrade};
 
 /// Serves one connection on a raw stream: answers the HTTP upgrade (checking the path and
 /// origin against `config`), then runs the echo loop with `handler` until the connection ends.
@@ -20,6 +20,36 @@ use crate::{echo_loop, linger, Config, Error, Handler, Served, Summary};
 /// connection was established: [`Error::Refused`] after we answered with an HTTP error status,
 /// [`Error::HandshakeEof`], [`Error::HandshakeTimeout`] or [`Error::Io`] when the peer went
 /// away or took too long first.
+///
+/// # What each situation gets
+///
+/// | situation | answer |
+/// |---|---|
+/// | text / binary message | the same bytes, same type; fragmented input echoed as one message |
+/// | ping | pong with the same payload |
+/// | the peer's Close(code) | Close with the same code and reason, after every echo due; then the end |
+/// | EOF or reset without a Close | the echoes still due, if the peer reads; the summary says which |
+/// | protocol error, unmasked frame, reserved bits or opcodes, bad close code | Close 1002 |
+/// | invalid UTF-8 in a text message or a close reason | Close 1007 |
+/// | a message over [`Config::max_message_size`], a frame over [`Config::max_frame_size`] | Close 1009 |
+/// | the handler panics | that connection gets Close 1011; nothing else is affected |
+/// | the shutdown signal ([`Config::shutdown`]) | Close 1001 after echoing what already arrived |
+/// | no data for [`Config::idle_timeout`] | Close 1001 "idle timeout" |
+/// | silent past [`Config::ping_interval`] + [`Config::pong_timeout`] | dropped: [`Timeout::Unresponsive`](crate::Timeout) |
+/// | a write without progress for [`Config::write_timeout`] | dropped: [`Timeout::WriteStalled`](crate::Timeout) |
+/// | the upgrade not done within [`Config::handshake_timeout`] | dropped: [`Error::HandshakeTimeout`] |
+/// | another path / an origin not allowed | HTTP 404 / 403 |
+/// | not a WebSocket upgrade, or a version other than 13 | HTTP 426 with `Sec-WebSocket-Version: 13` |
+/// | not GET, not HTTP/1.1, a missing or malformed key / a request head too large | HTTP 400 / 431 |
+/// | a plain `GET /` with [`Config::page`] set | 200 and the page |
+///
+/// An HTTP refusal's body is its one-line reason. Echoes of everything that has already arrived
+/// are written before one flush, and the loop stops reading while the socket cannot take its
+/// echoes: a peer that floods without reading is held to one message's worth of memory and
+/// then dropped by the write timeout. A [`Server`](crate::Server) adds 503 with `Retry-After`
+/// over its connection limit.
+///
+/// # Running it
 ///
 /// Runs on any executor: the stream only has to implement the futures-io traits; its timers
 /// are [`Config::timer`]'s. When we end a connection we call the stream's `close` (for TCP,
@@ -63,16 +93,41 @@ where
     upgrade_and_run(stream, config, handler, started, deadline).await
 }
 
-/// Runs the echo loop on a stream whose HTTP upgrade was already done by the application's own
-/// HTTP layer (it answered 101 itself). Path, origin and version checks are then the
-/// application's; limits, timeouts and everything after the upgrade are ours.
+/// Runs the echo loop on a stream whose HTTP upgrade the application's own HTTP layer (hyper,
+/// axum, ...) answered: it decided the request with [`Upgrade::check`] (which applies
+/// [`Config`]'s origin policy, as [`serve`] does), sent the 101 with [`Upgrade::headers`], and
+/// hands over the upgraded stream with that `Upgrade`. Limits, timeouts and everything after
+/// the upgrade are as under [`serve`]; the path is the application's to route.
 ///
 /// Not cancel-safe, like [`serve`].
-pub async fn serve_upgraded<S, H>(stream: S, config: &Config, handler: H) -> Summary
+///
+/// ```
+/// use futures_lite::{AsyncRead, AsyncWrite};
+/// use ws_echo::{Config, Echo, Refusal, Upgrade};
+///
+/// /// The application's handler for an upgrade request it parsed itself.
+/// fn on_request(config: &Config, method: &str, headers: &[(&str, &[u8])]) -> Result<Upgrade, Refusal> {
+///     // Answer `Err` with its status, headers and body; `Ok` with 101 and its headers.
+///     Upgrade::check(config, method, true, headers)
+/// }
+///
+/// /// Then, on the upgraded connection.
+/// async fn on_upgraded(stream: impl AsyncRead + AsyncWrite + Unpin, upgrade: Upgrade, config: &Config) {
+///     let summary = ws_echo::serve_upgraded(stream, upgrade, config, Echo).await;
+///     log::info!("{summary}");
+/// }
+/// ```
+pub async fn serve_upgraded<S, H>(
+    stream: S,
+    upgrade: Upgrade,
+    config: &Config,
+    handler: H,
+) -> Summary
 where
     S: AsyncRead + AsyncWrite + Unpin,
     H: Handler,
 {
+    let Upgrade { .. } = upgrade; // decided and answered: what it carried went in the 101
     echo_loop::run(stream, Vec::new(), config, handler, Instant::now()).await
 }
 
@@ -122,9 +177,9 @@ where
                 head.extend_from_slice(&chunk[..n]);
                 continue;
             }
-            Decision::Upgrade { accept, head_len } => {
+            Decision::Upgrade { upgrade, head_len } => {
                 stream
-                    .write_all(handshake::upgrade_response(&accept).as_bytes())
+                    .write_all(handshake::upgrade_response(&upgrade).as_bytes())
                     .await?;
                 stream.flush().await?;
                 head.drain(..head_len);
@@ -137,8 +192,8 @@ where
             .await?;
         return match decision {
             Decision::Refuse(refusal) => Err(Error::Refused {
-                status: refusal.status,
-                reason: refusal.reason,
+                status: refusal.status(),
+                reason: refusal.reason(),
             }),
             _ => Ok(None),
         };

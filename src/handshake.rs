@@ -1,7 +1,8 @@
 //! The server side of the HTTP upgrade as a pure function over the bytes read so far:
 //! [`decide`] says whether the head is complete and what it gets (101, the page, or a refusal
 //! with its status and reason), and the `*_response` functions give the exact bytes to send.
-//! No I/O here: [`serve`](crate::serve) reads, writes and lingers.
+//! No I/O here: [`serve`](crate::serve) reads, writes and lingers. An application whose HTTP
+//! layer parsed the request itself gets the same decision from [`Upgrade::check`].
 
 use async_tungstenite::tungstenite::handshake::derive_accept_key;
 
@@ -15,20 +16,35 @@ const MAX_HEADERS: usize = 32;
 pub(crate) enum Decision<'c> {
     /// The head is not complete yet: read more.
     NeedMore,
-    /// Answer 101 with this `Sec-WebSocket-Accept` value; the head is `head_len` bytes long,
-    /// and what follows it is the start of the peer's first frames.
-    Upgrade { accept: String, head_len: usize },
+    /// Answer 101; the head is `head_len` bytes long, and what follows it is the start of the
+    /// peer's first frames.
+    Upgrade { upgrade: Upgrade, head_len: usize },
     /// Answer 200 with the configured page.
     Page(&'c str),
     /// Answer with an HTTP error.
     Refuse(Refusal),
 }
 
-/// A refused upgrade: the HTTP status and the one-line reason sent as the body.
+/// A refused upgrade: the HTTP status, the headers and the one-line body to answer with. From
+/// [`Upgrade::check`] (and inside [`serve`](crate::serve), which sends it itself).
+///
+/// ```
+/// let config = ws_echo::Config::default().allow_origin("https://example.com");
+/// let headers: &[(&str, &[u8])] = &[
+///     ("Upgrade", b"websocket"),
+///     ("Connection", b"Upgrade"),
+///     ("Sec-WebSocket-Version", b"13"),
+///     ("Sec-WebSocket-Key", b"dGhlIHNhbXBsZSBub25jZQ=="),
+///     ("Origin", b"https://elsewhere.example"),
+/// ];
+/// let refusal = ws_echo::Upgrade::check(&config, "GET", true, headers).unwrap_err();
+/// assert_eq!((refusal.status(), refusal.reason()), (403, "origin not allowed"));
+/// assert_eq!(refusal.body(), "origin not allowed\n");
+/// ```
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub(crate) struct Refusal {
-    pub(crate) status: u16,
-    pub(crate) reason: &'static str,
+pub struct Refusal {
+    status: u16,
+    reason: &'static str,
 }
 
 impl Refusal {
@@ -36,21 +52,109 @@ impl Refusal {
         Refusal { status, reason }
     }
 
-    /// The whole HTTP response: status line, headers (`Retry-After` with 503, the version we
-    /// speak with 426) and the reason as a one-line body.
+    /// The HTTP status: 400, 403, 404, 426, 431 or 503.
+    pub fn status(&self) -> u16 {
+        self.status
+    }
+
+    /// Why, in a few words.
+    pub fn reason(&self) -> &'static str {
+        self.reason
+    }
+
+    /// The headers the answer carries besides its length: the content type, the version we
+    /// speak with 426 (`Upgrade`, `Sec-WebSocket-Version: 13`), `Retry-After` with 503.
+    pub fn headers(&self) -> &'static [(&'static str, &'static str)] {
+        const TEXT: (&str, &str) = ("Content-Type", "text/plain; charset=utf-8");
+        match self.status {
+            426 => &[
+                TEXT,
+                ("Upgrade", "websocket"),
+                ("Sec-WebSocket-Version", "13"),
+            ],
+            503 => &[TEXT, ("Retry-After", "1")],
+            _ => &[TEXT],
+        }
+    }
+
+    /// The body: the reason and a newline.
+    pub fn body(&self) -> String {
+        format!("{}\n", self.reason)
+    }
+
+    /// The whole HTTP response, as [`serve`](crate::serve) sends it.
     pub(crate) fn response(&self) -> String {
-        let Refusal { status, reason } = *self;
-        let extra = match status {
-            426 => "Upgrade: websocket\r\nSec-WebSocket-Version: 13\r\n",
-            503 => "Retry-After: 1\r\n",
-            _ => "",
-        };
-        format!(
-            "HTTP/1.1 {status} {}\r\nContent-Type: text/plain; charset=utf-8\r\n\
-             Content-Length: {}\r\nConnection: close\r\n{extra}\r\n{reason}\n",
-            reason_phrase(status),
-            reason.len() + 1,
-        )
+        let mut response = format!(
+            "HTTP/1.1 {} {}\r\n",
+            self.status,
+            reason_phrase(self.status)
+        );
+        let body = self.body();
+        let mut headers = self.headers().iter();
+        if let Some((name, value)) = headers.next() {
+            response += &format!("{name}: {value}\r\n");
+        }
+        response += &format!("Content-Length: {}\r\nConnection: close\r\n", body.len());
+        for (name, value) in headers {
+            response += &format!("{name}: {value}\r\n");
+        }
+        response + "\r\n" + &body
+    }
+}
+
+impl std::fmt::Display for Refusal {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "HTTP {}: {}", self.status, self.reason)
+    }
+}
+
+/// An upgrade request that ws-echo accepts, and what its 101 answer carries: for an
+/// application whose own HTTP layer (hyper, axum, ...) reads the request and sends the answer.
+/// [`Upgrade::check`] decides it as [`serve`](crate::serve) does, the origin policy included;
+/// after the 101, [`serve_upgraded`](crate::serve_upgraded) takes it with the upgraded stream.
+///
+/// ```
+/// let headers: &[(&str, &[u8])] = &[
+///     ("Upgrade", b"websocket"),
+///     ("Connection", b"Upgrade"),
+///     ("Sec-WebSocket-Version", b"13"),
+///     ("Sec-WebSocket-Key", b"dGhlIHNhbXBsZSBub25jZQ=="),
+/// ];
+/// let upgrade = ws_echo::Upgrade::check(&ws_echo::Config::default(), "GET", true, headers).unwrap();
+/// assert_eq!(
+///     upgrade.headers(),
+///     [
+///         ("Upgrade", "websocket"),
+///         ("Connection", "Upgrade"),
+///         ("Sec-WebSocket-Accept", "s3pPLMBiTxaQ9kYGzzhZRbK+xOo="),
+///     ]
+/// );
+/// ```
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Upgrade {
+    accept: String,
+}
+
+impl Upgrade {
+    /// Decides an upgrade request from its method, whether it is HTTP/1.1, and its headers
+    /// (name and value, in any case, repeated names allowed), against `config`'s origin
+    /// policy. The path is the application's to route. A refusal says what to answer.
+    pub fn check(
+        config: &Config,
+        method: &str,
+        http_1_1: bool,
+        headers: &[(&str, &[u8])],
+    ) -> Result<Upgrade, Refusal> {
+        check_upgrade(config, Some(method), http_1_1, headers.iter().copied())
+    }
+
+    /// The headers of the 101 answer: `Upgrade`, `Connection` and `Sec-WebSocket-Accept`.
+    pub fn headers(&self) -> [(&'static str, &str); 3] {
+        [
+            ("Upgrade", "websocket"),
+            ("Connection", "Upgrade"),
+            ("Sec-WebSocket-Accept", &self.accept),
+        ]
     }
 }
 
@@ -62,8 +166,8 @@ pub(crate) fn decide<'c>(head: &[u8], config: &'c Config) -> Decision<'c> {
     match request.parse(head) {
         Ok(httparse::Status::Complete(len)) if len <= config.max_request_head => {
             match check(&request, config) {
-                Ok(Answer::Upgrade(accept)) => Decision::Upgrade {
-                    accept,
+                Ok(Answer::Upgrade(upgrade)) => Decision::Upgrade {
+                    upgrade,
                     head_len: len,
                 },
                 Ok(Answer::Page(page)) => Decision::Page(page),
@@ -78,12 +182,13 @@ pub(crate) fn decide<'c>(head: &[u8], config: &'c Config) -> Decision<'c> {
     }
 }
 
-/// The 101 response for a `Sec-WebSocket-Accept` value.
-pub(crate) fn upgrade_response(accept: &str) -> String {
-    format!(
-        "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\n\
-         Connection: Upgrade\r\nSec-WebSocket-Accept: {accept}\r\n\r\n"
-    )
+/// The 101 response.
+pub(crate) fn upgrade_response(upgrade: &Upgrade) -> String {
+    let mut response = "HTTP/1.1 101 Switching Protocols\r\n".to_owned();
+    for (name, value) in upgrade.headers() {
+        response += &format!("{name}: {value}\r\n");
+    }
+    response + "\r\n"
 }
 
 /// The 200 response carrying `page`, head and body.
@@ -108,65 +213,85 @@ pub fn accept_key(key: &[u8]) -> String {
 
 /// What a valid request gets.
 enum Answer<'a> {
-    /// 101, with this `Sec-WebSocket-Accept` value.
-    Upgrade(String),
+    /// 101.
+    Upgrade(Upgrade),
     /// 200 with the configured page.
     Page(&'a str),
 }
 
-/// Checks a complete request head.
+/// Checks a complete request head: the page, the path, then the upgrade itself.
 fn check<'c>(
     request: &httparse::Request<'_, '_>,
     config: &'c Config,
 ) -> Result<Answer<'c>, Refusal> {
     let target = request.path.unwrap_or("");
     let path = target.split_once('?').map_or(target, |(path, _query)| path);
-    let headers = &*request.headers;
-    let upgrade = has_token(headers, "upgrade", "websocket");
+    let headers = request.headers.iter().map(|h| (h.name, h.value));
+    let upgrade = has_token(headers.clone(), "upgrade", "websocket");
     if let (Some(page), "/", false, Some("GET")) = (&config.page, path, upgrade, request.method) {
         return Ok(Answer::Page(page));
     }
     if path != config.path {
         return Err(Refusal::new(404, "no WebSocket endpoint at this path"));
     }
-    if request.method != Some("GET") {
+    let http_1_1 = request.version == Some(1);
+    check_upgrade(config, request.method, http_1_1, headers).map(Answer::Upgrade)
+}
+
+/// Checks an upgrade request, its path aside.
+fn check_upgrade<'h>(
+    config: &Config,
+    method: Option<&str>,
+    http_1_1: bool,
+    headers: impl Iterator<Item = (&'h str, &'h [u8])> + Clone,
+) -> Result<Upgrade, Refusal> {
+    if method != Some("GET") {
         return Err(Refusal::new(400, "the upgrade request must use GET"));
     }
-    if request.version != Some(1) {
+    if !http_1_1 {
         return Err(Refusal::new(400, "the upgrade request must use HTTP/1.1"));
     }
-    if !upgrade || !has_token(headers, "connection", "upgrade") {
+    if !has_token(headers.clone(), "upgrade", "websocket")
+        || !has_token(headers.clone(), "connection", "upgrade")
+    {
         return Err(Refusal::new(426, "this endpoint only speaks WebSocket"));
     }
-    if header(headers, "sec-websocket-version") != Some(b"13".as_slice()) {
+    if header(headers.clone(), "sec-websocket-version") != Some(b"13".as_slice()) {
         return Err(Refusal::new(
             426,
             "unsupported Sec-WebSocket-Version, use 13",
         ));
     }
-    let key = header(headers, "sec-websocket-key")
+    let key = header(headers.clone(), "sec-websocket-key")
         .filter(|key| is_valid_key(key))
         .ok_or(Refusal::new(400, "missing or malformed Sec-WebSocket-Key"))?;
     if !config.origin_allowed(header(headers, "origin")) {
         return Err(Refusal::new(403, "origin not allowed"));
     }
-    Ok(Answer::Upgrade(derive_accept_key(key)))
+    Ok(Upgrade {
+        accept: derive_accept_key(key),
+    })
 }
 
 /// The value of the first header named `name` (ASCII case-insensitive), trimmed.
-fn header<'a>(headers: &[httparse::Header<'a>], name: &str) -> Option<&'a [u8]> {
+fn header<'h>(
+    mut headers: impl Iterator<Item = (&'h str, &'h [u8])>,
+    name: &str,
+) -> Option<&'h [u8]> {
     headers
-        .iter()
-        .find(|h| h.name.eq_ignore_ascii_case(name))
-        .map(|h| h.value.trim_ascii())
+        .find(|(n, _)| n.eq_ignore_ascii_case(name))
+        .map(|(_, value)| value.trim_ascii())
 }
 
 /// Whether any header named `name` lists `token` in its comma-separated value.
-fn has_token(headers: &[httparse::Header<'_>], name: &str, token: &str) -> bool {
+fn has_token<'h>(
+    headers: impl Iterator<Item = (&'h str, &'h [u8])>,
+    name: &str,
+    token: &str,
+) -> bool {
     headers
-        .iter()
-        .filter(|h| h.name.eq_ignore_ascii_case(name))
-        .flat_map(|h| h.value.split(|&b| b == b','))
+        .filter(|(n, _)| n.eq_ignore_ascii_case(name))
+        .flat_map(|(_, value)| value.split(|&b| b == b','))
         .any(|t| t.trim_ascii().eq_ignore_ascii_case(token.as_bytes()))
 }
 
@@ -215,12 +340,9 @@ mod tests {
 
     #[test]
     fn connection_header_tokens_are_matched_case_insensitively() {
-        let headers = [httparse::Header {
-            name: "Connection",
-            value: b"keep-alive, Upgrade",
-        }];
-        assert!(has_token(&headers, "connection", "upgrade"));
-        assert!(!has_token(&headers, "connection", "close"));
+        let headers = [("Connection", b"keep-alive, Upgrade".as_slice())];
+        assert!(has_token(headers.iter().copied(), "connection", "upgrade"));
+        assert!(!has_token(headers.iter().copied(), "connection", "close"));
     }
 
     const REQUEST: &str = "GET /ws HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\n\
@@ -239,7 +361,9 @@ mod tests {
         assert_eq!(
             decide(REQUEST.as_bytes(), &config),
             Decision::Upgrade {
-                accept: "s3pPLMBiTxaQ9kYGzzhZRbK+xOo=".to_owned(),
+                upgrade: Upgrade {
+                    accept: "s3pPLMBiTxaQ9kYGzzhZRbK+xOo=".to_owned()
+                },
                 head_len: REQUEST.len()
             }
         );
@@ -258,7 +382,9 @@ mod tests {
     #[test]
     fn the_101_answer_is_exact() {
         assert_eq!(
-            upgrade_response("s3pPLMBiTxaQ9kYGzzhZRbK+xOo="),
+            upgrade_response(&Upgrade {
+                accept: "s3pPLMBiTxaQ9kYGzzhZRbK+xOo=".to_owned()
+            }),
             "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\
              Sec-WebSocket-Accept: s3pPLMBiTxaQ9kYGzzhZRbK+xOo=\r\n\r\n"
         );

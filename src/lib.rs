@@ -93,7 +93,7 @@ pub use config::Config;
 pub use connection::{serve, serve_upgraded};
 pub use error::Error;
 pub use handler::{Echo, Handler};
-pub use handshake::accept_key;
+pub use handshake::{accept_key, Refusal, Upgrade};
 #[cfg(any(feature = "smol", feature = "async-std", feature = "tokio"))]
 pub use server::{Server, ShutdownReport, Stats, StatsHandle};
 pub use shutdown::Shutdown;
@@ -106,8 +106,3 @@ pub use async_tungstenite::tungstenite::protocol::frame::coding::CloseCode;
 pub use async_tungstenite::tungstenite::protocol::CloseFrame;
 /// A WebSocket message, as handlers receive and return it (tungstenite's type).
 pub use async_tungstenite::tungstenite::Message;
-
-/// README.md's code samples, compiled and run as doc-tests.
-#[cfg(doctest)]
-#[doc = include_str!("../README.md")]
-struct ReadmeDoctests;

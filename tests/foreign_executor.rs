@@ -8,7 +8,7 @@ use std::task::{Context, Poll};
 use std::time::Duration;
 
 use async_tungstenite::tungstenite::{self, handshake::derive_accept_key, Message};
-use ws_echo::{Config, Echo, Ending, Served, Summary};
+use ws_echo::{Config, Echo, Ending, Served, Summary, Upgrade};
 
 /// A non-blocking std socket that, instead of registering with a reactor, asks to be polled
 /// again at once when it would block: the simplest possible "runtime".
@@ -115,22 +115,38 @@ fn serve_upgraded_runs_after_the_applications_own_upgrade() {
             head.push(byte[0]);
         }
         let head = String::from_utf8(head).unwrap();
-        let key = head
-            .lines()
-            .find_map(|l| {
-                l.strip_prefix("Sec-WebSocket-Key: ")
-                    .or_else(|| l.strip_prefix("sec-websocket-key: "))
-            })
-            .unwrap();
-        let answer = format!(
-            "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\
-             Sec-WebSocket-Accept: {}\r\n\r\n",
-            derive_accept_key(key.trim().as_bytes())
+        let mut lines = head.lines();
+        let method = lines.next().unwrap().split(' ').next().unwrap().to_owned();
+        let headers: Vec<(&str, &[u8])> = lines
+            .filter_map(|line| line.split_once(':'))
+            .map(|(name, value)| (name, value.trim().as_bytes()))
+            .collect();
+        // ws-echo decides; the application answers as it says.
+        let upgrade = Upgrade::check(&Config::default(), &method, true, &headers).unwrap();
+        let mut answer = "HTTP/1.1 101 Switching Protocols\r\n".to_owned();
+        for (name, value) in upgrade.headers() {
+            answer += &format!("{name}: {value}\r\n");
+        }
+        answer += "\r\n";
+        assert_eq!(
+            answer,
+            format!(
+                "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\
+                 Sec-WebSocket-Accept: {}\r\n\r\n",
+                derive_accept_key(
+                    headers
+                        .iter()
+                        .find(|(n, _)| n.eq_ignore_ascii_case("sec-websocket-key"))
+                        .unwrap()
+                        .1
+                )
+            )
         );
         stream.write_all(answer.as_bytes()).unwrap();
         stream.set_nonblocking(true).unwrap();
         futures_lite::future::block_on(ws_echo::serve_upgraded(
             Spin(stream),
+            upgrade,
             &Config::default(),
             Echo,
         ))

@@ -24,6 +24,8 @@ mod tokio;
 pub use net::TcpStream;
 #[cfg(any(feature = "smol", feature = "async-std", feature = "tokio"))]
 pub(crate) use net::{Listener, Task};
+#[cfg(feature = "tokio")]
+pub use tokio::tokio_io;
 
 /// A runtime compiled into this build (by its Cargo feature), for [`Server::bind`](crate::Server::bind)
 /// and [`Runtime::connect`].

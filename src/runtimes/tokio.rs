@@ -16,6 +16,26 @@ pub(super) fn compat(stream: TcpStream) -> Stream {
     stream.compat()
 }
 
+/// A tokio stream (a `tokio::net::TcpStream` from the application's own accept loop, hyper's
+/// upgraded connection in hyper-util's `TokioIo`, ...) seen through the futures-io traits that
+/// [`serve`](crate::serve) and [`serve_upgraded`](crate::serve_upgraded) take, by tokio-util's
+/// `compat`; `close` shuts down writing. Feature `tokio`.
+///
+/// ```no_run
+/// # async fn example() -> std::io::Result<()> {
+/// let listener = tokio::net::TcpListener::bind("127.0.0.1:8080").await?;
+/// let (stream, _peer) = listener.accept().await?;
+/// let config = ws_echo::Config::default().timer(ws_echo::Timer::Tokio);
+/// let served = ws_echo::serve(ws_echo::runtimes::tokio_io(stream), &config, ws_echo::Echo).await;
+/// # Ok(()) }
+/// ```
+pub fn tokio_io<T>(io: T) -> impl futures_lite::AsyncRead + futures_lite::AsyncWrite + Unpin
+where
+    T: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin,
+{
+    io.compat()
+}
+
 pub(super) async fn connect(address: &str) -> io::Result<Stream> {
     Ok(TcpStream::connect(address).await?.compat())
 }
