@@ -10,6 +10,17 @@ use crate::{Shutdown, Timer};
 /// Build it from [`Config::default`] and the chainable setters; every default is documented on
 /// its field.
 ///
+/// # Dead peers
+///
+/// A pulled cable does not close a TCP connection: writes keep "succeeding" into the kernel's
+/// buffer and, on a quiet connection, nothing is ever noticed (Linux's own keepalive starts
+/// after two hours). So every wait has a bound: the heartbeat ([`Config::ping_interval`], then
+/// [`Config::pong_timeout`]; any byte from the peer counts as life), the write timeout (no
+/// progress at all, a slow reader is not cut), the handshake and close timeouts, and TCP
+/// keepalive on a [`Server`](crate::Server)'s sockets. With a 1 s interval and timeout on both
+/// sides, a pulled cable is noticed in about 2 s (`scripts/pulled-cable.sh` measures it between
+/// network namespaces).
+///
 /// ```
 /// let config = ws_echo::Config::default()
 ///     .path("/echo")

@@ -17,6 +17,23 @@
 //! # Ok(()) }
 //! ```
 //!
+//! # Trying it with a local certificate
+//!
+//! ```sh
+//! openssl req -x509 -newkey rsa:2048 -nodes -keyout ca.key -out ca.pem -days 30 -subj "/CN=my test CA"
+//! openssl req -newkey rsa:2048 -nodes -keyout key.pem -out server.csr -subj "/CN=localhost"
+//! printf 'subjectAltName=DNS:localhost,IP:127.0.0.1\n' > ext.cnf
+//! openssl x509 -req -in server.csr -CA ca.pem -CAkey ca.key -CAcreateserial -out cert.pem -days 30 -extfile ext.cnf
+//! cargo run --features smol,tls --example server -- --tls-cert cert.pem --tls-key key.pem
+//! cargo run --features smol,tls --example client -- --url wss://localhost:8080/ws --ca ca.pem
+//! ```
+//!
+//! An untrusted, expired or misnamed certificate is one line naming the reason (`TLS: invalid
+//! peer certificate: UnknownIssuer`); a missing file or a key that does not match the
+//! certificate makes the server example print one line and exit 2. The TLS handshake counts in
+//! the handshake timeout; a plain-text client on the TLS port is dropped without disturbing
+//! anyone. The page at `/` works over https (then wss://).
+//!
 //! The client trusts the system's roots (rustls-native-certs: the same store as the machine's
 //! other programs, so a corporate or private root installed there works too), plus any CA
 //! given to [`client_config`]. Nothing here turns certificate verification off.
