@@ -95,6 +95,7 @@ pub struct Config {
     /// [`Config::handshake_timeout`]), then the upgrade over TLS: wss://. Build it with
     /// [`tls::server_config`](crate::tls::server_config). Default: `None`.
     #[cfg(feature = "tls")]
+    #[cfg_attr(docsrs, doc(cfg(feature = "tls")))]
     pub tls: Option<Arc<crate::tls::ServerConfig>>,
     /// Whose timers connections use, and how they yield to the executor: [`Timer::AsyncIo`]
     /// works under any executor; an application on tokio sets [`Timer::Tokio`](Timer). The
@@ -228,6 +229,7 @@ impl Config {
 
     /// Sets [`Config::tls`].
     #[cfg(feature = "tls")]
+    #[cfg_attr(docsrs, doc(cfg(feature = "tls")))]
     pub fn tls(mut self, tls: Arc<crate::tls::ServerConfig>) -> Self {
         self.tls = Some(tls);
         self

@@ -60,6 +60,7 @@
 //! // After the head: the echo (unmasked, as a server sends) and the Close 1000 answered.
 //! assert!(stream.output.ends_with(&[0x81, 0x02, b'H', b'i', 0x88, 0x02, 0x03, 0xe8]));
 //! ```
+#![cfg_attr(docsrs, feature(doc_cfg))]
 #![forbid(unsafe_code)]
 #![warn(missing_docs, missing_debug_implementations, rust_2018_idioms)]
 
@@ -87,6 +88,7 @@ mod socket; // socket options through socket2
 mod summary; // Served, Summary, Ending: how a connection went
 mod timer; // Timer: whose timers and yield; deadlines that saturate
 #[cfg(feature = "tls")]
+#[cfg_attr(docsrs, doc(cfg(feature = "tls")))]
 pub mod tls; // rustls configs for the server and the client
 
 pub use config::Config;
@@ -95,6 +97,10 @@ pub use error::Error;
 pub use handler::{Echo, Handler};
 pub use handshake::{accept_key, Refusal, Upgrade};
 #[cfg(any(feature = "smol", feature = "async-std", feature = "tokio"))]
+#[cfg_attr(
+    docsrs,
+    doc(cfg(any(feature = "smol", feature = "async-std", feature = "tokio")))
+)]
 pub use server::{Server, ShutdownReport, Stats, StatsHandle};
 pub use shutdown::Shutdown;
 pub use summary::{Ending, Served, Summary, Timeout};

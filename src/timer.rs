@@ -35,6 +35,7 @@ pub enum Timer {
     /// every other one waiting; tokio's own yield holds the task back until the runtime has
     /// polled for I/O.
     #[cfg(feature = "tokio")]
+    #[cfg_attr(docsrs, doc(cfg(feature = "tokio")))]
     Tokio,
 }
 

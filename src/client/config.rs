@@ -55,6 +55,7 @@ pub struct ClientConfig {
     /// For wss:// URLs: whom to trust. `None` means the system's roots
     /// ([`tls::client_config(None)`](crate::tls::client_config)). Default: `None`.
     #[cfg(feature = "tls")]
+    #[cfg_attr(docsrs, doc(cfg(feature = "tls")))]
     pub tls: Option<std::sync::Arc<crate::tls::ClientConfig>>,
 }
 
@@ -128,6 +129,7 @@ impl ClientConfig {
 
     /// Sets [`ClientConfig::tls`].
     #[cfg(feature = "tls")]
+    #[cfg_attr(docsrs, doc(cfg(feature = "tls")))]
     pub fn tls(mut self, tls: std::sync::Arc<crate::tls::ClientConfig>) -> Self {
         self.tls = Some(tls);
         self

@@ -21,10 +21,15 @@ mod net;
 mod tokio;
 
 #[cfg(any(feature = "smol", feature = "async-std", feature = "tokio"))]
+#[cfg_attr(
+    docsrs,
+    doc(cfg(any(feature = "smol", feature = "async-std", feature = "tokio")))
+)]
 pub use net::TcpStream;
 #[cfg(any(feature = "smol", feature = "async-std", feature = "tokio"))]
 pub(crate) use net::{Listener, Task};
 #[cfg(feature = "tokio")]
+#[cfg_attr(docsrs, doc(cfg(feature = "tokio")))]
 pub use tokio::tokio_io;
 
 /// A runtime compiled into this build (by its Cargo feature), for [`Server::bind`](crate::Server::bind)
@@ -35,15 +40,18 @@ pub enum Runtime {
     /// smol (feature `smol`), the one we recommend: tasks on smol's global executor (or yours,
     /// with [`Server::run_on`](crate::Server::run_on)), async-io's reactor and timers.
     #[cfg(feature = "smol")]
+    #[cfg_attr(docsrs, doc(cfg(feature = "smol")))]
     Smol,
     /// async-std (feature `async-std`): deprecated upstream in favour of smol, still supported.
     /// async-std tasks, async-io's reactor and timers.
     #[cfg(feature = "async-std")]
+    #[cfg_attr(docsrs, doc(cfg(feature = "async-std")))]
     #[deprecated(note = "async-std is deprecated upstream in favour of smol: use `Runtime::Smol`")]
     AsyncStd,
     /// tokio (feature `tokio`): tokio tasks, its reactor and, when the runtime has them
     /// (`enable_time` or `enable_all`), its timers. Run the server inside a tokio runtime.
     #[cfg(feature = "tokio")]
+    #[cfg_attr(docsrs, doc(cfg(feature = "tokio")))]
     Tokio,
 }
 

@@ -158,6 +158,7 @@ impl Server {
     /// # }
     /// ```
     #[cfg(feature = "smol")]
+    #[cfg_attr(docsrs, doc(cfg(feature = "smol")))]
     pub async fn run_on<H>(
         self,
         executor: &smol::Executor<'_>,
