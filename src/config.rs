@@ -3,7 +3,7 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use crate::{Shutdown, Timer};
+use crate::{Error, Shutdown, Timer};
 
 /// How the handler answers upgrades and runs connections.
 ///
@@ -239,6 +239,39 @@ impl Config {
     pub fn timer(mut self, timer: Timer) -> Self {
         self.timer = timer;
         self
+    }
+
+    /// Whether the settings can work: the path starts with `/` (and holds no query or space),
+    /// and the size limits are above 0. [`Server::bind`](crate::Server::bind) and
+    /// [`serve`](crate::serve) check it; an application may check its config once, up front.
+    ///
+    /// ```
+    /// assert!(ws_echo::Config::default().check().is_ok());
+    /// let wrong = ws_echo::Config::default().path("ws");
+    /// assert_eq!(
+    ///     wrong.check().unwrap_err().to_string(),
+    ///     "invalid setting: the path \"ws\" must start with /"
+    /// );
+    /// ```
+    pub fn check(&self) -> Result<(), Error> {
+        let invalid = |what: String| Err(Error::InvalidConfig(what));
+        if !self.path.starts_with('/') {
+            return invalid(format!("the path {:?} must start with /", self.path));
+        }
+        if self.path.contains(['?', '#', ' ']) {
+            return invalid(format!("the path {:?} must be a path alone", self.path));
+        }
+        let sizes = [
+            ("max_message_size", self.max_message_size),
+            ("max_frame_size", self.max_frame_size),
+            ("max_request_head", self.max_request_head),
+            ("read_buffer_size", self.read_buffer_size),
+            ("write_buffer_size", self.write_buffer_size),
+        ];
+        if let Some((name, _)) = sizes.iter().find(|(_, size)| *size == 0) {
+            return invalid(format!("{name} must be above 0"));
+        }
+        Ok(())
     }
 
     /// Whether a request with this `Origin` header value may connect.

@@ -76,6 +76,7 @@ where
     S: AsyncRead + AsyncWrite + Unpin,
     H: Handler,
 {
+    config.check()?;
     let started = Instant::now();
     let deadline = later(started, config.handshake_timeout);
     #[cfg(feature = "tls")]

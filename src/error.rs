@@ -28,12 +28,22 @@ pub enum Error {
     /// The peer closed the connection before completing the upgrade request.
     #[error("the peer closed the connection during the handshake")]
     HandshakeEof,
-    /// A server answered our upgrade request with something other than 101.
-    #[error("the server answered HTTP {status} instead of upgrading")]
+    /// A server answered our upgrade request with something other than 101; `reason` is the
+    /// first line of its body (ws-echo's own refusals say why there), empty if none.
+    #[error(
+        "the server answered HTTP {status} instead of upgrading{}",
+        shown(reason)
+    )]
     HttpStatus {
         /// The status the server sent.
         status: u16,
+        /// The first line of the answer's body, at most 200 characters.
+        reason: String,
     },
+    /// A setting cannot work as given (a path without its leading `/`, a limit of 0, ...); the
+    /// text names it.
+    #[error("invalid setting: {0}")]
+    InvalidConfig(String),
     /// The URL given to the client is not a usable `ws://` URL.
     #[error("invalid URL {url:?}: {reason}")]
     InvalidUrl {
@@ -59,8 +69,51 @@ impl From<tungstenite::Error> for Error {
             tungstenite::Error::Io(e) => Error::Io(e),
             tungstenite::Error::Http(response) => Error::HttpStatus {
                 status: response.status().as_u16(),
+                reason: first_line(response.body().as_deref().unwrap_or_default()),
             },
             other => Error::WebSocket(Box::new(other)),
         }
+    }
+}
+
+/// The first line of a body, trimmed, at most 200 characters.
+fn first_line(body: &[u8]) -> String {
+    let text = String::from_utf8_lossy(body);
+    let line = text.lines().next().unwrap_or_default().trim();
+    line.chars().take(200).collect()
+}
+
+/// ": reason", or nothing for an empty one.
+fn shown(reason: &str) -> String {
+    if reason.is_empty() {
+        String::new()
+    } else {
+        format!(": {reason}")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_http_answer_is_shown_with_the_first_line_of_its_body() {
+        let with = Error::HttpStatus {
+            status: 403,
+            reason: first_line(b"origin not allowed\nmore\n"),
+        };
+        assert_eq!(
+            with.to_string(),
+            "the server answered HTTP 403 instead of upgrading: origin not allowed"
+        );
+        let without = Error::HttpStatus {
+            status: 404,
+            reason: first_line(b""),
+        };
+        assert_eq!(
+            without.to_string(),
+            "the server answered HTTP 404 instead of upgrading"
+        );
+        assert_eq!(first_line(&[b'x'; 500]).len(), 200);
     }
 }

@@ -134,13 +134,86 @@ fn the_client_fails_with_a_clear_error() {
         }
         let addr = start(rt, Config::default().path("/elsewhere"));
         match run_client(rt, &config_for(addr), never(), |_| {}) {
-            Err(e @ Error::HttpStatus { status: 404 }) => {
-                assert_eq!(
-                    e.to_string(),
-                    "the server answered HTTP 404 instead of upgrading"
-                )
-            }
+            Err(e @ Error::HttpStatus { status: 404, .. }) => assert_eq!(
+                e.to_string(),
+                "the server answered HTTP 404 instead of upgrading: \
+                 no WebSocket endpoint at this path"
+            ),
             other => panic!("expected HTTP 404, got {other:?}"),
         }
+        // The server's reason comes with its status.
+        let addr = start(
+            rt,
+            Config::default().allow_origin("https://allowed.example"),
+        );
+        match run_client(rt, &config_for(addr), never(), |_| {}) {
+            Err(Error::HttpStatus { status, reason }) => {
+                assert_eq!((status, reason.as_str()), (403, "origin not allowed"))
+            }
+            other => panic!("expected HTTP 403, got {other:?}"),
+        }
+    }
+}
+
+/// Answers nothing.
+#[derive(Clone, Copy)]
+struct Mute;
+
+impl Handler for Mute {
+    fn on_message(&mut self, _: Message) -> Option<Message> {
+        None
+    }
+}
+
+#[test]
+fn with_a_count_the_client_waits_for_missing_echoes_only_as_long_as_the_echo_timeout() {
+    for rt in runtimes() {
+        let addr = start_with(rt, Config::default(), Mute);
+        let config = config_for(addr)
+            .count(2)
+            .echo_timeout(Duration::from_millis(100));
+        let mut unexpected = 0;
+        let report = run_client(rt, &config, never(), |e| {
+            if let Event::Unexpected { .. } = e {
+                unexpected += 1;
+            }
+        })
+        .unwrap();
+        assert_eq!((report.sent, report.echoed, report.missing), (2, 0, 2));
+        assert_eq!((report.unexpected, unexpected), (0, 0));
+    }
+}
+
+#[test]
+fn a_close_from_the_server_is_one_event_and_the_client_reconnects() {
+    for rt in runtimes() {
+        let addr = start_with(rt, Config::default(), CloseOnSecond::default());
+        let mut events = Vec::new();
+        // Each connection closes on its second message: three echoes take three connections.
+        let config = config_for(addr)
+            .count(3)
+            .backoff(Duration::from_millis(1), Duration::from_millis(1));
+        let report = run_client(rt, &config, never(), |e| events.push(e.clone())).unwrap();
+        assert_eq!((report.echoed, report.reconnects), (3, 2));
+        let closes: Vec<usize> = (events.iter().enumerate())
+            .filter(|(_, e)| {
+                matches!(
+                    e,
+                    Event::ServerClosed {
+                        code: Some(4001),
+                        ..
+                    }
+                )
+            })
+            .map(|(at, _)| at)
+            .collect();
+        assert_eq!(closes.len(), 2, "{events:?}");
+        for at in closes {
+            assert!(
+                matches!(events[at + 1], Event::Reconnected { resending: 1, .. }),
+                "no LinkDown between the Close and the reconnect: {events:?}"
+            );
+        }
+        assert!(!events.iter().any(|e| matches!(e, Event::LinkDown { .. })));
     }
 }

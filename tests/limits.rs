@@ -216,3 +216,34 @@ fn over_the_connection_limit_gets_503_with_retry_after_and_a_freed_place_is_reus
         );
     }
 }
+
+#[test]
+fn settings_that_cannot_work_are_refused_up_front() {
+    for rt in runtimes() {
+        for (config, message) in [
+            (
+                Config::default().path("ws"),
+                "invalid setting: the path \"ws\" must start with /",
+            ),
+            (
+                Config::default().max_message_size(0),
+                "invalid setting: max_message_size must be above 0",
+            ),
+        ] {
+            let error = ws_echo::Server::bind(rt, "127.0.0.1:0", config.clone()).unwrap_err();
+            assert_eq!(error.kind(), std::io::ErrorKind::InvalidInput);
+            assert_eq!(error.to_string(), message);
+            // serve says the same, without answering anything.
+            let mut stream = futures_lite::io::Cursor::new(Vec::new());
+            let served = futures_lite::future::block_on(ws_echo::serve(&mut stream, &config, Echo));
+            assert_eq!(served.unwrap_err().to_string(), message);
+            assert!(stream.into_inner().is_empty());
+        }
+        let server = ws_echo::Server::bind(rt, "127.0.0.1:0", Config::default()).unwrap();
+        let error = block_on(rt, server.max_connections(Some(0)).run(Echo)).unwrap_err();
+        assert_eq!(
+            error.to_string(),
+            "max_connections of 0 would refuse every connection"
+        );
+    }
+}

@@ -29,6 +29,10 @@ pub struct ClientConfig {
     pub count: Option<u64>,
     /// How long to wait for the server's answer to our Close. Default: 1 s.
     pub close_timeout: Duration,
+    /// With [`ClientConfig::count`]: once every message is sent, how long the oldest echo still
+    /// awaited may take before the run ends anyway (closing with 1000), the echoes not back
+    /// counted as missing. Checked at each interval. Default: 10 s.
+    pub echo_timeout: Duration,
     /// Heartbeat: when nothing has arrived from the server for this long, send a Ping.
     /// `None` turns it off. Default: 20 s.
     pub ping_interval: Option<Duration>,
@@ -68,6 +72,7 @@ impl Default for ClientConfig {
             interval: Duration::from_secs(2),
             count: None,
             close_timeout: Duration::from_secs(1),
+            echo_timeout: Duration::from_secs(10),
             ping_interval: Some(Duration::from_secs(20)),
             pong_timeout: Duration::from_secs(20),
             handshake_timeout: Duration::from_secs(10),
@@ -132,6 +137,12 @@ impl ClientConfig {
     #[cfg_attr(docsrs, doc(cfg(feature = "tls")))]
     pub fn tls(mut self, tls: std::sync::Arc<crate::tls::ClientConfig>) -> Self {
         self.tls = Some(tls);
+        self
+    }
+
+    /// Sets [`ClientConfig::echo_timeout`].
+    pub fn echo_timeout(mut self, timeout: Duration) -> Self {
+        self.echo_timeout = timeout;
         self
     }
 
@@ -203,12 +214,60 @@ impl ClientConfig {
             _ => return Err(invalid("the scheme must be ws:// or wss://")),
         };
         let host = uri.host().ok_or_else(|| invalid("no host"))?;
-        let address = format!("{host}:{}", uri.port_u16().unwrap_or(default_port));
+        // The authority's port as written ("[::1]:8080" or "host:8080"), which `port_u16`
+        // leaves out when it does not fit.
+        let written = uri.authority().map(|a| a.as_str()).and_then(|authority| {
+            let after_host = authority
+                .rsplit_once(']')
+                .map_or(authority, |(_, rest)| rest);
+            after_host.rsplit_once(':').map(|(_, port)| port)
+        });
+        let port = match (uri.port_u16(), written) {
+            (Some(0), _) => return Err(invalid("port 0 cannot be dialed")),
+            (Some(port), _) => port,
+            (None, None | Some("")) => default_port,
+            (None, Some(port)) => {
+                let reason = format!("port {port} is out of range (1 to 65535)");
+                return Err(invalid(&reason));
+            }
+        };
+        let address = format!("{host}:{port}");
         let origin = HeaderValue::from_str(&self.origin).map_err(|_| Error::InvalidUrl {
             url: self.origin.clone(),
             reason: "not a valid Origin header value".to_owned(),
         })?;
         request.headers_mut().insert("Origin", origin);
         Ok((request, address))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn reason(url: &str) -> String {
+        match ClientConfig::new(url).request() {
+            Err(Error::InvalidUrl { reason, .. }) => reason,
+            other => panic!("{url}: expected an invalid URL, got {other:?}"),
+        }
+    }
+
+    #[test]
+    fn a_port_out_of_range_is_named_rather_than_replaced_by_the_default() {
+        assert_eq!(
+            reason("ws://127.0.0.1:99999/ws"),
+            "port 99999 is out of range (1 to 65535)"
+        );
+        assert_eq!(reason("ws://127.0.0.1:0/ws"), "port 0 cannot be dialed");
+        let address = |url: &str| ClientConfig::new(url).request().map(|(_, a)| a).ok();
+        assert_eq!(
+            address("ws://127.0.0.1:65535/ws").as_deref(),
+            Some("127.0.0.1:65535")
+        );
+        assert_eq!(
+            address("ws://example.com/ws").as_deref(),
+            Some("example.com:80")
+        );
+        assert_eq!(address("ws://[::1]:8080/ws").as_deref(), Some("[::1]:8080"));
     }
 }

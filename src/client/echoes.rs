@@ -28,6 +28,13 @@ impl Echoes {
         self.pending.push_back((seq, Instant::now(), message));
     }
 
+    /// How long ago the oldest awaiting its echo was (last) sent.
+    pub(super) fn oldest_age(&self) -> Option<Duration> {
+        self.pending
+            .front()
+            .map(|(_, sent_at, _)| sent_at.elapsed())
+    }
+
     /// How many await their echo.
     pub(super) fn len(&self) -> usize {
         self.pending.len()

@@ -66,8 +66,8 @@ pub enum Event {
         /// Its close reason.
         reason: String,
     },
-    /// The link was declared dead: heartbeat timeout, stalled write, EOF, reset, or a Close
-    /// from the server; reconnecting follows unless turned off.
+    /// The link was declared dead: heartbeat timeout, stalled write, EOF, reset (a Close from
+    /// the server is [`Event::ServerClosed`]); reconnecting follows unless turned off.
     LinkDown {
         /// Why, in a few words.
         reason: String,
@@ -141,7 +141,7 @@ where
         on_event: &mut on_event,
     };
     loop {
-        let reason = match run.session(&mut link, stop.as_mut()).await {
+        match run.session(&mut link, stop.as_mut()).await {
             SessionEnd::Finished => return Ok(run.finish()),
             SessionEnd::ServerClosed(code, reason) if !config.reconnect => {
                 run.report.server_close = Some((code, reason));
@@ -150,13 +150,10 @@ where
             SessionEnd::Lost(reason) if !config.reconnect => {
                 return Err(Error::ConnectionLost(reason))
             }
-            SessionEnd::ServerClosed(Some(code), reason) => {
-                format!("the server closed with {code} {reason}")
-            }
-            SessionEnd::ServerClosed(None, _) => "the server closed".to_owned(),
-            SessionEnd::Lost(reason) => reason,
-        };
-        (run.on_event)(&Event::LinkDown { reason });
+            // Said already, by `Event::ServerClosed`.
+            SessionEnd::ServerClosed(..) => {}
+            SessionEnd::Lost(reason) => (run.on_event)(&Event::LinkDown { reason }),
+        }
         let down = Instant::now();
         let mut backoff = config.backoff_initial;
         link = loop {

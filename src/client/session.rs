@@ -87,7 +87,7 @@ impl<E: FnMut(&Event)> Run<'_, E> {
             // Ok(true): finished, as asked; Err: the connection ended otherwise.
             let finished = match step {
                 Step::Stop => Ok(true),
-                Step::Tick => self.send_next(link).await.map(|()| false),
+                Step::Tick => self.send_next(link).await,
                 Step::Heartbeat => self.heartbeat(link).await.map(|()| false),
                 Step::Received(item) => self.received(link, item).await,
             };
@@ -117,13 +117,16 @@ impl<E: FnMut(&Event)> Run<'_, E> {
         Ok(())
     }
 
-    /// The interval ticked: the next message goes out, unless all were sent.
+    /// The interval ticked: the next message goes out, unless all were sent; then `Ok(true)`
+    /// once the oldest echo still awaited is older than the echo timeout: the run ends.
     async fn send_next<S: AsyncRead + AsyncWrite + Unpin>(
         &mut self,
         link: &mut Link<S>,
-    ) -> Result<(), SessionEnd> {
+    ) -> Result<bool, SessionEnd> {
         if self.config.count.is_some_and(|n| self.report.sent >= n) {
-            return Ok(());
+            let late =
+                (self.echoes.oldest_age()).is_some_and(|age| age >= self.config.echo_timeout);
+            return Ok(late);
         }
         let message = self.config.message.clone();
         self.write(link, message.clone())
@@ -131,7 +134,7 @@ impl<E: FnMut(&Event)> Run<'_, E> {
             .map_err(SessionEnd::Lost)?;
         self.report.sent += 1;
         self.echoes.sent(self.report.sent, message);
-        Ok(())
+        Ok(false)
     }
 
     /// The heartbeat's timer fired: ping a silent server, or declare the link dead.

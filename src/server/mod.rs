@@ -67,12 +67,12 @@ impl Server {
     /// Binds a listener to the first of `addr`'s addresses that can be bound (port 0 picks a
     /// free port; see [`Server::local_addr`]), with a backlog of 1024. A host name is resolved
     /// here, blocking.
+    /// Fails with `InvalidInput` when `config` does not pass [`Config::check`].
     pub fn bind(runtime: Runtime, addr: impl ToSocketAddrs, config: Config) -> io::Result<Server> {
-        Ok(Server::from_listener(
-            runtime,
-            socket::listen(addr)?,
-            config,
-        ))
+        let invalid = |e| io::Error::new(io::ErrorKind::InvalidInput, e);
+        config.check().map_err(invalid)?;
+        let listener = socket::listen(addr)?;
+        Ok(Server::from_listener(runtime, listener, config))
     }
 
     /// Serves on a listener the application bound itself (with socket options of its own, or
@@ -95,8 +95,8 @@ impl Server {
     }
 
     /// Connections served at once; one more is answered HTTP 503 with `Retry-After: 1` and
-    /// closed. `None` means no limit. Default: 10,000 (about 40 MB at ~4 KiB per idle
-    /// connection).
+    /// closed. `None` means no limit; `Some(0)` would refuse everyone, and [`Server::run`]
+    /// fails with it. Default: 10,000 (about 40 MB at ~4 KiB per idle connection).
     pub fn max_connections(mut self, max: Option<usize>) -> Self {
         self.max_connections = max;
         self
@@ -184,6 +184,13 @@ impl Server {
             tcp_keepalive,
             ..
         } = self;
+        if max_connections == Some(0) {
+            let zero = "max_connections of 0 would refuse every connection";
+            return Err(io::Error::new(io::ErrorKind::InvalidInput, zero));
+        }
+        config
+            .check()
+            .map_err(|e| io::Error::new(io::ErrorKind::InvalidInput, e))?;
         listener.set_nonblocking(true)?;
         if socket::INHERITED {
             socket::tune(&listener, tcp_keepalive)?;
