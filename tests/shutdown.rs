@@ -133,7 +133,7 @@ fn a_peer_that_never_answers_the_close_is_dropped_at_the_drain_deadline() {
 #[test]
 fn statistics_count_exactly_what_happened() {
     for rt in runtimes() {
-        let server = start_server(rt, Config::default(), Echo);
+        let server = start_server(rt, Config::default().page("<p>hi</p>"), Echo);
         let addr = server.addr;
         // A: three 10-byte messages, then Close 1000.
         let mut a = Raw::upgrade(addr);
@@ -155,6 +155,8 @@ fn statistics_count_exactly_what_happened() {
         b.assert_eof();
         // C: the wrong path.
         assert!(http(addr, &upgrade_request("/nope", "")).starts_with("HTTP/1.1 404 "));
+        // E: the page, which is not a refusal.
+        assert!(http(addr, "GET / HTTP/1.1\r\nHost: x\r\n\r\n").ends_with("<p>hi</p>"));
         // D: one message, then EOF without a Close.
         let mut d = Raw::upgrade(addr);
         d.send(true, TEXT, b"bye");
@@ -163,7 +165,7 @@ fn statistics_count_exactly_what_happened() {
         d.assert_eof();
         eventually("all connections ended", || {
             let stats = server.stats.snapshot();
-            stats.open == 0 && stats.refused == 1 && stats.without_close == 1
+            stats.open == 0 && stats.refused == 1 && stats.pages == 1 && stats.without_close == 1
         });
         let stats = server.stats.snapshot();
         assert_eq!(
@@ -179,8 +181,13 @@ fn statistics_count_exactly_what_happened() {
             "{rt:?}"
         );
         assert_eq!(stats.without_close, 1, "{rt:?}");
+        assert_eq!(
+            stats.to_string(),
+            "3 connections (0 open, 1 refused, 1 page); in 6 messages / 43 B, \
+             out 6 messages / 43 B; closes 1000: 1, 4000: 1; 1 without a close"
+        );
         server.shutdown.trigger();
         let report = server.report.recv_timeout(IO_TIMEOUT).unwrap();
-        assert_eq!(report, expected_report(4, 0, 0), "{rt:?}");
+        assert_eq!(report, expected_report(5, 0, 0), "{rt:?}");
     }
 }

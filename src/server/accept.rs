@@ -98,8 +98,9 @@ impl Accepting {
             dropped,
         };
         log::info!(
-            "shut down: {served} connections served, {closed_cleanly} closed cleanly at the \
-             shutdown, {dropped} dropped"
+            "shut down: served {}; of those open at the shutdown, {closed_cleanly} closed \
+             cleanly and {dropped} were dropped",
+            super::stats::counted(served, "connection")
         );
         report
     }
@@ -107,10 +108,9 @@ impl Accepting {
     /// Waits for the open connections to end, up to the drain timeout; then drops the rest.
     async fn drain(&self, slots: &Slots, shared: &Shared) {
         let drain = self.config.drain_timeout;
-        log::info!(
-            "shutting down: stopped accepting; draining {} open connections for up to {drain:?}",
-            slots.open()
-        );
+        // No count here: connections that saw the signal first may be ending meanwhile, on
+        // other threads; the report counts each one open at the signal once it has ended.
+        log::info!("shutting down: stopped accepting; draining for up to {drain:?}");
         let drained = until(self.config.timer.after(drain), slots.wait_empty()).await;
         if drained.is_none() {
             log::info!("drain deadline: dropping {} connections", slots.open());
@@ -168,6 +168,7 @@ async fn task<H: Handler>(
     match &outcome {
         Outcome::Served(summary) => shared.stats.ended(summary),
         Outcome::NotUpgraded => shared.stats.refused_after_open(),
+        Outcome::Page => shared.stats.page_served(),
         Outcome::Dropped => {
             log::info!("#{id} {peer} dropped at the drain deadline");
             shared.stats.dropped();
@@ -211,7 +212,7 @@ async fn connection<H: Handler>(
         }
         Ok(_) => {
             log::info!("#{id} {peer} served the page");
-            Outcome::NotUpgraded
+            Outcome::Page
         }
         Err(Error::Refused { status, reason }) => {
             log::info!("#{id} {peer} refused with HTTP {status}: {reason}");

@@ -13,8 +13,10 @@ use crate::{Ending, Summary};
 pub(super) enum Outcome {
     /// A WebSocket connection ran, and went this way.
     Served(Summary),
-    /// No WebSocket connection: refused, the page, a failed or timed-out handshake.
+    /// No WebSocket connection: refused, a failed or timed-out handshake.
     NotUpgraded,
+    /// A request for the page, answered.
+    Page,
     /// Still running at the drain deadline: dropped.
     Dropped,
 }
@@ -27,7 +29,7 @@ impl Outcome {
             Outcome::Served(summary) => {
                 matches!(summary.ending, Ending::ServerClosed { dropped: true, .. })
             }
-            Outcome::NotUpgraded => false,
+            Outcome::NotUpgraded | Outcome::Page => false,
             Outcome::Dropped => true,
         }
     }

@@ -19,6 +19,8 @@ pub struct Stats {
     /// Connections refused: an HTTP error status (400, 403, 404, 426, 431, 503) or a failed or
     /// timed-out handshake.
     pub refused: u64,
+    /// Plain `GET /` requests answered with [`Config::page`](crate::Config) (not refusals).
+    pub pages: u64,
     /// Data messages received.
     pub messages_in: u64,
     /// Data messages sent.
@@ -42,6 +44,7 @@ struct Counters {
     open: AtomicU64,
     connections: AtomicU64,
     refused: AtomicU64,
+    pages: AtomicU64,
     messages_in: AtomicU64,
     messages_out: AtomicU64,
     bytes_in: AtomicU64,
@@ -59,6 +62,7 @@ impl StatsHandle {
             open: get(&c.open),
             connections: get(&c.connections),
             refused: get(&c.refused),
+            pages: get(&c.pages),
             messages_in: get(&c.messages_in),
             messages_out: get(&c.messages_out),
             bytes_in: get(&c.bytes_in),
@@ -74,6 +78,13 @@ impl StatsHandle {
     }
 
     /// A connection that was opened ended without a WebSocket connection.
+    /// A connection that was opened was a request for the page.
+    pub(crate) fn page_served(&self) {
+        self.0.open.fetch_sub(1, Ordering::Relaxed);
+        self.0.connections.fetch_sub(1, Ordering::Relaxed);
+        self.0.pages.fetch_add(1, Ordering::Relaxed);
+    }
+
     pub(crate) fn refused_after_open(&self) {
         self.0.open.fetch_sub(1, Ordering::Relaxed);
         self.0.connections.fetch_sub(1, Ordering::Relaxed);
@@ -112,5 +123,51 @@ impl StatsHandle {
                 c.without_close.fetch_add(1, Ordering::Relaxed);
             }
         }
+    }
+}
+
+/// In words: `3 connections (1 open, 2 refused, 1 page); in 6 messages / 66 B, out 6 messages
+/// / 66 B; closes 1000: 2, 1001: 1; 0 without a close`.
+///
+/// ```
+/// let stats = ws_echo::Stats::default();
+/// assert_eq!(
+///     stats.to_string(),
+///     "0 connections (0 open, 0 refused, 0 pages); in 0 messages / 0 B, out 0 messages / 0 B; \
+///      no closes; 0 without a close"
+/// );
+/// ```
+impl std::fmt::Display for Stats {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "{} ({} open, {} refused, {}); in {} / {} B, out {} / {} B; ",
+            counted(self.connections, "connection"),
+            self.open,
+            self.refused,
+            counted(self.pages, "page"),
+            counted(self.messages_in, "message"),
+            self.bytes_in,
+            counted(self.messages_out, "message"),
+            self.bytes_out,
+        )?;
+        if self.closes.is_empty() {
+            write!(f, "no closes")?;
+        } else {
+            write!(f, "closes ")?;
+            for (i, (code, n)) in self.closes.iter().enumerate() {
+                write!(f, "{}{code}: {n}", if i > 0 { ", " } else { "" })?;
+            }
+        }
+        write!(f, "; {} without a close", self.without_close)
+    }
+}
+
+/// `1 connection`, `2 connections`.
+pub(crate) fn counted(n: u64, what: &str) -> String {
+    if n == 1 {
+        format!("1 {what}")
+    } else {
+        format!("{n} {what}s")
     }
 }

@@ -1,0 +1,257 @@
+//! The client example itself (see `examples/client.rs`), compiled only with a runtime.
+
+use std::process::ExitCode;
+use std::time::Duration;
+
+use crate::flags::{duration, duration_or_off, positive_duration};
+use argh::FromArgs;
+use ws_echo::client::{self, ClientConfig, ClientReport, Event};
+use ws_echo::runtimes::Runtime;
+
+/// Write a message to a WebSocket echo server every interval and print the echoes.
+#[derive(FromArgs)]
+#[argh(
+    note = "Ctrl-C closes with 1000 and prints a summary. RUST_LOG=debug shows more.",
+    error_code(0, "every echo came back"),
+    error_code(
+        1,
+        "some echoes are missing, the server closed with an error code, or no \
+                   connection could be made"
+    ),
+    error_code(2, "bad usage: a flag or its value is wrong")
+)]
+struct Args {
+    /// server address; dials ws://ADDR/ws (default 127.0.0.1:8080)
+    #[argh(option)]
+    addr: Option<String>,
+    /// the full ws:// URL to dial instead of --addr
+    #[argh(option)]
+    url: Option<String>,
+    /// the Origin header to send (default http://localhost/)
+    #[argh(option, default = "String::from(\"http://localhost/\")")]
+    origin: String,
+    /// the text to send (default "Hello World")
+    #[argh(option, default = "String::from(\"Hello World\")")]
+    message: String,
+    /// send the contents of this file instead of --message: as text when it is UTF-8 (unless
+    /// --binary), else as binary
+    #[argh(option)]
+    message_file: Option<std::path::PathBuf>,
+    /// send the message as a binary message
+    #[argh(switch)]
+    binary: bool,
+    /// time between messages, like 2s or 500ms, above 0 (default 2s)
+    #[argh(
+        option,
+        default = "Duration::from_secs(2)",
+        from_str_fn(positive_duration)
+    )]
+    interval: Duration,
+    /// stop after this many echoes, closing with 1000
+    #[argh(option)]
+    count: Option<u64>,
+    /// heartbeat: ping after this much silence from the server, or "off" (default 20s)
+    #[argh(
+        option,
+        default = "Some(Duration::from_secs(20))",
+        from_str_fn(duration_or_off)
+    )]
+    ping_interval: Option<Duration>,
+    /// heartbeat: declare the link dead this long after an unanswered ping (default 20s)
+    #[argh(option, default = "Duration::from_secs(20)", from_str_fn(duration))]
+    pong_timeout: Duration,
+    /// connecting plus the upgrade must finish within this (default 10s)
+    #[argh(option, default = "Duration::from_secs(10)", from_str_fn(duration))]
+    handshake_timeout: Duration,
+    /// declare the link dead when a write makes no progress for this long (default 10s)
+    #[argh(option, default = "Duration::from_secs(10)", from_str_fn(duration))]
+    write_timeout: Duration,
+    /// with --count: once all are sent, how long a missing echo may take (default 10s)
+    #[argh(option, default = "Duration::from_secs(10)", from_str_fn(duration))]
+    echo_timeout: Duration,
+    /// how long to wait for the server's answer to our Close (default 1s)
+    #[argh(option, default = "Duration::from_secs(1)", from_str_fn(duration))]
+    close_timeout: Duration,
+    /// first reconnect delay bound, doubling up to --backoff-max (default 500ms)
+    #[argh(option, default = "Duration::from_millis(500)", from_str_fn(duration))]
+    backoff_initial: Duration,
+    /// largest reconnect delay bound (default 30s)
+    #[argh(option, default = "Duration::from_secs(30)", from_str_fn(duration))]
+    backoff_max: Duration,
+    /// for wss:// URLs: also trust the CA certificates in this PEM file (the system's roots are
+    /// always trusted; needs the `tls` feature)
+    #[argh(option)]
+    ca: Option<std::path::PathBuf>,
+    /// exit when the link dies or the server closes, instead of reconnecting
+    #[argh(switch)]
+    no_reconnect: bool,
+    /// the runtime to run on: smol (the default and recommended), async-std or tokio, as
+    /// compiled in
+    #[argh(
+        option,
+        default = "Runtime::COMPILED[0]",
+        from_str_fn(crate::runtime::runtime)
+    )]
+    runtime: Runtime,
+}
+
+pub fn main() -> ExitCode {
+    env_logger::Builder::from_env(env_logger::Env::default().default_filter_or("warn")).init();
+    let args: Args = crate::flags::parse();
+    if args.url.is_some() && args.addr.is_some() {
+        eprintln!("error: --url and --addr both name the server: give one");
+        return ExitCode::from(2);
+    }
+    let url = args.url.clone().unwrap_or_else(|| {
+        format!(
+            "ws://{}/ws",
+            args.addr.as_deref().unwrap_or("127.0.0.1:8080")
+        )
+    });
+    let payload = match &args.message_file {
+        Some(path) => match std::fs::read(path) {
+            Ok(bytes) => bytes,
+            Err(e) => {
+                eprintln!("error: cannot read {}: {e}", path.display());
+                return ExitCode::FAILURE;
+            }
+        },
+        None => args.message.clone().into_bytes(),
+    };
+    let mut config = ClientConfig::new(url)
+        .origin(args.origin.as_str())
+        .interval(args.interval)
+        .echo_timeout(args.echo_timeout)
+        .ping_interval(args.ping_interval)
+        .pong_timeout(args.pong_timeout)
+        .handshake_timeout(args.handshake_timeout)
+        .write_timeout(args.write_timeout)
+        .close_timeout(args.close_timeout)
+        .backoff(args.backoff_initial, args.backoff_max)
+        .reconnect(!args.no_reconnect);
+    if let Some(count) = args.count {
+        config = config.count(count);
+    }
+    #[cfg(feature = "tls")]
+    if let Some(ca) = &args.ca {
+        match ws_echo::tls::client_config(Some(ca)) {
+            Ok(tls) => config = config.tls(tls),
+            Err(e) => {
+                eprintln!("error: {e}");
+                return ExitCode::FAILURE;
+            }
+        }
+    }
+    #[cfg(not(feature = "tls"))]
+    if args.ca.is_some() {
+        eprintln!("error: --ca needs the `tls` feature: add --features tls");
+        return ExitCode::FAILURE;
+    }
+    config = match String::from_utf8(payload) {
+        Ok(text) if !args.binary => config.message(text),
+        Ok(text) => config.binary_message(text.into_bytes()),
+        Err(e) => config.binary_message(e.into_bytes()),
+    };
+
+    // Ctrl-C ends the run with Close 1000 and a summary.
+    let (stop_tx, stop_rx) = async_channel::bounded::<()>(1);
+    if let Err(e) = ctrlc::set_handler(move || {
+        let _ = stop_tx.try_send(());
+    }) {
+        eprintln!("warning: Ctrl-C will not print a summary: {e}");
+    }
+    let stop = async move {
+        let _ = stop_rx.recv().await;
+    };
+
+    log::debug!("running on {}", args.runtime.name());
+    let rt = args.runtime;
+    let result = crate::runtime::block_on(rt, async {
+        let config = config.clone().timer(rt.timer());
+        client::run(&config, |addr| rt.connect(addr), stop, print).await
+    });
+    let result = match result {
+        Ok(result) => result,
+        Err(e) => {
+            eprintln!("error: cannot start the runtime: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    match result {
+        Ok(report) => finish(&report),
+        Err(e @ ws_echo::Error::InvalidUrl { .. }) => {
+            eprintln!("error: {e}");
+            ExitCode::FAILURE
+        }
+        Err(e) => {
+            eprintln!("error: {}: {e}", config.url);
+            ExitCode::FAILURE
+        }
+    }
+}
+
+/// Prints a line; when nobody reads our output any more (`client | head -1`), exits quietly.
+macro_rules! say {
+    ($($arg:tt)*) => {{
+        use std::io::Write;
+        if writeln!(std::io::stdout(), $($arg)*).is_err() {
+            std::process::exit(0);
+        }
+    }};
+}
+
+fn print(event: &Event) {
+    match event {
+        Event::Connected { address } => say!("connected to {address}"),
+        Event::Echo { seq, rtt, text } => {
+            say!(
+                "received: {text} (#{seq}, rtt {:.3} ms)",
+                rtt.as_secs_f64() * 1e3
+            )
+        }
+        Event::Unexpected { text } => say!("unexpected message: {}", shown(text)),
+        Event::ServerClosed {
+            code: Some(code),
+            reason,
+        } => {
+            say!("server closed: {code} {reason}")
+        }
+        Event::ServerClosed { code: None, .. } => say!("server closed without a code"),
+        Event::LinkDown { reason } => say!("link down: {reason}"),
+        Event::Reconnected {
+            address,
+            after,
+            resending,
+        } => say!(
+            "reconnected to {address} after {:.3}s, resending {resending}",
+            after.as_secs_f64()
+        ),
+        _ => {}
+    }
+}
+
+/// A long text as its length, a short one as it is.
+fn shown(text: &str) -> String {
+    match text.chars().count() {
+        n if n > 200 => format!("{n} characters of text"),
+        _ => text.to_owned(),
+    }
+}
+
+/// Prints the summary; exits 1 when echoes are missing, or when the server ended the
+/// connection with a code other than 1000 (normal) or 1001 (going away).
+fn finish(report: &ClientReport) -> ExitCode {
+    say!(
+        "sent {}, echoed {}, missing {}, resent {}, reconnects {}",
+        report.sent,
+        report.echoed,
+        report.missing,
+        report.resent,
+        report.reconnects
+    );
+    match &report.server_close {
+        _ if report.missing > 0 => ExitCode::FAILURE,
+        Some((Some(code), _)) if *code != 1000 && *code != 1001 => ExitCode::FAILURE,
+        _ => ExitCode::SUCCESS,
+    }
+}

@@ -1,0 +1,246 @@
+//! The server example itself (see `examples/server.rs`), compiled only with a runtime.
+
+use std::process::ExitCode;
+use std::time::Duration;
+
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+use crate::flags::{duration, duration_or_off};
+use argh::FromArgs;
+use ws_echo::runtimes::Runtime;
+use ws_echo::{Config, Handler, Message, Server, Shutdown, StatsHandle};
+
+/// Serve a WebSocket echo endpoint at ws://ADDR/PATH, and a page to try it at http://ADDR/.
+#[derive(FromArgs)]
+#[argh(
+    note = "RUST_LOG sets what is logged (default info: one line per connection event; debug adds \
+            each message). Ctrl-C or SIGTERM drains: every connection gets Close 1001 after its \
+            echoes; a second Ctrl-C exits at once.",
+    error_code(1, "could not serve: the address is taken, or the listener failed"),
+    error_code(
+        2,
+        "bad usage: a flag or its value is wrong, or a TLS file is unusable"
+    )
+)]
+struct Args {
+    /// address to listen on (default 127.0.0.1:8080; port 0 picks a free one)
+    #[argh(option, default = "String::from(\"127.0.0.1:8080\")")]
+    addr: String,
+    /// the path that is upgraded; others get 404 (default /ws)
+    #[argh(option, default = "String::from(\"/ws\")")]
+    path: String,
+    /// an origin allowed to connect, repeat for several; others get 403 (default: any)
+    #[argh(option)]
+    allow_origin: Vec<String>,
+    /// largest message accepted, in bytes; larger ones get Close 1009 (default 1048576)
+    #[argh(option, default = "1 << 20")]
+    max_message_size: usize,
+    /// heartbeat: ping a client silent this long, or "off" (default 20s)
+    #[argh(
+        option,
+        default = "Some(Duration::from_secs(20))",
+        from_str_fn(duration_or_off)
+    )]
+    ping_interval: Option<Duration>,
+    /// heartbeat: drop a client still silent this long after the ping (default 20s)
+    #[argh(option, default = "Duration::from_secs(20)", from_str_fn(duration))]
+    pong_timeout: Duration,
+    /// drop a connection that has not finished the upgrade in this time (default 10s)
+    #[argh(option, default = "Duration::from_secs(10)", from_str_fn(duration))]
+    handshake_timeout: Duration,
+    /// drop a connection whose writes make no progress for this long (default 10s)
+    #[argh(option, default = "Duration::from_secs(10)", from_str_fn(duration))]
+    write_timeout: Duration,
+    /// close (1001) a connection with no data message for this long, or "off" (default off)
+    #[argh(option, default = "None", from_str_fn(duration_or_off))]
+    idle_timeout: Option<Duration>,
+    /// how long to wait for the peer's answer after we close (default 2s)
+    #[argh(option, default = "Duration::from_secs(2)", from_str_fn(duration))]
+    close_timeout: Duration,
+    /// TCP keepalive idle time before probes, or "off" (default 30s)
+    #[argh(
+        option,
+        default = "Some(Duration::from_secs(30))",
+        from_str_fn(duration_or_off)
+    )]
+    tcp_keepalive: Option<Duration>,
+    /// connections served at once; more get HTTP 503 (default 10000)
+    #[argh(option, default = "10_000")]
+    max_connections: usize,
+    /// serve wss://: the PEM certificate chain (with --tls-key; needs the `tls` feature)
+    #[argh(option)]
+    tls_cert: Option<std::path::PathBuf>,
+    /// serve wss://: the PEM private key of --tls-cert
+    #[argh(option)]
+    tls_key: Option<std::path::PathBuf>,
+    /// how long connections get to answer our Close 1001 at shutdown (default 10s)
+    #[argh(option, default = "Duration::from_secs(10)", from_str_fn(duration))]
+    drain_timeout: Duration,
+    /// the runtime to serve on: smol (the default and recommended), async-std or tokio, as
+    /// compiled in
+    #[argh(
+        option,
+        default = "Runtime::COMPILED[0]",
+        from_str_fn(crate::runtime::runtime)
+    )]
+    runtime: Runtime,
+}
+
+/// The echo, logging each message as the Go program printed them.
+#[derive(Clone, Copy)]
+struct LoggedEcho;
+
+impl Handler for LoggedEcho {
+    fn on_message(&mut self, message: Message) -> Option<Message> {
+        if log::log_enabled!(log::Level::Debug) {
+            match &message {
+                Message::Text(text) => log::debug!("received from client: {}", preview(text)),
+                other => log::debug!("received from client: {} bytes of binary", other.len()),
+            }
+        }
+        Some(message)
+    }
+}
+
+/// A text as it is, or its first 80 characters and how long it is.
+fn preview(text: &str) -> String {
+    match text.chars().count() {
+        n if n > 80 => format!(
+            "{}... ({n} characters)",
+            text.chars().take(80).collect::<String>()
+        ),
+        _ => text.to_owned(),
+    }
+}
+
+pub fn main() -> ExitCode {
+    env_logger::Builder::from_env(env_logger::Env::default().default_filter_or("info"))
+        .format_timestamp_millis()
+        .init();
+    let args: Args = crate::flags::parse();
+    if args.max_connections == 0 {
+        eprintln!("error: --max-connections 0 would refuse every connection");
+        return ExitCode::from(2);
+    }
+    // Each connection is a file descriptor: raise the soft limit as far as we may.
+    match rlimit::increase_nofile_limit(u64::MAX) {
+        Ok(limit) => log::debug!("file descriptor limit: {limit}"),
+        Err(e) => log::warn!("could not raise the file descriptor limit: {e}"),
+    }
+    let mut config = Config::default()
+        .path(args.path.as_str())
+        .max_message_size(args.max_message_size)
+        .ping_interval(args.ping_interval)
+        .pong_timeout(args.pong_timeout)
+        .handshake_timeout(args.handshake_timeout)
+        .write_timeout(args.write_timeout)
+        .idle_timeout(args.idle_timeout)
+        .close_timeout(args.close_timeout);
+    for origin in &args.allow_origin {
+        config = config.allow_origin(origin.as_str());
+    }
+    if let Err(e) = config.check() {
+        eprintln!("error: {e}");
+        return ExitCode::from(2);
+    }
+    config = match with_tls(config, args.tls_cert.as_deref(), args.tls_key.as_deref()) {
+        Ok(config) => config,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    // A page for browsers at `/`: type messages, see their echoes and round-trip times.
+    let page = include_str!("../page.html").replace("{{WS_PATH}}", &args.path);
+    config = config.page(page);
+
+    let shutdown = Shutdown::new();
+    let config = config
+        .drain_timeout(args.drain_timeout)
+        .shutdown(shutdown.clone());
+    // Ctrl-C or SIGTERM: drain. Again: exit at once.
+    let presses = AtomicUsize::new(0);
+    let on_signal = move || {
+        if presses.fetch_add(1, Ordering::SeqCst) == 0 {
+            log::info!("shutting down: draining connections (Ctrl-C again to exit at once)");
+            shutdown.trigger();
+        } else {
+            log::warn!("exiting at once");
+            std::process::exit(130);
+        }
+    };
+    if let Err(e) = ctrlc::set_handler(on_signal) {
+        log::warn!("Ctrl-C and SIGTERM will not drain: {e}");
+    }
+
+    let path = config.path.clone();
+    let server = match Server::bind(args.runtime, args.addr.as_str(), config) {
+        Ok(server) => server
+            .max_connections(Some(args.max_connections))
+            .tcp_keepalive(args.tcp_keepalive),
+        Err(e) => {
+            eprintln!("error: cannot serve on {}: {e}", args.addr);
+            return ExitCode::FAILURE;
+        }
+    };
+    let scheme = if args.tls_cert.is_some() { "wss" } else { "ws" };
+    match server.local_addr() {
+        Ok(local) => {
+            let http = if args.tls_cert.is_some() {
+                "https"
+            } else {
+                "http"
+            };
+            println!("serving {scheme}://{local}{path} ({})", args.runtime.name());
+            println!("a page to try it: {http}://{local}/");
+        }
+        Err(e) => log::warn!("the listener's address is unknown: {e}"),
+    }
+    let stats = server.stats();
+    log_stats_every_minute(stats.clone());
+    let result = crate::runtime::block_on(args.runtime, async {
+        #[cfg(feature = "smol")]
+        if args.runtime == Runtime::Smol {
+            crate::runtime::run_smol_on_every_core()?;
+            return server.run_on(&crate::runtime::SMOL, LoggedEcho).await;
+        }
+        server.run(LoggedEcho).await
+    });
+    match result.and_then(|served| served) {
+        Ok(_report) => {
+            // The server has logged its report; add the counters.
+            log::info!("at shutdown: {}", stats.snapshot());
+            ExitCode::SUCCESS
+        }
+        Err(e) => {
+            eprintln!("error: cannot serve on {}: {e}", args.addr);
+            ExitCode::FAILURE
+        }
+    }
+}
+
+/// Adds TLS to `config` when a certificate and key are given; a one-line error otherwise.
+fn with_tls(
+    config: Config,
+    cert: Option<&std::path::Path>,
+    key: Option<&std::path::Path>,
+) -> Result<Config, String> {
+    match (cert, key) {
+        (None, None) => Ok(config),
+        #[cfg(feature = "tls")]
+        (Some(cert), Some(key)) => ws_echo::tls::server_config(cert, key)
+            .map(|tls| config.tls(tls))
+            .map_err(|e| e.to_string()),
+        #[cfg(not(feature = "tls"))]
+        (Some(_), Some(_)) => Err("--tls-cert needs the `tls` feature: add --features tls".into()),
+        _ => Err("--tls-cert and --tls-key go together".into()),
+    }
+}
+
+/// Logs the counters at debug level every minute, on a thread of its own.
+fn log_stats_every_minute(stats: StatsHandle) {
+    std::thread::spawn(move || loop {
+        std::thread::sleep(Duration::from_secs(60));
+        log::debug!("so far: {}", stats.snapshot());
+    });
+}
