@@ -5,6 +5,21 @@ use std::io;
 use async_tungstenite::tungstenite;
 
 /// What went wrong. Each variant says when it happens; match on it, its text is one line.
+///
+/// ```
+/// use ws_echo::Error;
+///
+/// fn log_refusal(error: &Error) {
+///     match error {
+///         Error::Refused { status, reason } => println!("answered {status}: {reason}"),
+///         Error::HandshakeTimeout | Error::HandshakeEof => println!("the peer went quiet"),
+///         other => println!("{other}"),
+///     }
+/// }
+/// let refused = Error::Refused { status: 403, reason: "origin not allowed" };
+/// assert_eq!(refused.to_string(), "refused the upgrade with HTTP 403: origin not allowed");
+/// log_refusal(&refused);
+/// ```
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum Error {

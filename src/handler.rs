@@ -39,6 +39,13 @@ pub trait Handler {
 
 /// The echo: every message goes back unchanged, text as text and binary as binary, byte for
 /// byte. It never copies the payload.
+///
+/// ```
+/// use ws_echo::{Echo, Handler, Message};
+///
+/// let binary = Message::binary(vec![0, 159, 146, 150]);
+/// assert_eq!(Echo.on_message(binary.clone()), Some(binary));
+/// ```
 #[derive(Clone, Copy, Debug, Default)]
 pub struct Echo;
 

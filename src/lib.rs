@@ -17,48 +17,38 @@
 //!
 //! # Example
 //!
-//! A WebSocket connection served over an in-memory byte stream, with no runtime at all: the
-//! upgrade request and one masked text frame go in, the 101 answer and the echo come out.
+//! An application's own listener hands each connection to [`serve`]; a client says hello and
+//! hears it back.
 //!
 //! ```
-//! use futures_lite::{future, io::Cursor};
-//! use ws_echo::{serve, Config, Echo, Ending, Served};
+//! # #[cfg(feature = "smol")]
+//! # fn main() -> Result<(), Box<dyn std::error::Error>> {
+//! use futures_util::{SinkExt, StreamExt};
+//! use ws_echo::{Config, Echo, Message};
 //!
-//! /// A stream that reads from `input` and collects what is written.
-//! struct Duplex { input: Cursor<Vec<u8>>, output: Vec<u8> }
-//! # use std::{io, pin::Pin, task::{Context, Poll}};
-//! # impl futures_lite::AsyncRead for Duplex {
-//! #     fn poll_read(mut self: Pin<&mut Self>, cx: &mut Context<'_>, buf: &mut [u8]) -> Poll<io::Result<usize>> {
-//! #         Pin::new(&mut self.input).poll_read(cx, buf)
-//! #     }
+//! smol::block_on(async {
+//!     let listener = smol::net::TcpListener::bind("127.0.0.1:0").await?;
+//!     let addr = listener.local_addr()?;
+//!     smol::spawn(async move {
+//!         while let Ok((stream, _peer)) = listener.accept().await {
+//!             smol::spawn(async move {
+//!                 let served = ws_echo::serve(stream, &Config::default(), Echo).await;
+//!                 println!("{served:?}");
+//!             })
+//!             .detach();
+//!         }
+//!     })
+//!     .detach();
+//!
+//!     let stream = smol::net::TcpStream::connect(addr).await?;
+//!     let (mut ws, _) = async_tungstenite::client_async(format!("ws://{addr}/ws"), stream).await?;
+//!     ws.send(Message::text("hello")).await?;
+//!     assert_eq!(ws.next().await.transpose()?, Some(Message::text("hello")));
+//!     Ok(())
+//! })
 //! # }
-//! # impl futures_lite::AsyncWrite for Duplex {
-//! #     fn poll_write(mut self: Pin<&mut Self>, _: &mut Context<'_>, buf: &[u8]) -> Poll<io::Result<usize>> {
-//! #         self.output.extend_from_slice(buf);
-//! #         Poll::Ready(Ok(buf.len()))
-//! #     }
-//! #     fn poll_flush(self: Pin<&mut Self>, _: &mut Context<'_>) -> Poll<io::Result<()>> { Poll::Ready(Ok(())) }
-//! #     fn poll_close(self: Pin<&mut Self>, _: &mut Context<'_>) -> Poll<io::Result<()>> { Poll::Ready(Ok(())) }
-//! # }
-//!
-//! let mut input = b"GET /ws HTTP/1.1\r\nHost: example\r\nUpgrade: websocket\r\n\
-//!     Connection: Upgrade\r\nSec-WebSocket-Version: 13\r\n\
-//!     Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n\r\n".to_vec();
-//! // A final text frame "Hi", masked with the key 1, 2, 3, 4, then a Close 1000.
-//! input.extend_from_slice(&[0x81, 0x82, 1, 2, 3, 4, b'H' ^ 1, b'i' ^ 2]);
-//! input.extend_from_slice(&[0x88, 0x82, 0, 0, 0, 0, 0x03, 0xe8]);
-//!
-//! let mut stream = Duplex { input: Cursor::new(input), output: Vec::new() };
-//! let served = future::block_on(serve(&mut stream, &Config::default(), Echo)).unwrap();
-//! let Served::WebSocket(summary) = served else { panic!("not a WebSocket connection") };
-//!
-//! assert_eq!(summary.messages_in, 1);
-//! assert_eq!(summary.ending, Ending::PeerClosed { code: Some(1000), reason: String::new() });
-//! let answer = String::from_utf8_lossy(&stream.output);
-//! assert!(answer.starts_with("HTTP/1.1 101 Switching Protocols\r\n"));
-//! assert!(answer.contains("Sec-WebSocket-Accept: s3pPLMBiTxaQ9kYGzzhZRbK+xOo=\r\n"));
-//! // After the head: the echo (unmasked, as a server sends) and the Close 1000 answered.
-//! assert!(stream.output.ends_with(&[0x81, 0x02, b'H', b'i', 0x88, 0x02, 0x03, 0xe8]));
+//! # #[cfg(not(feature = "smol"))]
+//! # fn main() {}
 //! ```
 #![cfg_attr(docsrs, feature(doc_cfg))]
 #![forbid(unsafe_code)]

@@ -42,6 +42,21 @@ impl fmt::Display for Served {
 }
 
 /// How a connection ended.
+///
+/// ```
+/// use ws_echo::{Ending, Timeout};
+///
+/// fn was_clean(ending: &Ending) -> bool {
+///     match ending {
+///         Ending::PeerClosed { .. } => true,
+///         Ending::ServerClosed { dropped, .. } => !dropped,
+///         Ending::TimedOut(Timeout::Unresponsive { .. }) => false, // a pulled cable, say
+///         _ => false,
+///     }
+/// }
+/// assert!(was_clean(&Ending::PeerClosed { code: Some(1000), reason: String::new() }));
+/// assert!(!was_clean(&Ending::Reset));
+/// ```
 #[derive(Clone, Debug, PartialEq, Eq)]
 #[non_exhaustive]
 pub enum Ending {
@@ -125,7 +140,29 @@ impl fmt::Display for Ending {
 /// [`serve_upgraded`](crate::serve_upgraded), and logged by a [`Server`](crate::Server) when a connection ends.
 ///
 /// Messages are whole data messages (text or binary); bytes are their payload bytes. Pings,
-/// pongs and the close handshake are not counted.
+/// pongs and the close handshake are not counted. It prints as one log line:
+///
+/// ```
+/// # use ws_echo::{serve, Config, Echo, Served};
+/// # use futures_lite::{future, io::Cursor};
+/// # let mut input = b"GET /ws HTTP/1.1\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\
+/// #     Sec-WebSocket-Version: 13\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n\r\n".to_vec();
+/// # input.extend_from_slice(&[0x81, 0x82, 1, 2, 3, 4, b'H' ^ 1, b'i' ^ 2, 0x88, 0x82, 0, 0, 0, 0, 0x03, 0xe8]);
+/// # struct Duplex(Cursor<Vec<u8>>);
+/// # impl futures_lite::AsyncRead for Duplex {
+/// #     fn poll_read(mut self: std::pin::Pin<&mut Self>, cx: &mut std::task::Context<'_>, buf: &mut [u8]) -> std::task::Poll<std::io::Result<usize>> { std::pin::Pin::new(&mut self.0).poll_read(cx, buf) }
+/// # }
+/// # impl futures_lite::AsyncWrite for Duplex {
+/// #     fn poll_write(self: std::pin::Pin<&mut Self>, _: &mut std::task::Context<'_>, buf: &[u8]) -> std::task::Poll<std::io::Result<usize>> { std::task::Poll::Ready(Ok(buf.len())) }
+/// #     fn poll_flush(self: std::pin::Pin<&mut Self>, _: &mut std::task::Context<'_>) -> std::task::Poll<std::io::Result<()>> { std::task::Poll::Ready(Ok(())) }
+/// #     fn poll_close(self: std::pin::Pin<&mut Self>, _: &mut std::task::Context<'_>) -> std::task::Poll<std::io::Result<()>> { std::task::Poll::Ready(Ok(())) }
+/// # }
+/// # let served = future::block_on(serve(Duplex(Cursor::new(input)), &Config::default(), Echo)).unwrap();
+/// // `served` is what `serve` returned for a client that sent "Hi" and closed with 1000.
+/// let Served::WebSocket(summary) = served else { panic!("not a WebSocket connection") };
+/// assert_eq!((summary.messages_in, summary.bytes_in), (1, 2));
+/// assert!(summary.to_string().starts_with("peer closed with 1000 \"\" after "));
+/// ```
 #[derive(Clone, Debug, PartialEq, Eq)]
 #[non_exhaustive]
 pub struct Summary {

@@ -53,6 +53,15 @@ use crate::Error;
 /// A server config from a PEM certificate chain and a PEM private key (PKCS#8, PKCS#1 or
 /// SEC1). Fails with [`Error::Tls`] naming the file and the reason when a file is missing or
 /// unreadable, holds no certificate or key, or the key does not match the certificate.
+///
+/// ```
+/// use std::path::Path;
+///
+/// let missing = ws_echo::tls::server_config(Path::new("no/cert.pem"), Path::new("no/key.pem"));
+/// let error = missing.unwrap_err().to_string();
+/// assert!(error.starts_with("TLS: cannot read certificates from no/cert.pem: "), "{error}");
+/// // With real files: `Config::default().tls(server_config(cert, key)?)` serves wss://.
+/// ```
 pub fn server_config(cert_chain: &Path, key: &Path) -> Result<Arc<ServerConfig>, Error> {
     let certs = read_certs(cert_chain)?;
     let key = PrivateKeyDer::from_pem_file(key).map_err(|e| {
@@ -77,6 +86,15 @@ pub fn server_config(cert_chain: &Path, key: &Path) -> Result<Arc<ServerConfig>,
 /// A client config trusting the system's roots, and the CA certificates in `extra_ca` (PEM)
 /// when given. Fails with [`Error::Tls`] when `extra_ca` cannot be read or no root at all
 /// could be loaded.
+///
+/// ```no_run
+/// use std::path::Path;
+///
+/// // Trust a private CA as well, for a server with a certificate made by `openssl`.
+/// let trust = ws_echo::tls::client_config(Some(Path::new("ca.pem")))?;
+/// let config = ws_echo::client::ClientConfig::new("wss://localhost:8080/ws").tls(trust);
+/// # Ok::<(), ws_echo::Error>(())
+/// ```
 pub fn client_config(extra_ca: Option<&Path>) -> Result<Arc<ClientConfig>, Error> {
     let mut roots = RootCertStore::empty();
     let native = rustls_native_certs::load_native_certs();

@@ -11,6 +11,16 @@ use super::wire;
 use crate::{Error, Timer};
 
 /// What the client sends, where, and how often.
+///
+/// ```
+/// use std::time::Duration;
+///
+/// let config = ws_echo::client::ClientConfig::new("ws://127.0.0.1:8080/ws")
+///     .message("ping")
+///     .interval(Duration::from_millis(500))
+///     .count(10);
+/// assert_eq!((config.count, config.interval), (Some(10), Duration::from_millis(500)));
+/// ```
 #[derive(Clone, Debug)]
 #[non_exhaustive]
 pub struct ClientConfig {

@@ -36,6 +36,20 @@ use session::{Link, Run, SessionEnd};
 use wire::Secure;
 
 /// Something the client saw, handed to the `on_event` callback of [`run`] as it happens.
+///
+/// ```
+/// use ws_echo::client::Event;
+///
+/// fn print(event: &Event) {
+///     match event {
+///         Event::Echo { seq, rtt, text } => println!("{text} (#{seq}, {rtt:?})"),
+///         Event::LinkDown { reason } => println!("link down: {reason}"),
+///         Event::ServerClosed { code, reason } => println!("closed: {code:?} {reason}"),
+///         _ => {}
+///     }
+/// }
+/// print(&Event::LinkDown { reason: "no answer from the server for 40s".into() });
+/// ```
 #[derive(Clone, Debug, PartialEq, Eq)]
 #[non_exhaustive]
 pub enum Event {
@@ -83,7 +97,14 @@ pub enum Event {
     },
 }
 
-/// What the client did, returned by [`run`].
+/// What the client did, returned by [`run`]: every message sent is either echoed or missing.
+///
+/// ```
+/// let report = ws_echo::client::ClientReport::default();
+/// assert_eq!(report.sent, report.echoed + report.missing);
+/// let all_back = report.missing == 0 && report.unexpected == 0;
+/// assert!(all_back);
+/// ```
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 #[non_exhaustive]
 pub struct ClientReport {
@@ -116,6 +137,35 @@ pub struct ClientReport {
 ///
 /// Not cancel-safe: dropping the future drops the connection without a Close; pass a `stop`
 /// future instead to end it cleanly.
+///
+/// ```
+/// # #[cfg(feature = "smol")]
+/// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+/// use ws_echo::{runtimes::Runtime, Config, Echo, Server};
+/// use ws_echo::client::{self, ClientConfig, Event};
+///
+/// // A server to talk to, on a free port.
+/// let server = Server::bind(Runtime::Smol, "127.0.0.1:0", Config::default())?;
+/// let url = format!("ws://{}/ws", server.local_addr()?);
+/// let shutdown = server.shutdown_handle();
+/// let serving = smol::spawn(server.run(Echo));
+///
+// Three echoes, 10 ms apart, each printed as it comes.
+/// let config = ClientConfig::new(url).interval(std::time::Duration::from_millis(10)).count(3);
+/// let stop = std::future::pending(); // or Ctrl-C
+/// let report = smol::block_on(client::run(&config, |a| Runtime::Smol.connect(a), stop, |event| {
+///     if let Event::Echo { seq, rtt, .. } = event {
+///         println!("#{seq} back after {rtt:?}");
+///     }
+/// }))?;
+/// assert_eq!((report.sent, report.echoed, report.missing), (3, 3, 0));
+/// shutdown.trigger();
+/// smol::block_on(serving)?;
+/// # Ok(())
+/// # }
+/// # #[cfg(not(feature = "smol"))]
+/// # fn main() {}
+/// ```
 pub async fn run<D, F, S>(
     config: &ClientConfig,
     mut dial: D,

@@ -34,6 +34,15 @@ pub use tokio::tokio_io;
 
 /// A runtime compiled into this build (by its Cargo feature), for [`Server::bind`](crate::Server::bind)
 /// and [`Runtime::connect`].
+///
+/// ```
+/// use ws_echo::runtimes::Runtime;
+///
+/// // The `--runtime` flag of the examples: a name, checked against what is compiled in.
+/// let chosen = Runtime::from_name("smol").or(Runtime::COMPILED.first().copied());
+/// # let _ = chosen;
+/// assert_eq!(Runtime::from_name("no such runtime"), None);
+/// ```
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 #[non_exhaustive]
 pub enum Runtime {
@@ -67,6 +76,11 @@ impl Runtime {
     ];
 
     /// Its feature's name: `smol`, `async-std` or `tokio`.
+    ///
+    /// ```
+    /// # #[cfg(feature = "smol")]
+    /// assert_eq!(ws_echo::runtimes::Runtime::Smol.name(), "smol");
+    /// ```
     pub fn name(self) -> &'static str {
         match self {
             #[cfg(feature = "smol")]
@@ -79,6 +93,14 @@ impl Runtime {
     }
 
     /// The runtime compiled in under `name` (as [`Runtime::name`] gives it).
+    ///
+    /// ```
+    /// use ws_echo::runtimes::Runtime;
+    ///
+    /// for runtime in Runtime::COMPILED {
+    ///     assert_eq!(Runtime::from_name(runtime.name()), Some(*runtime));
+    /// }
+    /// ```
     pub fn from_name(name: &str) -> Option<Runtime> {
         Runtime::COMPILED
             .iter()
@@ -87,7 +109,17 @@ impl Runtime {
     }
 
     /// The timers its connections use: async-io's under smol and async-std; under tokio, the
-    /// current runtime's when it has them (called from inside it), else async-io's.
+    /// current runtime's when it has them (called from inside it), else async-io's. For a
+    /// client on that runtime, say:
+    ///
+    /// ```
+    /// # #[cfg(feature = "smol")] {
+    /// use ws_echo::{client::ClientConfig, runtimes::Runtime, Timer};
+    ///
+    /// let config = ClientConfig::new("ws://127.0.0.1:8080/ws").timer(Runtime::Smol.timer());
+    /// assert_eq!(config.timer, Timer::AsyncIo);
+    /// # }
+    /// ```
     pub fn timer(self) -> Timer {
         match self {
             #[cfg(feature = "smol")]

@@ -36,6 +36,17 @@ pub struct Stats {
 }
 
 /// A live view of a server's counters; cheap to clone and to keep.
+///
+/// ```
+/// # #[cfg(feature = "smol")] {
+/// use ws_echo::{runtimes::Runtime, Config, Server};
+///
+/// let server = Server::bind(Runtime::Smol, "127.0.0.1:0", Config::default()).unwrap();
+/// let stats = server.stats(); // keep it: the server moves into `run`
+/// assert_eq!(stats.snapshot().open, 0);
+/// println!("{}", stats.snapshot()); // 0 connections (0 open, 0 refused, 0 pages); ...
+/// # }
+/// ```
 #[derive(Clone, Debug, Default)]
 pub struct StatsHandle(Arc<Counters>);
 
