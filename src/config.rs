@@ -221,6 +221,21 @@ impl Config {
         self
     }
 
+    /// Sets [`Config::page`] to ws-echo's own page: type messages, see their echoes and round
+    /// trip times, the connection's state; it reconnects when the server comes back. No build
+    /// step, no external assets. It talks to [`Config::path`] as set when this is called: set
+    /// the path first.
+    ///
+    /// ```
+    /// let config = ws_echo::Config::default().path("/echo").bundled_page();
+    /// let page = config.page.as_deref().unwrap_or_default();
+    /// assert!(page.contains("\"/echo\""));
+    /// ```
+    pub fn bundled_page(self) -> Self {
+        let page = include_str!("page.html").replace("{{WS_PATH}}", &self.path);
+        self.page(page)
+    }
+
     /// Sets [`Config::page`], served for `GET /`.
     pub fn page(mut self, html: impl Into<Arc<str>>) -> Self {
         self.page = Some(html.into());

@@ -151,8 +151,7 @@ pub fn main() -> ExitCode {
         }
     };
     // A page for browsers at `/`: type messages, see their echoes and round-trip times.
-    let page = include_str!("../page.html").replace("{{WS_PATH}}", &args.path);
-    config = config.page(page);
+    config = config.bundled_page();
 
     let shutdown = Shutdown::new();
     let config = config
