@@ -53,6 +53,9 @@ if need "node ws (npm ci in interop/node)" node -e 'require("./interop/node/node
 fi
 if need "chromium, chromedriver, selenium" python3 -c 'import selenium; import shutil, sys; sys.exit(not (shutil.which("chromium") and shutil.which("chromedriver")))'; then
   check "chromium on the server's page" python3 interop/chromium.py "$http_url"
+  # The page names its icon inline: the browser asks for no /favicon.ico (nothing else here
+  # asks for a path the server does not serve).
+  check "chromium asked for no path the server lacks" test "$(grep -c 'refused with HTTP 404' "$work/ours.log")" -eq 0
 fi
 if need "go seed" sh ../shared/anchors/go-seed/build.sh "$work/go"; then
   go_addr=${url#ws://}
