@@ -217,3 +217,29 @@ fn a_close_from_the_server_is_one_event_and_the_client_reconnects() {
         assert!(!events.iter().any(|e| matches!(e, Event::LinkDown { .. })));
     }
 }
+
+#[test]
+fn an_http_1_0_server_is_named_by_its_status_not_by_its_version() {
+    for rt in runtimes() {
+        // What `python3 -m http.server` answers to any upgrade request.
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let addr = listener.local_addr().unwrap();
+        std::thread::spawn(move || {
+            use std::io::{Read, Write};
+            let (mut stream, _) = listener.accept().unwrap();
+            let mut request = [0u8; 1024];
+            let _ = stream.read(&mut request).unwrap();
+            stream
+                .write_all(b"HTTP/1.0 404 File not found\r\nServer: SimpleHTTP/0.6\r\n\r\nnope")
+                .unwrap();
+        });
+        match run_client(rt, &config_for(addr), never(), |_| {}) {
+            Err(e @ Error::HttpStatus { status: 404, .. }) => assert_eq!(
+                e.to_string(),
+                "the server answered HTTP 404 instead of upgrading: \
+                 an HTTP/1.0 answer: File not found"
+            ),
+            other => panic!("expected HTTP 404, got {other:?}"),
+        }
+    }
+}

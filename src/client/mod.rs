@@ -11,6 +11,7 @@
 //! connection), `echoes.rs` (echo matching), and the wire, plain (`plain.rs`) or with TLS
 //! (`tls.rs`), chosen here by the `tls` feature; the reconnect loop is [`run`] below.
 
+mod answer;
 mod config;
 mod echoes;
 mod session;
@@ -24,7 +25,7 @@ use std::pin::pin;
 use std::time::{Duration, Instant};
 
 use async_tungstenite::tungstenite::handshake::client::Request;
-use async_tungstenite::tungstenite::protocol::WebSocketConfig;
+use async_tungstenite::tungstenite::{self, protocol::WebSocketConfig};
 use futures_lite::{future, AsyncRead, AsyncWrite};
 
 pub use config::ClientConfig;
@@ -254,10 +255,19 @@ where
         let stream = dial(address.to_owned()).await?;
         let stream = wire::wrap(stream, secure).await?;
         let (stream, activity) = Liveness::watch(stream);
+        let (stream, heard) = answer::Heard::new(stream);
         let ws_config = WebSocketConfig::default().read_buffer_size(4096);
-        let (ws, _response) =
-            async_tungstenite::client_async_with_config(request.clone(), stream, Some(ws_config))
-                .await?;
+        let upgrading =
+            async_tungstenite::client_async_with_config(request.clone(), stream, Some(ws_config));
+        let mut ws = match upgrading.await {
+            Ok((ws, _response)) => ws,
+            // Refused before its status was read (an HTTP/1.0 answer): tell the status.
+            Err(e @ tungstenite::Error::Protocol(_)) => {
+                return Err(answer::refusal(&heard).unwrap_or_else(|| e.into()))
+            }
+            Err(e) => return Err(e.into()),
+        };
+        ws.get_mut().stop();
         let liveness = Liveness::new(
             activity,
             config.timer,
