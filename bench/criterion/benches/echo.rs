@@ -5,7 +5,7 @@
 //! same bytes: a client's masked frames, then its Close. Before measuring, each case checks that
 //! both wrote exactly the echoes and the Close reply.
 //!
-//! `cargo bench --bench echo` (criterion prints both timings per case; compare them, not the
+//! `cargo bench --manifest-path bench/criterion/Cargo.toml` (criterion prints both timings per case; compare them, not the
 //! absolute figures, which drift on a shared machine). A quick look: `-- --quick`.
 
 use std::hint::black_box;
@@ -21,7 +21,7 @@ use futures_lite::future::{self, block_on};
 use futures_lite::{AsyncRead, AsyncWrite};
 use futures_util::{StreamExt, TryStreamExt};
 
-#[path = "../tests/common/frames.rs"]
+#[path = "../../../tests/common/frames.rs"]
 mod frames;
 use frames::{close_payload, frame, BINARY, CLOSE};
 
