@@ -45,15 +45,18 @@ check "Ctrl-C prints a summary with nothing missing" \
   grep -Eqx 'sent ([0-9]+), echoed \1, missing 0, resent 0, reconnects 0' "$work/int.out"
 
 port=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
-for case in "refused:--addr 127.0.0.1:$port" "bad-url:--url http://example/" "http-404:--url ${url%/ws}/nope"; do
-  name=${case%%:*}
+for case in "refused:1:--addr 127.0.0.1:$port" "bad-url:2:--url http://example/" \
+            "port-out-of-range:2:--url ws://127.0.0.1:99999/ws" "http-404:1:--url ${url%/ws}/nope"; do
+  name=${case%%:*} rest=${case#*:}
+  expected=${rest%%:*}
   # shellcheck disable=SC2086
-  timeout 20 "$bin/client" "${args[@]}" ${case#*:} >"$work/$name.out" 2>"$work/$name.err"
-  check "$name exits 1" test $? -eq 1
+  timeout 20 "$bin/client" "${args[@]}" ${rest#*:} >"$work/$name.out" 2>"$work/$name.err"
+  check "$name exits $expected" test $? -eq "$expected"
   check "$name prints one line" test "$(wc -l <"$work/$name.err")" -eq 1
   check "$name prints no panic" test "$(grep -c panicked "$work/$name.err")" -eq 0
 done
 check "HTTP 404 is named" grep -q 'the server answered HTTP 404 instead of upgrading' "$work/http-404.err"
+check "the port out of range is named" grep -q 'port 99999 is out of range (1 to 65535)' "$work/port-out-of-range.err"
 check "the server prints its page's URL" grep -Eq '^a page to try it: http://127\.0\.0\.1:[0-9]+/$' "$work/server.out"
 
 # Bad usage: one line, exit 2, nothing served.

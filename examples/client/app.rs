@@ -18,7 +18,10 @@ use ws_echo::runtimes::Runtime;
         "some echoes are missing, the server closed with an error code, or no \
                    connection could be made"
     ),
-    error_code(2, "bad usage: a flag or its value is wrong")
+    error_code(
+        2,
+        "bad usage: a flag or its value is wrong (a URL that cannot be dialed, too)"
+    )
 )]
 struct Args {
     /// server address; dials ws://ADDR/ws (default 127.0.0.1:8080)
@@ -179,9 +182,10 @@ pub fn main() -> ExitCode {
     };
     match result {
         Ok(report) => finish(&report),
+        // A URL that cannot be dialed is bad usage.
         Err(e @ ws_echo::Error::InvalidUrl { .. }) => {
             eprintln!("error: {e}");
-            ExitCode::FAILURE
+            ExitCode::from(2)
         }
         Err(e) => {
             eprintln!("error: {}: {e}", config.url);
