@@ -191,3 +191,36 @@ fn statistics_count_exactly_what_happened() {
         assert_eq!(report, expected_report(5, 0, 0), "{rt:?}");
     }
 }
+
+#[test]
+fn at_a_shutdown_under_a_hundred_clients_every_count_agrees() {
+    for rt in runtimes() {
+        let server = start_server(rt, Config::default(), Echo);
+        let mut clients: Vec<Raw> = (0..100).map(|_| Raw::upgrade(server.addr)).collect();
+        for (i, client) in clients.iter_mut().enumerate() {
+            let text = format!("client {i}");
+            client.send(true, TEXT, text.as_bytes());
+            assert_eq!(client.read().payload, text.as_bytes());
+        }
+        eventually("all 100 open", || server.stats.snapshot().open == 100);
+        server.shutdown.trigger();
+        for client in &mut clients {
+            assert_eq!(client.read_close(), (1001, "going away".to_owned()));
+            client.send(true, CLOSE, &close_payload(1001, ""));
+        }
+        let report = server.report.recv_timeout(IO_TIMEOUT).unwrap();
+        assert_eq!(report, expected_report(100, 100, 0), "{rt:?}");
+        let stats = server.stats.snapshot();
+        assert_eq!(
+            (stats.connections, stats.open, stats.refused, stats.pages),
+            (100, 0, 0, 0),
+            "{rt:?}"
+        );
+        assert_eq!(stats.closes, BTreeMap::from([(1001, 100)]), "{rt:?}");
+        assert_eq!(
+            (stats.messages_in, stats.messages_out),
+            (100, 100),
+            "{rt:?}"
+        );
+    }
+}
