@@ -32,6 +32,11 @@ check "--count 3 prints three echoes with their round-trip times" \
 check "--count 3 prints the summary" grep -qx 'sent 3, echoed 3, missing 0, resent 0, reconnects 0' "$work/count.out"
 check "the server logged each message (RUST_LOG=debug)" \
   test "$(grep -c 'received from client: Hello World' "$work/server.err")" -eq 3
+long=$(printf 'x%.0s' $(seq 200))
+timeout 20 "$bin/client" "${args[@]}" --url "$url" --interval 50ms --count 1 --message "$long" >/dev/null 2>&1
+for _ in $(seq 100); do grep -q '(200 characters)' "$work/server.err" && break; sleep 0.05; done
+check "a long message is logged as a preview" \
+  grep -q "received from client: $(printf 'x%.0s' $(seq 80))\.\.\. (200 characters)$" "$work/server.err"
 check "the server logged the connection with its addresses" \
   grep -Eq '#1 new connection 127\.0\.0\.1:[0-9]+ -> 127\.0\.0\.1:[0-9]+' "$work/server.err"
 
