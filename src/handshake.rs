@@ -145,7 +145,9 @@ impl Upgrade {
         http_1_1: bool,
         headers: &[(&str, &[u8])],
     ) -> Result<Upgrade, Refusal> {
-        check_upgrade(config, Some(method), http_1_1, headers.iter().copied())
+        let headers = headers.iter().copied();
+        let upgrade = has_token(headers.clone(), "upgrade", "websocket");
+        check_upgrade(config, Some(method), http_1_1, upgrade, headers)
     }
 
     /// The headers of the 101 answer: `Upgrade`, `Connection` and `Sec-WebSocket-Accept`.
@@ -182,13 +184,13 @@ pub(crate) fn decide<'c>(head: &[u8], config: &'c Config) -> Decision<'c> {
     }
 }
 
-/// The 101 response.
+/// The 101 response: [`Upgrade::headers`], written out in one go.
 pub(crate) fn upgrade_response(upgrade: &Upgrade) -> String {
-    let mut response = "HTTP/1.1 101 Switching Protocols\r\n".to_owned();
-    for (name, value) in upgrade.headers() {
-        response += &format!("{name}: {value}\r\n");
-    }
-    response + "\r\n"
+    format!(
+        "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\n\
+         Connection: Upgrade\r\nSec-WebSocket-Accept: {}\r\n\r\n",
+        upgrade.accept
+    )
 }
 
 /// The 200 response carrying `page`, head and body.
@@ -235,14 +237,16 @@ fn check<'c>(
         return Err(Refusal::new(404, "no WebSocket endpoint at this path"));
     }
     let http_1_1 = request.version == Some(1);
-    check_upgrade(config, request.method, http_1_1, headers).map(Answer::Upgrade)
+    check_upgrade(config, request.method, http_1_1, upgrade, headers).map(Answer::Upgrade)
 }
 
-/// Checks an upgrade request, its path aside.
+/// Checks an upgrade request, its path aside; `upgrade`: whether its `Upgrade` header lists
+/// `websocket` (the caller has looked already).
 fn check_upgrade<'h>(
     config: &Config,
     method: Option<&str>,
     http_1_1: bool,
+    upgrade: bool,
     headers: impl Iterator<Item = (&'h str, &'h [u8])> + Clone,
 ) -> Result<Upgrade, Refusal> {
     if method != Some("GET") {
@@ -251,9 +255,7 @@ fn check_upgrade<'h>(
     if !http_1_1 {
         return Err(Refusal::new(400, "the upgrade request must use HTTP/1.1"));
     }
-    if !has_token(headers.clone(), "upgrade", "websocket")
-        || !has_token(headers.clone(), "connection", "upgrade")
-    {
+    if !upgrade || !has_token(headers.clone(), "connection", "upgrade") {
         return Err(Refusal::new(426, "this endpoint only speaks WebSocket"));
     }
     if header(headers.clone(), "sec-websocket-version") != Some(b"13".as_slice()) {
