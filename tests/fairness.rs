@@ -43,6 +43,8 @@ const MAX_WRITES: usize = 1000;
 /// driver, tokio's current-thread scheduler polls for I/O once every 61 task polls: 3,904
 /// flood messages first.
 const MOST_AHEAD: u64 = 1000;
+/// Messages the other connection sends, one at a time, while the flood goes on.
+const PROBES: usize = 5;
 
 #[test]
 fn a_flood_on_one_connection_does_not_hold_up_another() {
@@ -81,7 +83,8 @@ fn a_flood_does_not_hold_up_another_under_tokio_without_the_adapter() {
 }
 
 /// Floods one connection to `addr` and, once the flood is under way, sends one message on
-/// another: at most [`MOST_AHEAD`] flood messages may be handled first.
+/// another, [`PROBES`] times: in the median probe, at most [`MOST_AHEAD`] flood messages may
+/// be handled first.
 fn flood_and_other(rt: &str, addr: std::net::SocketAddr, counting: &Counting) {
     counting.other_at.store(u64::MAX, Ordering::SeqCst);
     let mut other = Raw::upgrade(addr);
@@ -110,7 +113,7 @@ fn flood_and_other(rt: &str, addr: std::net::SocketAddr, counting: &Counting) {
         }
     });
 
-    // Once the flood is under way, the other connection sends one message.
+    // Once the flood is under way, the other connection sends one message at a time.
     let started = Instant::now();
     while counting.flood.load(Ordering::SeqCst) < 20_000 {
         assert!(
@@ -119,28 +122,41 @@ fn flood_and_other(rt: &str, addr: std::net::SocketAddr, counting: &Counting) {
         );
         thread::sleep(Duration::from_millis(1));
     }
-    other.send(true, TEXT, b"other");
-    // Counted once the message is in the server's socket: a pause of this thread in
-    // between can only make the count smaller, never fail the test.
-    let before = counting.flood.load(Ordering::SeqCst);
-    let echo = other.read();
+    let mut aheads = Vec::with_capacity(PROBES);
+    for _ in 0..PROBES {
+        counting.other_at.store(u64::MAX, Ordering::SeqCst);
+        other.send(true, TEXT, b"other");
+        // Counted once the message is in the server's socket: a pause of this thread in
+        // between can only make the count smaller, never fail the test.
+        let before = counting.flood.load(Ordering::SeqCst);
+        let echo = other.read();
+        assert_eq!((echo.opcode, echo.payload), (TEXT, b"other".to_vec()));
+        let at = counting.other_at.load(Ordering::SeqCst);
+        assert_ne!(
+            at,
+            u64::MAX,
+            "{rt}: the echo came back before it was handled"
+        );
+        aheads.push(at.saturating_sub(before));
+    }
     stop.store(true, Ordering::SeqCst);
     let flood_at_end = counting.flood.load(Ordering::SeqCst);
-    assert_eq!((echo.opcode, echo.payload), (TEXT, b"other".to_vec()));
-    let ahead = counting
-        .other_at
-        .load(Ordering::SeqCst)
-        .saturating_sub(before);
+    aheads.sort_unstable();
+    // The median: one probe that meets a descheduled server thread on this shared machine
+    // (a millisecond is over a thousand flood messages) does not decide; a loop that does not
+    // yield is over the bound in every probe.
+    let ahead = aheads[PROBES / 2];
     assert!(
         ahead <= MOST_AHEAD,
-        "{rt}: {ahead} flood messages were handled before the other connection's one"
+        "{rt}: a median of {ahead} flood messages were handled before the other connection's \
+         one (probes, sorted: {aheads:?})"
     );
-    // The flood was still going when the other message was handled: it was a real test.
+    // The flood was still going when the other messages were handled: it was a real test.
     assert!(
         flood_at_end < (MAX_WRITES * FRAMES_PER_WRITE) as u64,
         "{rt}: the flood ended before the other connection was served"
     );
-    eprintln!("{rt}: {ahead} flood messages ahead");
+    eprintln!("{rt}: {aheads:?} flood messages ahead");
     writer.join().unwrap();
     reader.join().unwrap();
 }
