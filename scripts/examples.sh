@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# End-to-end checks of the two examples as a user runs them, under one runtime feature:
+# End-to-end checks of the examples as a user runs them, under one runtime feature:
 # the server prints its URL, the client gets its echoes, Ctrl-C prints a summary and exits 0,
 # and each kind of failure is one line and exit 1.
 # Usage: examples.sh FEATURES [ARGS...]: ARGS go to both examples (e.g. --runtime async-std).
@@ -170,6 +170,8 @@ if has smol; then
   done
 fi
 if has tokio; then
+  # The web-framework examples are a package of their own (frameworks/), built by name.
+  cargo build -q -p frameworks --examples || exit 1
   start_app embed_hyper 127.0.0.1:0
   app_addr=$(sed -n 's|^serving http://\([^/]*\)/health.*|\1|p' "$work/embed_hyper.out")
   check "embed_hyper answers /health itself" test "$(curl -s "http://$app_addr/health")" = ok

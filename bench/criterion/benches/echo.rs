@@ -21,7 +21,7 @@ use futures_lite::future::{self, block_on};
 use futures_lite::{AsyncRead, AsyncWrite};
 use futures_util::{StreamExt, TryStreamExt};
 
-#[path = "../../../tests/common/frames.rs"]
+#[path = "../../../suite/src/frames.rs"]
 mod frames;
 use frames::{close_payload, frame, BINARY, CLOSE};
 

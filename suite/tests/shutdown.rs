@@ -1,13 +1,11 @@
 //! Graceful shutdown and statistics, under each compiled-in runtime.
 
-mod common;
-
 use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use common::*;
+use suite::*;
 use ws_echo::{Config, Echo, ShutdownReport};
 
 const MS: Duration = Duration::from_millis(1);

@@ -1,6 +1,11 @@
-//! Shared test harness: servers under each compiled-in runtime, a raw frame-level client for
-//! exact bytes, a tungstenite client for whole messages, and the Go seed's binaries.
-#![allow(dead_code, deprecated)]
+//! The test suite's harness, shared by every file of `tests/`: servers under each compiled-in
+//! runtime, a raw frame-level client for exact bytes, a tungstenite client for whole messages,
+//! and the Go seed's binaries.
+//!
+//! The suite is a package of its own so that its dependencies (proptest, rcgen, ...) are not
+//! built for ws-echo's examples: Cargo builds every dev-dependency of a package for each of its
+//! examples. `cargo test` at the repository's root runs it (a default member of the workspace).
+#![allow(deprecated)]
 
 use std::io::{Read, Write};
 use std::net::{SocketAddr, TcpStream};
@@ -262,16 +267,17 @@ impl Raw {
     }
 }
 
-/// Builds the Go seed (../shared/anchors/go-seed) once per test process and returns the folder
-/// holding `seed-server` and `seed-client`. Set WS_ECHO_GO_SEED to use another seed folder.
-pub fn go_seed() -> PathBuf {
+/// Builds the Go seed (../shared/anchors/go-seed beside the repository) once per test process,
+/// in a folder under `tmp` (a test's `CARGO_TARGET_TMPDIR`), and returns the folder holding
+/// `seed-server` and `seed-client`. Set WS_ECHO_GO_SEED to use another seed folder.
+pub fn go_seed(tmp: &std::path::Path) -> PathBuf {
     static BUILT: std::sync::OnceLock<PathBuf> = std::sync::OnceLock::new();
     BUILT
         .get_or_init(|| {
             let seed = std::env::var_os("WS_ECHO_GO_SEED")
                 .map(PathBuf::from)
                 .unwrap_or_else(|| {
-                    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../shared/anchors/go-seed")
+                    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../shared/anchors/go-seed")
                 });
             assert!(
                 seed.join("build.sh").is_file(),
@@ -279,8 +285,7 @@ pub fn go_seed() -> PathBuf {
                  WS_ECHO_GO_SEED to the go-seed folder",
                 seed.display()
             );
-            let out = PathBuf::from(env!("CARGO_TARGET_TMPDIR"))
-                .join(format!("go-seed-{}", std::process::id()));
+            let out = tmp.join(format!("go-seed-{}", std::process::id()));
             let status = Command::new("sh")
                 .arg(seed.join("build.sh"))
                 .arg(&out)

@@ -1,9 +1,7 @@
 //! The HTTP upgrade: every refusal gets its exact status, and the server keeps serving.
 
-mod common;
-
 use async_tungstenite::tungstenite::Message;
-use common::*;
+use suite::*;
 use ws_echo::Config;
 
 /// Asserts the status line and that the reason body is a single line.

@@ -2,14 +2,12 @@
 //! per burst, not once per attempt; the server serves again once descriptors are free.
 //! This test lowers the process's descriptor limit, so it lives alone in its own binary.
 
-mod common;
-
 use std::net::TcpStream;
 use std::sync::Mutex;
 use std::time::Duration;
 
 use async_tungstenite::tungstenite::Message;
-use common::*;
+use suite::*;
 use ws_echo::Config;
 
 /// Keeps the library's log lines for the test to read.

@@ -1,8 +1,6 @@
 //! Abrupt disconnects (a reset mid-handshake, mid-frame, mid-message, or a plain close there)
 //! leak nothing: the open file descriptors and the connection tasks return to their baseline.
 
-mod common;
-
 use std::io::Write;
 use std::net::TcpStream;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -10,7 +8,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use async_tungstenite::tungstenite::Message;
-use common::*;
+use suite::*;
 use ws_echo::{Config, Handler};
 
 /// The echo, counting how many copies of it are alive: the adapter keeps one, and each

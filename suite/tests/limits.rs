@@ -1,10 +1,8 @@
 //! Limits and bad input after the upgrade: each gets its close code, and others keep being
 //! served.
 
-mod common;
-
 use async_tungstenite::tungstenite::Message;
-use common::*;
+use suite::*;
 use ws_echo::{Config, Echo, Handler};
 
 #[test]

@@ -1,8 +1,6 @@
 //! One connection whose input never runs out must not keep the others waiting: under every
 //! runtime, another connection's message is handled after a bounded number of the flood's.
 
-mod common;
-
 use std::io::{Read, Write};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Arc;
@@ -10,7 +8,7 @@ use std::thread;
 use std::time::{Duration, Instant};
 
 use async_tungstenite::tungstenite::Message;
-use common::*;
+use suite::*;
 use ws_echo::{Config, Handler};
 
 /// Counts the flood's messages as the server handles them, and notes that count when the

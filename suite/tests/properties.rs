@@ -2,13 +2,11 @@
 //! random fragments, with pings interleaved, all written at once; every echo must come back
 //! exactly, in order, and the pongs must answer the pings.
 
-mod common;
-
 use std::net::SocketAddr;
 use std::sync::OnceLock;
 
-use common::*;
 use proptest::prelude::*;
+use suite::*;
 use ws_echo::Config;
 
 #[derive(Clone, Debug)]

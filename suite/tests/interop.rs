@@ -3,14 +3,13 @@
 
 #![allow(deprecated)] // the async-std adapter is tested while it is supported
 
-mod common;
-
 use std::io::{BufRead, BufReader};
 use std::net::TcpStream;
+use std::path::Path;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-use common::*;
+use suite::*;
 use ws_echo::client::ClientConfig;
 use ws_echo::Config;
 
@@ -26,7 +25,7 @@ impl Drop for Reaped {
 
 #[test]
 fn the_go_client_gets_echoes_from_our_server() {
-    let seed = go_seed();
+    let seed = go_seed(Path::new(env!("CARGO_TARGET_TMPDIR")));
     for rt in runtimes() {
         let addr = start(rt, Config::default());
         let mut client = Reaped(
@@ -56,7 +55,7 @@ fn the_go_client_gets_echoes_from_our_server() {
 
 #[test]
 fn our_client_gets_echoes_from_the_go_server() {
-    let seed = go_seed();
+    let seed = go_seed(Path::new(env!("CARGO_TARGET_TMPDIR")));
     let port = std::net::TcpListener::bind("127.0.0.1:0")
         .unwrap()
         .local_addr()

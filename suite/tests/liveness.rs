@@ -2,17 +2,15 @@
 //! reconnects and accounts for every message. Short durations (tens to hundreds of ms).
 #![allow(deprecated)] // the async-std adapter is tested while it is supported
 
-mod common;
-
 use std::io::{Read, Write};
 use std::net::TcpStream;
 use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
 use async_tungstenite::tungstenite::Message;
-use common::relay::Relay;
-use common::stoppable::Stoppable;
-use common::*;
+use suite::relay::Relay;
+use suite::stoppable::Stoppable;
+use suite::*;
 use ws_echo::client::{ClientConfig, Event};
 use ws_echo::{Config, Echo, Ending, Error, Handler, Timeout};
 

@@ -1,7 +1,7 @@
 //! An axum application with routes of its own that hands `/ws` to ws-echo: ws-echo decides the
 //! upgrade (101, or its exact refusal, origin policy included), axum sends that answer, and
 //! ws-echo serves the upgraded connection with every limit and timeout of its `Config`.
-//! `cargo run --features tokio --example embed_axum -- 127.0.0.1:8080 [ALLOWED_ORIGIN...]`
+//! `cargo run -p frameworks --example embed_axum -- 127.0.0.1:8080 [ALLOWED_ORIGIN...]`
 use std::sync::Arc;
 
 use axum::extract::{Request, State};

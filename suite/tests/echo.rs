@@ -1,9 +1,7 @@
 //! Echo semantics over real loopback sockets, under each compiled-in runtime.
 
-mod common;
-
 use async_tungstenite::tungstenite::Message;
-use common::*;
+use suite::*;
 use ws_echo::Config;
 
 #[test]

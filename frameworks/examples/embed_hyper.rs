@@ -3,7 +3,7 @@
 //! upgraded connection.
 //!
 //! ```text
-//! cargo run --features tokio --example embed_hyper -- 127.0.0.1:8080
+//! cargo run -p frameworks --example embed_hyper -- 127.0.0.1:8080
 //! curl http://127.0.0.1:8080/health
 //! ```
 

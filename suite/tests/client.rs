@@ -2,14 +2,12 @@
 
 #![allow(deprecated)] // the async-std adapter is tested while it is supported
 
-mod common;
-
 use std::time::Duration;
 
 use async_tungstenite::tungstenite::protocol::frame::coding::CloseCode;
 use async_tungstenite::tungstenite::protocol::CloseFrame;
 use async_tungstenite::tungstenite::Message;
-use common::*;
+use suite::*;
 use ws_echo::client::{ClientConfig, Event};
 use ws_echo::{Config, Error, Handler};
 

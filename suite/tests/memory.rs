@@ -3,14 +3,12 @@
 //! allocates its buffers before measuring, so the growth is the server's.
 #![allow(deprecated)]
 
-mod common;
-
 use std::alloc::{GlobalAlloc, Layout, System};
 use std::io::{Read, Write};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Mutex;
 
-use common::*;
+use suite::*;
 use ws_echo::Config;
 
 struct Counting;

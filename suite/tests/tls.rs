@@ -2,15 +2,13 @@
 //! user must be told about by name. Certificates are made here (rcgen).
 #![cfg(feature = "tls")]
 
-mod common;
-
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use common::*;
 use rcgen::{BasicConstraints, CertificateParams, CertifiedIssuer, DnType, IsCa, KeyPair};
+use suite::*;
 use ws_echo::client::ClientConfig;
 use ws_echo::{tls, Config, Error};
 

@@ -1,8 +1,6 @@
 //! RFC 6455 details a peer would notice, checked on the wire.
 
-mod common;
-
-use common::*;
+use suite::*;
 use ws_echo::Config;
 
 #[test]

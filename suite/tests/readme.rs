@@ -1,12 +1,17 @@
 //! README.md, the front door: short, and its code the examples' own, verbatim. Each Rust block
-//! follows a line `<!-- examples/NAME.rs -->` naming the example it is taken from; the examples
-//! are built with the crate, so the README's code compiles as written.
+//! follows a line `<!-- PATH -->` naming the example it is taken from (`examples/NAME.rs`, or
+//! `frameworks/examples/NAME.rs`); the suite's scripts build every example, so the README's
+//! code compiles as written.
 
 use std::path::Path;
 
 fn readme() -> String {
-    std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("README.md"))
-        .expect("README.md is readable")
+    std::fs::read_to_string(
+        Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("..")
+            .join("README.md"),
+    )
+    .expect("README.md is readable")
 }
 
 #[test]
@@ -40,7 +45,7 @@ fn every_rust_block_of_the_readme_is_an_example_verbatim() {
             code.push_str(line);
             code.push('\n');
         }
-        let path = Path::new(env!("CARGO_MANIFEST_DIR")).join(&name);
+        let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("..").join(&name);
         let file = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{name}: {e}"));
         assert!(
             file.contains(&code),
