@@ -43,7 +43,7 @@ pub(crate) fn framing(config: &Config) -> WebSocketConfig {
         .write_buffer_size(0)
         .max_write_buffer_size(max_write)
         .max_message_size(Some(config.max_message_size))
-        .max_frame_size(Some(config.max_frame_size))
+        .max_frame_size(Some(config.frame_limit()))
 }
 
 /// The most one read from the socket fetches ahead of what tungstenite asked for.

@@ -42,9 +42,10 @@ pub struct Config {
     /// The largest message (after reassembly of fragments) we accept, in bytes. A larger one
     /// ends the connection with Close 1009. Default: 1 MiB.
     pub max_message_size: usize,
-    /// The largest single frame payload we accept, in bytes. A larger one ends the connection
-    /// with Close 1009. Default: 1 MiB.
-    pub max_frame_size: usize,
+    /// The largest single frame payload we accept, in bytes, when it is to be below
+    /// [`Config::max_message_size`]. A larger one ends the connection with Close 1009. `None`:
+    /// a frame may be as large as a message. Default: `None`.
+    pub max_frame_size: Option<usize>,
     /// The largest HTTP request head (request line and headers) we read before answering
     /// HTTP 431. Default: 8 KiB.
     pub max_request_head: usize,
@@ -109,7 +110,7 @@ impl Default for Config {
             path: "/ws".to_owned(),
             allowed_origins: Vec::new(),
             max_message_size: 1 << 20,
-            max_frame_size: 1 << 20,
+            max_frame_size: None,
             max_request_head: 8 * 1024,
             read_buffer_size: 1024,
             write_buffer_size: 64 * 1024,
@@ -142,17 +143,29 @@ impl Config {
         self
     }
 
-    /// Sets [`Config::max_message_size`]; [`Config::max_frame_size`] is capped to it.
+    /// Sets [`Config::max_message_size`]; the frame limit follows it unless set on its own.
+    ///
+    /// ```
+    /// let config = ws_echo::Config::default().max_message_size(16 << 20);
+    /// assert_eq!(config.frame_limit(), 16 << 20);
+    /// assert_eq!(config.max_frame_size(64 * 1024).frame_limit(), 64 * 1024);
+    /// ```
     pub fn max_message_size(mut self, bytes: usize) -> Self {
         self.max_message_size = bytes;
-        self.max_frame_size = self.max_frame_size.min(bytes);
         self
     }
 
-    /// Sets [`Config::max_frame_size`].
+    /// Sets [`Config::max_frame_size`]: frames above `bytes` get Close 1009 even when the
+    /// message would fit.
     pub fn max_frame_size(mut self, bytes: usize) -> Self {
-        self.max_frame_size = bytes;
+        self.max_frame_size = Some(bytes);
         self
+    }
+
+    /// The largest frame payload accepted: [`Config::max_frame_size`] if set, never above
+    /// [`Config::max_message_size`].
+    pub fn frame_limit(&self) -> usize {
+        (self.max_frame_size.unwrap_or(usize::MAX)).min(self.max_message_size)
     }
 
     /// Sets [`Config::max_request_head`].
@@ -278,7 +291,7 @@ impl Config {
         }
         let sizes = [
             ("max_message_size", self.max_message_size),
-            ("max_frame_size", self.max_frame_size),
+            ("max_frame_size", self.max_frame_size.unwrap_or(1)),
             ("max_request_head", self.max_request_head),
             ("read_buffer_size", self.read_buffer_size),
             ("write_buffer_size", self.write_buffer_size),

@@ -35,6 +35,10 @@ struct Args {
     /// largest message accepted, in bytes; larger ones get Close 1009 (default 1048576)
     #[argh(option, default = "1 << 20")]
     max_message_size: usize,
+    /// largest single frame accepted, in bytes, if below --max-message-size; larger ones get
+    /// Close 1009 (default: as large as a message)
+    #[argh(option)]
+    max_frame_size: Option<usize>,
     /// heartbeat: ping a client silent this long, or "off" (default 20s)
     #[argh(
         option,
@@ -136,6 +140,9 @@ pub fn main() -> ExitCode {
         .write_timeout(args.write_timeout)
         .idle_timeout(args.idle_timeout)
         .close_timeout(args.close_timeout);
+    if let Some(bytes) = args.max_frame_size {
+        config = config.max_frame_size(bytes);
+    }
     for origin in &args.allow_origin {
         config = config.allow_origin(origin.as_str());
     }

@@ -43,6 +43,44 @@ fn a_message_over_the_limit_gets_close_1009() {
     }
 }
 
+/// A message limit set above the default lets single frames that large through: the frame
+/// limit follows the message limit unless set on its own.
+#[test]
+fn the_frame_limit_follows_the_message_limit_unless_set_on_its_own() {
+    const MIB: usize = 1 << 20;
+    for rt in runtimes() {
+        let addr = start(rt, Config::default().max_message_size(16 * MIB));
+        let mut raw = Raw::upgrade(addr);
+        for size in [4 * MIB, 8 * MIB, 16 * MIB] {
+            let payload: Vec<u8> = (0..size).map(|i| (i % 251) as u8).collect();
+            raw.send(true, BINARY, &payload);
+            let echo = raw.read();
+            assert_eq!((echo.fin, echo.opcode), (true, BINARY), "{rt:?}: {size}");
+            assert!(
+                echo.payload == payload,
+                "{rt:?}: the {size}-byte echo differs"
+            );
+        }
+        raw.send(true, BINARY, &vec![3u8; 16 * MIB + 1]);
+        assert_eq!(raw.read_close().0, 1009, "{rt:?}: one byte over 16 MiB");
+
+        // Set on its own, the frame limit holds below the message limit: a 2 MiB frame is
+        // refused, the same 2 MiB in two 1 MiB fragments is echoed whole.
+        let config = Config::default()
+            .max_message_size(16 * MIB)
+            .max_frame_size(MIB);
+        let addr = start(rt, config);
+        let mut raw = Raw::upgrade(addr);
+        raw.send(false, BINARY, &vec![5u8; MIB]);
+        raw.send(true, CONTINUATION, &vec![5u8; MIB]);
+        let echo = raw.read();
+        assert_eq!(echo.opcode, BINARY);
+        assert!(echo.payload == vec![5u8; 2 * MIB], "{rt:?}: fragments");
+        raw.send(true, BINARY, &vec![5u8; 2 * MIB]);
+        assert_eq!(raw.read_close().0, 1009, "{rt:?}: a 2 MiB frame over 1 MiB");
+    }
+}
+
 #[test]
 fn invalid_utf8_in_text_gets_close_1007() {
     for rt in runtimes() {
@@ -226,6 +264,10 @@ fn settings_that_cannot_work_are_refused_up_front() {
             (
                 Config::default().max_message_size(0),
                 "invalid setting: max_message_size must be above 0",
+            ),
+            (
+                Config::default().max_frame_size(0),
+                "invalid setting: max_frame_size must be above 0",
             ),
         ] {
             let error = ws_echo::Server::bind(rt, "127.0.0.1:0", config.clone()).unwrap_err();
