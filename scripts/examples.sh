@@ -63,6 +63,42 @@ done
 check "HTTP 404 is named" grep -q 'the server answered HTTP 404 instead of upgrading' "$work/http-404.err"
 check "the port out of range is named" grep -q 'port 99999 is out of range (1 to 65535)' "$work/port-out-of-range.err"
 check "the server prints its page's URL" grep -Eq '^a page to try it: http://127\.0\.0\.1:[0-9]+/$' "$work/server.out"
+check "the server prints its health URL" grep -Eq '^health: http://127\.0\.0\.1:[0-9]+/health$' "$work/server.out"
+http_of() { local rest=${1#ws://}; echo "http://${rest%/ws}"; } # ws://HOST/ws -> http://HOST
+check "GET /health answers ok" test "$(curl -s "$(http_of "$url")/health")" = ok
+
+serve_as() { # serve_as NAME ARGS...: starts a server with ARGS, sets $served_pid and $served_url
+  local name=$1; shift
+  "$bin/server" "${args[@]}" --addr 127.0.0.1:0 "$@" >"$work/$name.out" 2>"$work/$name.err" &
+  served_pid=$!
+  for _ in $(seq 100); do [ -s "$work/$name.out" ] && break; sleep 0.05; done
+  served_url=$(awk 'NR == 1 { print $2 }' "$work/$name.out")
+}
+echoed_by() { # echoed_by FILE N: waits (bounded) until the client writing FILE got echo #N
+  for _ in $(seq 200); do grep -q "#$2," "$1" 2>/dev/null && break; sleep 0.05; done
+}
+
+# A drain delay: from SIGTERM, /health answers 503 while the connections are still served;
+# then they get 1001. Without health, /health is a path like any other: 404.
+serve_as delay --drain-delay 2s
+delayed=$served_pid delay_url=$served_url
+timeout 20 "$bin/client" "${args[@]}" --url "$delay_url" --interval 50ms --no-reconnect >"$work/delay-client.out" 2>&1 &
+delay_client=$!
+echoed_by "$work/delay-client.out" 2
+kill -TERM "$delayed"
+sleep 0.3
+check "in the drain delay, /health answers 503 draining" \
+  test "$(curl -s -w ' %{http_code}' "$(http_of "$delay_url")/health")" = $'draining\n 503'
+before=$(grep -c '^received: ' "$work/delay-client.out")
+sleep 0.5
+check "in the drain delay, the client still gets echoes" test "$(grep -c '^received: ' "$work/delay-client.out")" -gt "$before"
+wait "$delayed"
+check "after the delay the server drains and exits 0" test $? -eq 0
+wait "$delay_client"
+check "after the delay the client was told 1001 going away" grep -qx 'server closed: 1001 going away' "$work/delay-client.out"
+serve_as nohealth --no-health
+check "with --no-health, /health gets 404" test "$(curl -s -o /dev/null -w '%{http_code}' "$(http_of "$served_url")/health")" = 404
+kill "$served_pid"
 
 # Bad usage: one line, exit 2, nothing served.
 usage() { # usage NAME BINARY ARGS...: the binary refuses its flags with one line and exit 2
@@ -119,13 +155,11 @@ check "missing echoes are counted" grep -qx 'sent 2, echoed 0, missing 2, resent
 kill "${pids_early[@]}" 2>/dev/null
 
 # Ctrl-C on the server during traffic: every connection gets 1001, and no echo is lost.
-"$bin/server" "${args[@]}" --addr 127.0.0.1:0 >"$work/drain-server.out" 2>"$work/drain-server.err" &
-drainer=$!
-for _ in $(seq 100); do [ -s "$work/drain-server.out" ] && break; sleep 0.05; done
-drain_url=$(awk 'NR == 1 { print $2 }' "$work/drain-server.out")
+serve_as drain-server
+drainer=$served_pid drain_url=$served_url
 timeout 20 "$bin/client" "${args[@]}" --url "$drain_url" --interval 20ms --no-reconnect >"$work/drain-client.out" 2>&1 &
 drain_client=$!
-for _ in $(seq 200); do grep -q '#5,' "$work/drain-client.out" 2>/dev/null && break; sleep 0.05; done
+echoed_by "$work/drain-client.out" 5
 kill -INT "$drainer"
 wait "$drainer"
 check "the server drains and exits 0 on Ctrl-C" test $? -eq 0

@@ -92,6 +92,16 @@ pub struct Config {
     /// that a browser pointed at the server finds something to talk to it with. `None`: such
     /// a request gets 404 like any other path. Default: `None`.
     pub page: Option<Arc<str>>,
+    /// A health endpoint for load balancers and probes: a plain `GET` of this path (not an
+    /// upgrade) is answered `200 ok` while the server serves and `503 draining` from the moment
+    /// the shutdown signal fires, so that a balancer stops sending new connections to an
+    /// instance that is going away (a [`Server`](crate::Server) keeps answering it through
+    /// the drain; see [`Server::drain_delay`](crate::Server::drain_delay)). `None`: no health
+    /// endpoint. Default: `None`.
+    pub health: Option<String>,
+    /// What the health endpoint watches when it is not [`Config::shutdown`]: a server with a
+    /// drain delay answers 503 at the signal, while its connections close only after the delay.
+    pub(crate) draining: Option<Shutdown>,
     /// TLS: when set, every connection does the TLS handshake first (counted in
     /// [`Config::handshake_timeout`]), then the upgrade over TLS: wss://. Build it with
     /// [`tls::server_config`](crate::tls::server_config). Default: `None`.
@@ -122,6 +132,8 @@ impl Default for Config {
             idle_timeout: None,
             shutdown: None,
             page: None,
+            health: None,
+            draining: None,
             #[cfg(feature = "tls")]
             tls: None,
             drain_timeout: Duration::from_secs(10),
@@ -255,6 +267,32 @@ impl Config {
         self
     }
 
+    /// Sets [`Config::health`]: `GET path` answers `200 ok`, or `503 draining` once the
+    /// shutdown signal has fired.
+    ///
+    /// ```
+    /// let config = ws_echo::Config::default().health("/health");
+    /// assert_eq!(config.health.as_deref(), Some("/health"));
+    /// ```
+    pub fn health(mut self, path: impl Into<String>) -> Self {
+        self.health = Some(path.into());
+        self
+    }
+
+    /// Whether the health endpoint answers 503: the shutdown signal (or a server's own
+    /// draining signal) has fired.
+    pub(crate) fn is_draining(&self) -> bool {
+        self.draining
+            .as_ref()
+            .or(self.shutdown.as_ref())
+            .is_some_and(Shutdown::is_triggered)
+    }
+
+    /// Whether the shutdown signal has fired: connections close, new upgrades get 503.
+    pub(crate) fn is_shutting_down(&self) -> bool {
+        self.shutdown.as_ref().is_some_and(Shutdown::is_triggered)
+    }
+
     /// Sets [`Config::tls`].
     #[cfg(feature = "tls")]
     #[cfg_attr(docsrs, doc(cfg(feature = "tls")))]
@@ -283,11 +321,19 @@ impl Config {
     /// ```
     pub fn check(&self) -> Result<(), Error> {
         let invalid = |what: String| Err(Error::InvalidConfig(what));
-        if !self.path.starts_with('/') {
-            return invalid(format!("the path {:?} must start with /", self.path));
+        for path in std::iter::once(&self.path).chain(&self.health) {
+            if !path.starts_with('/') {
+                return invalid(format!("the path {path:?} must start with /"));
+            }
+            if path.contains(['?', '#', ' ']) {
+                return invalid(format!("the path {path:?} must be a path alone"));
+            }
         }
-        if self.path.contains(['?', '#', ' ']) {
-            return invalid(format!("the path {:?} must be a path alone", self.path));
+        if self.health.as_ref() == Some(&self.path) {
+            return invalid(format!(
+                "the health path {:?} is the WebSocket path",
+                self.path
+            ));
         }
         let sizes = [
             ("max_message_size", self.max_message_size),

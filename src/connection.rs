@@ -16,7 +16,8 @@ use crate::{echo_loop, linger, Config, Error, Handler, Served, Summary, Upgrade}
 /// origin against `config`), then runs the echo loop with `handler` until the connection ends.
 ///
 /// Returns [`Served::WebSocket`] with the connection's [`Summary`], [`Served::Page`] when it
-/// was a plain `GET /` answered with [`Config::page`], or an [`Error`] when no WebSocket
+/// was a plain `GET /` answered with [`Config::page`], [`Served::Health`] for a health check
+/// ([`Config::health`]), or an [`Error`] when no WebSocket
 /// connection was established: [`Error::Refused`] after we answered with an HTTP error status,
 /// [`Error::HandshakeEof`], [`Error::HandshakeTimeout`] or [`Error::Io`] when the peer went
 /// away or took too long first.
@@ -31,7 +32,7 @@ use crate::{echo_loop, linger, Config, Error, Handler, Served, Summary, Upgrade}
 /// | EOF or reset without a Close | the echoes still due, if the peer reads; the summary says which |
 /// | protocol error, unmasked frame, reserved bits or opcodes, bad close code | Close 1002 |
 /// | invalid UTF-8 in a text message or a close reason | Close 1007 |
-/// | a message over [`Config::max_message_size`], a frame over [`Config::max_frame_size`] | Close 1009 |
+/// | a message over [`Config::max_message_size`], a frame over [`Config::frame_limit`] | Close 1009 |
 /// | the handler panics | that connection gets Close 1011; nothing else is affected |
 /// | the shutdown signal ([`Config::shutdown`]) | Close 1001 after echoing what already arrived |
 /// | no data for [`Config::idle_timeout`] | Close 1001 "idle timeout" |
@@ -42,6 +43,8 @@ use crate::{echo_loop, linger, Config, Error, Handler, Served, Summary, Upgrade}
 /// | not a WebSocket upgrade, or a version other than 13 | HTTP 426 with `Sec-WebSocket-Version: 13` |
 /// | not GET, not HTTP/1.1, a missing or malformed key / a request head too large | HTTP 400 / 431 |
 /// | a plain `GET /` with [`Config::page`] set | 200 and the page |
+/// | a plain `GET` of [`Config::health`] | `200 ok`; `503 draining` once the shutdown signal fired |
+/// | an upgrade once the shutdown signal fired | HTTP 503 "shutting down, retry later", `Retry-After: 1` |
 ///
 /// An HTTP refusal's body is its one-line reason. Echoes of everything that has already arrived
 /// are written before one flush, and the loop stops reading while the socket cannot take its
@@ -146,19 +149,28 @@ where
 {
     // Boxed: its buffers would otherwise stay in every connection's future for its whole life.
     let upgrade = Box::pin(upgrade(&mut stream, config));
-    let Some(rest) = within(config.timer, deadline, upgrade).await? else {
-        return Ok(Served::Page);
+    let rest = match within(config.timer, deadline, upgrade).await? {
+        Handshake::Upgraded(rest) => rest,
+        Handshake::Answered(served) => return Ok(served),
     };
     let summary = echo_loop::run(stream, rest, config, handler, started).await;
     Ok(Served::WebSocket(summary))
 }
 
+/// How the handshake went, when it did not fail.
+enum Handshake {
+    /// Upgraded: the bytes the peer sent after the head (the start of its first frames, if
+    /// it did not wait for our 101).
+    Upgraded(Vec<u8>),
+    /// A plain HTTP request, answered: the page or the health check.
+    Answered(Served),
+}
+
 /// Reads the request head, answers it as [`handshake::decide`] says, and lingers after an
-/// answer that ends the connection. Returns the bytes the peer sent after the head (the start
-/// of its first frames, if it did not wait for our 101), or `None` after the page.
+/// answer that ends the connection.
 ///
 /// Not cancel-safe: dropping it part-way loses what was read of the request.
-async fn upgrade<S>(stream: &mut S, config: &Config) -> Result<Option<Vec<u8>>, Error>
+async fn upgrade<S>(stream: &mut S, config: &Config) -> Result<Handshake, Error>
 where
     S: AsyncRead + AsyncWrite + Unpin,
 {
@@ -184,9 +196,10 @@ where
                     .await?;
                 stream.flush().await?;
                 head.drain(..head_len);
-                return Ok(Some(head));
+                return Ok(Handshake::Upgraded(head));
             }
             Decision::Page(page) => handshake::page_response(page),
+            Decision::Health { draining } => handshake::health_response(draining),
             Decision::Refuse(refusal) => refusal.response(),
         };
         linger::answer_and_linger(stream, last.as_bytes(), config.timer, config.close_timeout)
@@ -196,7 +209,8 @@ where
                 status: refusal.status(),
                 reason: refusal.reason(),
             }),
-            _ => Ok(None),
+            Decision::Health { draining } => Ok(Handshake::Answered(Served::Health { draining })),
+            _ => Ok(Handshake::Answered(Served::Page)),
         };
     }
 }

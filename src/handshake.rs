@@ -21,6 +21,8 @@ pub(crate) enum Decision<'c> {
     Upgrade { upgrade: Upgrade, head_len: usize },
     /// Answer 200 with the configured page.
     Page(&'c str),
+    /// Answer the health check: 200 ok, or 503 draining.
+    Health { draining: bool },
     /// Answer with an HTTP error.
     Refuse(Refusal),
 }
@@ -173,6 +175,9 @@ pub(crate) fn decide<'c>(head: &[u8], config: &'c Config) -> Decision<'c> {
                     head_len: len,
                 },
                 Ok(Answer::Page(page)) => Decision::Page(page),
+                Ok(Answer::Health) => Decision::Health {
+                    draining: config.is_draining(),
+                },
                 Err(refusal) => Decision::Refuse(refusal),
             }
         }
@@ -202,6 +207,23 @@ pub(crate) fn page_response(page: &str) -> String {
     )
 }
 
+/// The health check's answer: `200 ok` while serving, `503 draining` (with `Retry-After`) once
+/// the shutdown signal has fired.
+pub(crate) fn health_response(draining: bool) -> String {
+    if draining {
+        return DRAINING.response();
+    }
+    "HTTP/1.1 200 OK\r\nContent-Type: text/plain; charset=utf-8\r\nContent-Length: 3\r\n\
+     Cache-Control: no-cache\r\nConnection: close\r\n\r\nok\n"
+        .to_owned()
+}
+
+/// The health check's answer while draining.
+const DRAINING: Refusal = Refusal::new(503, "draining");
+
+/// The answer to an upgrade once the shutdown signal has fired.
+const SHUTTING_DOWN: Refusal = Refusal::new(503, "shutting down, retry later");
+
 /// The `Sec-WebSocket-Accept` value that answers a request's `Sec-WebSocket-Key` (RFC 6455,
 /// 4.2.2), for applications that answer the upgrade themselves and then call
 /// [`serve_upgraded`](crate::serve_upgraded).
@@ -219,6 +241,8 @@ enum Answer<'a> {
     Upgrade(Upgrade),
     /// 200 with the configured page.
     Page(&'a str),
+    /// The health check.
+    Health,
 }
 
 /// Checks a complete request head: the page, the path, then the upgrade itself.
@@ -232,6 +256,9 @@ fn check<'c>(
     let upgrade = has_token(headers.clone(), "upgrade", "websocket");
     if let (Some(page), "/", false, Some("GET")) = (&config.page, path, upgrade, request.method) {
         return Ok(Answer::Page(page));
+    }
+    if !upgrade && request.method == Some("GET") && config.health.as_deref() == Some(path) {
+        return Ok(Answer::Health);
     }
     if path != config.path {
         return Err(Refusal::new(404, "no WebSocket endpoint at this path"));
@@ -269,6 +296,9 @@ fn check_upgrade<'h>(
         .ok_or(Refusal::new(400, "missing or malformed Sec-WebSocket-Key"))?;
     if !config.origin_allowed(header(headers, "origin")) {
         return Err(Refusal::new(403, "origin not allowed"));
+    }
+    if config.is_shutting_down() {
+        return Err(SHUTTING_DOWN);
     }
     Ok(Upgrade {
         accept: derive_accept_key(key),

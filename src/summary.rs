@@ -20,6 +20,12 @@ pub enum Served {
     WebSocket(Summary),
     /// A plain `GET /` that is not an upgrade, answered with [`Config::page`](crate::Config).
     Page,
+    /// A health check ([`Config::health`](crate::Config)), answered `503 draining` if
+    /// `draining`, `200 ok` otherwise.
+    Health {
+        /// Whether the answer was 503: the shutdown signal had fired.
+        draining: bool,
+    },
 }
 
 impl Served {
@@ -27,7 +33,7 @@ impl Served {
     pub fn summary(&self) -> Option<&Summary> {
         match self {
             Served::WebSocket(summary) => Some(summary),
-            Served::Page => None,
+            Served::Page | Served::Health { .. } => None,
         }
     }
 }
@@ -37,6 +43,10 @@ impl fmt::Display for Served {
         match self {
             Served::WebSocket(summary) => summary.fmt(f),
             Served::Page => write!(f, "served the page"),
+            Served::Health { draining: false } => write!(f, "answered the health check: 200 ok"),
+            Served::Health { draining: true } => {
+                write!(f, "answered the health check: 503 draining")
+            }
         }
     }
 }

@@ -77,6 +77,13 @@ struct Args {
     /// serve wss://: the PEM private key of --tls-cert
     #[argh(option)]
     tls_key: Option<std::path::PathBuf>,
+    /// do not answer GET /health (200 ok while serving, 503 draining from Ctrl-C or SIGTERM)
+    #[argh(switch)]
+    no_health: bool,
+    /// after Ctrl-C or SIGTERM, serve on this long while /health answers 503, so that a load
+    /// balancer stops sending clients first (default 0s)
+    #[argh(option, default = "Duration::ZERO", from_str_fn(duration))]
+    drain_delay: Duration,
     /// how long connections get to answer our Close 1001 at shutdown (default 10s)
     #[argh(option, default = "Duration::from_secs(10)", from_str_fn(duration))]
     drain_timeout: Duration,
@@ -159,6 +166,9 @@ pub fn main() -> ExitCode {
     };
     // A page for browsers at `/`: type messages, see their echoes and round-trip times.
     config = config.bundled_page();
+    if !args.no_health {
+        config = config.health("/health");
+    }
 
     let shutdown = Shutdown::new();
     let config = config
@@ -183,7 +193,8 @@ pub fn main() -> ExitCode {
     let server = match Server::bind(args.runtime, args.addr.as_str(), config) {
         Ok(server) => server
             .max_connections(Some(args.max_connections))
-            .tcp_keepalive(args.tcp_keepalive),
+            .tcp_keepalive(args.tcp_keepalive)
+            .drain_delay(args.drain_delay),
         Err(e) => {
             eprintln!("error: cannot serve on {}: {e}", args.addr);
             return ExitCode::FAILURE;
@@ -199,6 +210,9 @@ pub fn main() -> ExitCode {
             };
             println!("serving {scheme}://{local}{path} ({})", args.runtime.name());
             println!("a page to try it: {http}://{local}/");
+            if !args.no_health {
+                println!("health: {http}://{local}/health");
+            }
         }
         Err(e) => log::warn!("the listener's address is unknown: {e}"),
     }

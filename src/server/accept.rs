@@ -26,10 +26,17 @@ const BUSY: Refusal = Refusal::new(503, "too many connections, retry later");
 pub(super) struct Accepting {
     pub(super) listener: Listener,
     pub(super) local: SocketAddr,
+    /// The connections' settings: their [`Config::shutdown`] is `closing`.
     pub(super) config: Arc<Config>,
     pub(super) stats: StatsHandle,
     pub(super) max_connections: Option<usize>,
     pub(super) tcp_keepalive: Option<Duration>,
+    /// The application's shutdown signal: the health check answers 503 from then on.
+    pub(super) signal: Shutdown,
+    /// How long the server serves on after `signal` before `closing`.
+    pub(super) drain_delay: Duration,
+    /// Fired `drain_delay` after `signal`: connections get Close 1001, upgrades 503.
+    pub(super) closing: Shutdown,
 }
 
 /// What every connection's task shares.
@@ -44,13 +51,14 @@ struct Shared {
 }
 
 impl Accepting {
-    /// Accepts and spawns until the shutdown signal, then drains (see
-    /// [`Config::drain_timeout`]) and reports.
+    /// Accepts and spawns until the shutdown signal and the drain delay after it, then drains
+    /// (see [`Config::drain_timeout`]) and reports. With a health endpoint, it accepts through
+    /// the drain too, so that a balancer's health check gets `503 draining` rather than a
+    /// refused connection.
     pub(super) async fn run<H>(self, handler: H, spawn: impl Fn(Task)) -> ShutdownReport
     where
         H: Handler + Clone + Send + 'static,
     {
-        let shutdown = self.config.shutdown.clone().unwrap_or_default();
         let slots = Slots::new(self.max_connections);
         let shared = Arc::new(Shared {
             config: Arc::clone(&self.config),
@@ -60,37 +68,33 @@ impl Accepting {
             deadline: Shutdown::new(),
             drained: DrainCounts::default(),
         });
-        let mut served: u64 = 0;
-        // Consecutive accept failures: the first of a burst is logged, the rest only counted.
-        let mut failures: u64 = 0;
-        while let Some(accepted) = until(shutdown.triggered(), self.listener.accept()).await {
-            let (stream, peer) = match accepted {
-                Ok(accepted) => accepted,
-                Err(e) => {
-                    if failures == 0 {
-                        log::warn!(
-                            "accept failed: {e}; retrying every {ACCEPT_BACKOFF:?} \
-                             (further failures are not logged until one succeeds)"
-                        );
-                    }
-                    failures += 1;
-                    self.config.timer.after(ACCEPT_BACKOFF).await;
-                    continue;
-                }
-            };
-            if failures > 0 {
-                log::info!("accepting again after {failures} failed attempts");
-                failures = 0;
-            }
-            served += 1;
-            let slot = slots.take();
-            let (shared, handler) = (Arc::clone(&shared), handler.clone());
-            // Boxed: a runtime's stream can be large, and every async layer it passes through
-            // keeps a slot of its size for the connection's life.
-            let stream = Box::new(stream);
-            spawn(Box::pin(task(served, stream, peer, slot, shared, handler)));
+        let mut accept = Acceptor {
+            accepting: &self,
+            slots: &slots,
+            shared: &shared,
+            handler,
+            spawn,
+            served: 0,
+            failures: 0,
+        };
+        accept.until(self.signal.triggered()).await;
+        if !self.drain_delay.is_zero() {
+            log::info!(
+                "shutting down: the health check answers 503; serving on for {:?} before \
+                 closing connections",
+                self.drain_delay
+            );
+            accept
+                .until(self.config.timer.after(self.drain_delay))
+                .await;
         }
-        self.drain(&slots, &shared).await;
+        self.closing.trigger();
+        if self.config.health.is_some() {
+            future::or(self.drain(&slots, &shared), accept.until(future::pending())).await;
+        } else {
+            self.drain(&slots, &shared).await;
+        }
+        let served = accept.served;
         let (closed_cleanly, dropped) = shared.drained.totals();
         let report = ShutdownReport {
             served,
@@ -110,13 +114,78 @@ impl Accepting {
         let drain = self.config.drain_timeout;
         // No count here: connections that saw the signal first may be ending meanwhile, on
         // other threads; the report counts each one open at the signal once it has ended.
-        log::info!("shutting down: stopped accepting; draining for up to {drain:?}");
+        if self.config.health.is_some() {
+            log::info!(
+                "shutting down: closing connections; draining for up to {drain:?} (new \
+                 connections get 503)"
+            );
+        } else {
+            log::info!("shutting down: stopped accepting; draining for up to {drain:?}");
+        }
         let drained = until(self.config.timer.after(drain), slots.wait_empty()).await;
         if drained.is_none() {
             log::info!("drain deadline: dropping {} connections", slots.open());
         }
         shared.deadline.trigger();
         slots.wait_empty().await;
+    }
+}
+
+/// The accept loop's state across its phases (serving, the drain delay, the drain).
+struct Acceptor<'a, H, F> {
+    accepting: &'a Accepting,
+    slots: &'a Arc<Slots>,
+    shared: &'a Arc<Shared>,
+    handler: H,
+    spawn: F,
+    /// Connections accepted so far.
+    served: u64,
+    /// Consecutive accept failures: the first of a burst is logged, the rest only counted.
+    failures: u64,
+}
+
+impl<H, F> Acceptor<'_, H, F>
+where
+    H: Handler + Clone + Send + 'static,
+    F: Fn(Task),
+{
+    /// Accepts and spawns until `stop` completes.
+    async fn until(&mut self, stop: impl Future<Output = ()>) {
+        let mut stop = std::pin::pin!(stop);
+        let listener = &self.accepting.listener;
+        while let Some(accepted) = until(stop.as_mut(), listener.accept()).await {
+            let (stream, peer) = match accepted {
+                Ok(accepted) => accepted,
+                Err(e) => {
+                    if self.failures == 0 {
+                        log::warn!(
+                            "accept failed: {e}; retrying every {ACCEPT_BACKOFF:?} \
+                             (further failures are not logged until one succeeds)"
+                        );
+                    }
+                    self.failures += 1;
+                    self.accepting.config.timer.after(ACCEPT_BACKOFF).await;
+                    continue;
+                }
+            };
+            if self.failures > 0 {
+                log::info!("accepting again after {} failed attempts", self.failures);
+                self.failures = 0;
+            }
+            self.served += 1;
+            let slot = self.slots.take();
+            let late = self.accepting.closing.is_triggered();
+            let (shared, handler) = (Arc::clone(self.shared), self.handler.clone());
+            // Boxed: a runtime's stream can be large, and every async layer it passes through
+            // keeps a slot of its size for the connection's life.
+            let stream = Box::new(stream);
+            let connection = Accepted {
+                id: self.served,
+                peer,
+                late,
+            };
+            (self.spawn)(Box::pin(task(connection, stream, slot, shared, handler)));
+        }
     }
 }
 
@@ -130,16 +199,25 @@ fn until<T>(
     future::or(work.map(Some), stop.map(|()| None))
 }
 
+/// Who an accepted connection is.
+struct Accepted {
+    /// Its number, counted from 1, for the log.
+    id: u64,
+    peer: SocketAddr,
+    /// Accepted after the connections were told to close (a health check during the drain).
+    late: bool,
+}
+
 /// One accepted connection's task: served in its slot, or answered 503 without one; dropped at
 /// the drain deadline either way.
 async fn task<H: Handler>(
-    id: u64,
+    accepted: Accepted,
     mut stream: Box<TcpStream>,
-    peer: SocketAddr,
     slot: Option<Slot>,
     shared: Arc<Shared>,
     handler: H,
 ) {
+    let Accepted { id, peer, late } = accepted;
     let config = &*shared.config;
     let Some(_slot) = slot else {
         shared.stats.refused();
@@ -169,12 +247,14 @@ async fn task<H: Handler>(
         Outcome::Served(summary) => shared.stats.ended(summary),
         Outcome::NotUpgraded => shared.stats.refused_after_open(),
         Outcome::Page => shared.stats.page_served(),
+        Outcome::Health => shared.stats.health_checked(),
         Outcome::Dropped => {
             log::info!("#{id} {peer} dropped at the drain deadline");
             shared.stats.dropped();
         }
     }
-    if config.shutdown.as_ref().is_some_and(Shutdown::is_triggered) {
+    // Connections open at the shutdown, not those accepted during the drain.
+    if !late && config.is_shutting_down() {
         shared.drained.count(&outcome);
     }
 }
@@ -209,6 +289,11 @@ async fn connection<H: Handler>(
         Ok(Served::WebSocket(summary)) => {
             log::info!("#{id} {peer} ended: {summary}");
             Outcome::Served(summary)
+        }
+        Ok(Served::Health { draining }) => {
+            let answer = if draining { "503 draining" } else { "200 ok" };
+            log::debug!("#{id} {peer} health check: {answer}");
+            Outcome::Health
         }
         Ok(_) => {
             log::info!("#{id} {peer} served the page");

@@ -48,6 +48,7 @@ pub struct Server {
     stats: StatsHandle,
     max_connections: Option<usize>,
     tcp_keepalive: Option<Duration>,
+    drain_delay: Duration,
 }
 
 /// What [`Server::run`] returns once the server has shut down.
@@ -91,7 +92,18 @@ impl Server {
             stats: StatsHandle::default(),
             max_connections: Some(10_000),
             tcp_keepalive: Some(Duration::from_secs(30)),
+            drain_delay: Duration::ZERO,
         }
+    }
+
+    /// After the shutdown signal, how long the server goes on serving as before (new
+    /// connections too) while its health endpoint ([`Config::health`]) answers `503 draining`,
+    /// so that a load balancer's checks take it out of rotation before its connections get
+    /// Close 1001 and the drain starts. Set it to the balancer's check interval times the
+    /// failed checks it needs. Default: 0.
+    pub fn drain_delay(mut self, delay: Duration) -> Self {
+        self.drain_delay = delay;
+        self
     }
 
     /// Connections served at once; one more is answered HTTP 503 with `Retry-After: 1` and
@@ -182,7 +194,8 @@ impl Server {
             stats,
             max_connections,
             tcp_keepalive,
-            ..
+            shutdown: signal,
+            drain_delay,
         } = self;
         if max_connections == Some(0) {
             let zero = "max_connections of 0 would refuse every connection";
@@ -197,6 +210,11 @@ impl Server {
         }
         let local = listener.local_addr()?;
         config.timer = runtime.timer();
+        // The health check watches the application's signal; the connections close when the
+        // accept loop says, after the drain delay.
+        let closing = Shutdown::new();
+        config.draining = Some(signal.clone());
+        config.shutdown = Some(closing.clone());
         let accepting = accept::Accepting {
             listener: runtime.listener(listener)?,
             local,
@@ -204,6 +222,9 @@ impl Server {
             stats,
             max_connections,
             tcp_keepalive,
+            signal,
+            drain_delay,
+            closing,
         };
         Ok(accepting.run(handler, spawn).await)
     }

@@ -17,6 +17,8 @@ pub(super) enum Outcome {
     NotUpgraded,
     /// A request for the page, answered.
     Page,
+    /// A health check, answered.
+    Health,
     /// Still running at the drain deadline: dropped.
     Dropped,
 }
@@ -29,7 +31,7 @@ impl Outcome {
             Outcome::Served(summary) => {
                 matches!(summary.ending, Ending::ServerClosed { dropped: true, .. })
             }
-            Outcome::NotUpgraded | Outcome::Page => false,
+            Outcome::NotUpgraded | Outcome::Page | Outcome::Health => false,
             Outcome::Dropped => true,
         }
     }

@@ -21,6 +21,8 @@ pub struct Stats {
     pub refused: u64,
     /// Plain `GET /` requests answered with [`Config::page`](crate::Config) (not refusals).
     pub pages: u64,
+    /// Health checks answered ([`Config::health`](crate::Config)), 200 or 503 (not refusals).
+    pub health_checks: u64,
     /// Data messages received.
     pub messages_in: u64,
     /// Data messages sent.
@@ -56,6 +58,7 @@ struct Counters {
     connections: AtomicU64,
     refused: AtomicU64,
     pages: AtomicU64,
+    health_checks: AtomicU64,
     messages_in: AtomicU64,
     messages_out: AtomicU64,
     bytes_in: AtomicU64,
@@ -74,6 +77,7 @@ impl StatsHandle {
             connections: get(&c.connections),
             refused: get(&c.refused),
             pages: get(&c.pages),
+            health_checks: get(&c.health_checks),
             messages_in: get(&c.messages_in),
             messages_out: get(&c.messages_out),
             bytes_in: get(&c.bytes_in),
@@ -88,7 +92,6 @@ impl StatsHandle {
         self.0.connections.fetch_add(1, Ordering::Relaxed);
     }
 
-    /// A connection that was opened ended without a WebSocket connection.
     /// A connection that was opened was a request for the page.
     pub(crate) fn page_served(&self) {
         self.0.open.fetch_sub(1, Ordering::Relaxed);
@@ -96,6 +99,14 @@ impl StatsHandle {
         self.0.pages.fetch_add(1, Ordering::Relaxed);
     }
 
+    /// A connection that was opened was a health check.
+    pub(crate) fn health_checked(&self) {
+        self.0.open.fetch_sub(1, Ordering::Relaxed);
+        self.0.connections.fetch_sub(1, Ordering::Relaxed);
+        self.0.health_checks.fetch_add(1, Ordering::Relaxed);
+    }
+
+    /// A connection that was opened ended without a WebSocket connection.
     pub(crate) fn refused_after_open(&self) {
         self.0.open.fetch_sub(1, Ordering::Relaxed);
         self.0.connections.fetch_sub(1, Ordering::Relaxed);
@@ -138,7 +149,8 @@ impl StatsHandle {
 }
 
 /// In words: `3 connections (1 open, 2 refused, 1 page); in 6 messages / 66 B, out 6 messages
-/// / 66 B; closes 1000: 2, 1001: 1; 0 without a close`.
+/// / 66 B; closes 1000: 2, 1001: 1; 0 without a close`. Health checks are counted after the
+/// pages when there were any (`1 page, 12 health checks`).
 ///
 /// ```
 /// let stats = ws_echo::Stats::default();
@@ -152,11 +164,15 @@ impl std::fmt::Display for Stats {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         write!(
             f,
-            "{} ({} open, {} refused, {}); in {} / {} B, out {} / {} B; ",
+            "{} ({} open, {} refused, {}{}); in {} / {} B, out {} / {} B; ",
             counted(self.connections, "connection"),
             self.open,
             self.refused,
             counted(self.pages, "page"),
+            match self.health_checks {
+                0 => String::new(),
+                n => format!(", {}", counted(n, "health check")),
+            },
             counted(self.messages_in, "message"),
             self.bytes_in,
             counted(self.messages_out, "message"),
