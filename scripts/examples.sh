@@ -69,7 +69,9 @@ check "GET /health answers ok" test "$(curl -s "$(http_of "$url")/health")" = ok
 
 serve_as() { # serve_as NAME ARGS...: starts a server with ARGS, sets $served_pid and $served_url
   local name=$1; shift
-  "$bin/server" "${args[@]}" --addr 127.0.0.1:0 "$@" >"$work/$name.out" 2>"$work/$name.err" &
+  local at=(--addr 127.0.0.1:0)
+  [[ " $* " == *" --addr "* ]] && at=()
+  "$bin/server" "${args[@]}" "${at[@]}" "$@" >"$work/$name.out" 2>"$work/$name.err" &
   served_pid=$!
   for _ in $(seq 100); do [ -s "$work/$name.out" ] && break; sleep 0.05; done
   served_url=$(awk 'NR == 1 { print $2 }' "$work/$name.out")
@@ -153,6 +155,24 @@ timeout 20 "$bin/client" "${args[@]}" --url "ws://127.0.0.1:$mute_port/" --inter
 check "missing echoes: exit 1 after the echo timeout" test $? -eq 1
 check "missing echoes are counted" grep -qx 'sent 2, echoed 0, missing 2, resent 0, reconnects 0' "$work/mute.out"
 kill "${pids_early[@]}" 2>/dev/null
+
+# --reuse-port: two instances on one address, both serving; one stops, the other serves on.
+serve_as reuse-one --reuse-port
+reuse_one=$served_pid reuse_url=$served_url
+reuse_addr=${reuse_url#ws://}
+reuse_addr=${reuse_addr%/ws}
+serve_as reuse-two --reuse-port --addr "$reuse_addr"
+reuse_two=$served_pid
+check "a second --reuse-port instance serves on the same address" test "$served_url" = "$reuse_url"
+timeout 10 "$bin/server" "${args[@]}" --addr "$reuse_addr" >/dev/null 2>"$work/reuse-taken.err"
+check "an instance without --reuse-port is told the address is taken, exit 1" \
+  test $? -eq 1 -a "$(grep -c 'cannot serve on' "$work/reuse-taken.err")" -eq 1
+kill -TERM "$reuse_one"
+wait "$reuse_one"
+timeout 20 "$bin/client" "${args[@]}" --url "$reuse_url" --interval 20ms --count 3 >"$work/reuse-client.out" 2>&1
+check "with one instance stopped, the other serves the address" \
+  grep -qx 'sent 3, echoed 3, missing 0, resent 0, reconnects 0' "$work/reuse-client.out"
+kill -TERM "$reuse_two"
 
 # Ctrl-C on the server during traffic: every connection gets 1001, and no echo is lost.
 serve_as drain-server

@@ -20,11 +20,16 @@ pub(crate) const CLIENT_KEEPALIVE: Duration = Duration::from_secs(30);
 const BACKLOG: i32 = 1024;
 
 /// A non-blocking listening socket on the first of `addr`'s addresses that can be bound, with
-/// `SO_REUSEADDR` (a restarted server binds while old connections sit in TIME_WAIT).
-pub(crate) fn listen(addr: impl ToSocketAddrs) -> io::Result<std::net::TcpListener> {
+/// `SO_REUSEADDR` (a restarted server binds while old connections sit in TIME_WAIT), and with
+/// `SO_REUSEPORT` if `reuse_port` (several processes listen on one address, the kernel
+/// spreading new connections among them).
+pub(crate) fn listen(
+    addr: impl ToSocketAddrs,
+    reuse_port: bool,
+) -> io::Result<std::net::TcpListener> {
     let mut last = None;
     for addr in addr.to_socket_addrs()? {
-        match listen_on(addr) {
+        match listen_on(addr, reuse_port) {
             Ok(listener) => return Ok(listener),
             Err(e) => last = Some(e),
         }
@@ -33,13 +38,27 @@ pub(crate) fn listen(addr: impl ToSocketAddrs) -> io::Result<std::net::TcpListen
         .unwrap_or_else(|| io::Error::new(io::ErrorKind::InvalidInput, "no address to listen on")))
 }
 
-fn listen_on(addr: SocketAddr) -> io::Result<std::net::TcpListener> {
+fn listen_on(addr: SocketAddr, reuse_port: bool) -> io::Result<std::net::TcpListener> {
     let socket = Socket::new(Domain::for_address(addr), Type::STREAM, Some(Protocol::TCP))?;
     socket.set_reuse_address(true)?;
+    if reuse_port {
+        set_reuse_port(&socket)?;
+    }
     socket.bind(&addr.into())?;
     socket.listen(BACKLOG)?;
     socket.set_nonblocking(true)?;
     Ok(socket.into())
+}
+
+#[cfg(all(unix, not(any(target_os = "solaris", target_os = "illumos"))))]
+fn set_reuse_port(socket: &Socket) -> io::Result<()> {
+    socket.set_reuse_port(true)
+}
+
+#[cfg(not(all(unix, not(any(target_os = "solaris", target_os = "illumos")))))]
+fn set_reuse_port(_: &Socket) -> io::Result<()> {
+    let unsupported = "SO_REUSEPORT is not available on this system";
+    Err(io::Error::new(io::ErrorKind::Unsupported, unsupported))
 }
 
 /// TCP_NODELAY on (echoes are small and latency matters), and keepalive probes after `idle`.
@@ -69,7 +88,7 @@ mod tests {
     #[test]
     #[cfg(target_os = "linux")]
     fn accepted_sockets_inherit_the_listeners_tuning() -> io::Result<()> {
-        let listener = listen("127.0.0.1:0")?;
+        let listener = listen("127.0.0.1:0", false)?;
         tune(&listener, Some(Duration::from_secs(30)))?;
         let _client = std::net::TcpStream::connect(listener.local_addr()?)?;
         listener.set_nonblocking(false)?;
@@ -85,14 +104,25 @@ mod tests {
 
     #[test]
     fn a_listener_takes_the_first_address_it_can_bind() -> io::Result<()> {
-        let taken = listen("127.0.0.1:0")?;
+        let taken = listen("127.0.0.1:0", false)?;
         let addrs = [
             taken.local_addr()?,
             "127.0.0.1:0".parse().map_err(io::Error::other)?,
         ];
-        let listener = listen(&addrs[..])?;
+        let listener = listen(&addrs[..], false)?;
         assert_ne!(listener.local_addr()?, taken.local_addr()?);
-        assert!(listen(taken.local_addr()?).is_err());
+        assert!(listen(taken.local_addr()?, false).is_err());
+        Ok(())
+    }
+
+    #[test]
+    #[cfg(target_os = "linux")]
+    fn with_reuse_port_a_second_listener_shares_the_address() -> io::Result<()> {
+        let first = listen("127.0.0.1:0", true)?;
+        let second = listen(first.local_addr()?, true)?;
+        assert_eq!(second.local_addr()?, first.local_addr()?);
+        // A listener without it is still refused.
+        assert!(listen(first.local_addr()?, false).is_err());
         Ok(())
     }
 }

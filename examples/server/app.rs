@@ -77,6 +77,10 @@ struct Args {
     /// serve wss://: the PEM private key of --tls-cert
     #[argh(option)]
     tls_key: Option<std::path::PathBuf>,
+    /// share the address with other instances started with --reuse-port (SO_REUSEPORT): the
+    /// kernel spreads new connections among them, and one can restart while the others serve
+    #[argh(switch)]
+    reuse_port: bool,
     /// do not answer GET /health (200 ok while serving, 503 draining from Ctrl-C or SIGTERM)
     #[argh(switch)]
     no_health: bool,
@@ -190,7 +194,12 @@ pub fn main() -> ExitCode {
     }
 
     let path = config.path.clone();
-    let server = match Server::bind(args.runtime, args.addr.as_str(), config) {
+    let bound = if args.reuse_port {
+        Server::bind_reuse_port(args.runtime, args.addr.as_str(), config)
+    } else {
+        Server::bind(args.runtime, args.addr.as_str(), config)
+    };
+    let server = match bound {
         Ok(server) => server
             .max_connections(Some(args.max_connections))
             .tcp_keepalive(args.tcp_keepalive)

@@ -70,9 +70,41 @@ impl Server {
     /// here, blocking.
     /// Fails with `InvalidInput` when `config` does not pass [`Config::check`].
     pub fn bind(runtime: Runtime, addr: impl ToSocketAddrs, config: Config) -> io::Result<Server> {
+        Server::bind_with(runtime, addr, config, false)
+    }
+
+    /// Like [`Server::bind`], with `SO_REUSEPORT`: several processes (each binding this way)
+    /// share one address, and the kernel spreads new connections among them, so that one can
+    /// be restarted while the others serve. Fails with `Unsupported` where the system has no
+    /// `SO_REUSEPORT`.
+    ///
+    /// ```
+    /// # #[cfg(feature = "smol")] {
+    /// use ws_echo::{runtimes::Runtime, Config, Server};
+    ///
+    /// let one = Server::bind_reuse_port(Runtime::Smol, "127.0.0.1:0", Config::default()).unwrap();
+    /// let addr = one.local_addr().unwrap();
+    /// let two = Server::bind_reuse_port(Runtime::Smol, addr, Config::default()).unwrap();
+    /// assert_eq!(two.local_addr().unwrap(), addr);
+    /// # }
+    /// ```
+    pub fn bind_reuse_port(
+        runtime: Runtime,
+        addr: impl ToSocketAddrs,
+        config: Config,
+    ) -> io::Result<Server> {
+        Server::bind_with(runtime, addr, config, true)
+    }
+
+    fn bind_with(
+        runtime: Runtime,
+        addr: impl ToSocketAddrs,
+        config: Config,
+        reuse_port: bool,
+    ) -> io::Result<Server> {
         let invalid = |e| io::Error::new(io::ErrorKind::InvalidInput, e);
         config.check().map_err(invalid)?;
-        let listener = socket::listen(addr)?;
+        let listener = socket::listen(addr, reuse_port)?;
         Ok(Server::from_listener(runtime, listener, config))
     }
 
