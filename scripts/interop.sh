@@ -117,8 +117,9 @@ fi
 
 echo "== behind nginx (proxy_read_timeout 2s)"
 if need nginx nginx -v; then
-  run_nginx() { # run_nginx NAME UPSTREAM-PORT: nginx on a free port, proxying /ws upstream
-    local port; port=$(free_port)
+  # Not called in $(...): its pid must reach the parent shell's list, for the trap to end it.
+  run_nginx() { # run_nginx NAME UPSTREAM-PORT: nginx on a free port ($port), proxying /ws upstream
+    port=$(free_port)
     mkdir -p "$work/$1"
     cat >"$work/$1/nginx.conf" <<CONF
 worker_processes 1;
@@ -145,7 +146,6 @@ http {
 CONF
     start "$1" nginx -p "$work/$1" -c "$work/$1/nginx.conf"
     for _ in $(seq 100); do (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null && break; sleep 0.05; done
-    echo "$port"
   }
   idle_client() { # idle_client NAME URL: one message, then silence (client heartbeat off), 5 s
     "$bin/client" --url "$2" --interval 1h --ping-interval off --backoff-initial 100ms >"$work/$1.out" 2>&1 &
@@ -159,7 +159,7 @@ CONF
     start "upstream-$heartbeat" "$bin/server" --addr 127.0.0.1:0 --ping-interval "$ping"
     wait_line "$work/upstream-$heartbeat.log" '^serving ws://'
     upstream=$(sed -n 's/^serving ws:\/\/[^:]*:\([0-9]*\)\/.*/\1/p' "$work/upstream-$heartbeat.log")
-    port=$(run_nginx "nginx-$heartbeat" "$upstream")
+    run_nginx "nginx-$heartbeat" "$upstream"
     idle_client "idle-$heartbeat" "ws://127.0.0.1:$port/ws"
   done
   check "with the heartbeat, an idle connection outlives nginx's timeout" \

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Installs what the test suite needs beyond Rust, when it is missing: Debian's golang-go and
 # golang-golang-x-net-dev (the Go seed), curl, iproute2 (network namespaces), chromium and
-# chromium-driver, nginx; Python's websockets and selenium; Node's ws (interop/node).
+# chromium-driver, nginx, haproxy; Python's websockets and selenium; Node's ws (interop/node).
 # Idempotent and quiet. Needs root for the Debian packages.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -14,6 +14,7 @@ command -v ip >/dev/null 2>&1 || apt_need+=(iproute2)
 command -v chromium >/dev/null 2>&1 || apt_need+=(chromium)
 command -v chromedriver >/dev/null 2>&1 || apt_need+=(chromium-driver)
 command -v nginx >/dev/null 2>&1 || [ -x /usr/sbin/nginx ] || apt_need+=(nginx)
+command -v haproxy >/dev/null 2>&1 || [ -x /usr/sbin/haproxy ] || apt_need+=(haproxy)
 command -v node >/dev/null 2>&1 || apt_need+=(nodejs npm)
 if [ ${#apt_need[@]} -gt 0 ]; then
   if [ "$(id -u)" != 0 ]; then

@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # The whole test suite: every test, and the examples end to end, under each runtime feature
 # alone and all together; interop with third-party peers (Chromium, Python, Node, Go, nginx);
-# a pulled cable between network namespaces (root only); the doc-tests. What the suite needs
-# beyond Rust is installed first when missing (scripts/test-tools.sh; root for Debian packages).
+# a pulled cable between network namespaces (root only); rolling restarts behind HAProxy and
+# nginx; the doc-tests. What the suite needs beyond Rust is installed first when missing
+# (scripts/test-tools.sh; root for Debian packages).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -24,5 +25,7 @@ echo "== interop with third-party peers"
 bash scripts/interop.sh
 echo "== a pulled cable between network namespaces, heartbeat 1s/1s (root only)"
 bash scripts/pulled-cable.sh 1s 1s
+echo "== rolling restarts of three instances behind HAProxy and nginx, 50 clients every 100ms"
+bash scripts/rolling-restart.sh 50 100ms 1
 echo "== doc-tests"
 cargo test --all-features --doc
