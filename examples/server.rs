@@ -27,6 +27,9 @@ mod app;
 #[path = "common/flags.rs"]
 mod flags;
 #[cfg(any(feature = "smol", feature = "async-std", feature = "tokio"))]
+#[path = "server/metrics.rs"]
+mod metrics;
+#[cfg(any(feature = "smol", feature = "async-std", feature = "tokio"))]
 #[path = "common/runtime.rs"]
 mod runtime;
 

@@ -80,6 +80,35 @@ echoed_by() { # echoed_by FILE N: waits (bounded) until the client writing FILE 
   for _ in $(seq 200); do grep -q "#$2," "$1" 2>/dev/null && break; sleep 0.05; done
 }
 
+# Metrics: on the WebSocket address by default, off with --no-metrics, on an address of their
+# own with --metrics-addr (then with /health, and no upgrades there).
+base=$(http_of "$url")
+check "GET /metrics answers in the Prometheus text format" \
+  test "$(curl -s -o /dev/null -w '%{content_type}' "$base/metrics")" = 'text/plain; version=0.0.4; charset=utf-8'
+check "the metrics count the connections served so far" \
+  grep -Eq '^ws_echo_connections_total [1-9][0-9]*$' <(curl -s "$base/metrics")
+check "the metrics count the messages received" \
+  grep -Eq '^ws_echo_messages_total\{direction="received"\} [1-9][0-9]*$' <(curl -s "$base/metrics")
+serve_as nometrics --no-metrics
+check "with --no-metrics, /metrics gets 404" test "$(curl -s -o /dev/null -w '%{http_code}' "$(http_of "$served_url")/metrics")" = 404
+kill "$served_pid"
+metrics_port=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+serve_as admin --metrics-addr "127.0.0.1:$metrics_port"
+check "with --metrics-addr, the server prints where the metrics are" \
+  grep -qx "metrics: http://127.0.0.1:$metrics_port/metrics" "$work/admin.out"
+check "with --metrics-addr, /metrics and /health answer there" \
+  test "$(curl -s -o /dev/null -w '%{http_code}' "http://127.0.0.1:$metrics_port/metrics")$(curl -s "http://127.0.0.1:$metrics_port/health")" = 200ok
+check "with --metrics-addr, not on the WebSocket address" \
+  test "$(curl -s -o /dev/null -w '%{http_code}' "$(http_of "$served_url")/metrics")" = 404
+check "with --metrics-addr, its address upgrades nothing" \
+  test "$(curl -s -o /dev/null -w '%{http_code}' -H 'Connection: Upgrade' -H 'Upgrade: websocket' \
+    -H 'Sec-WebSocket-Version: 13' -H 'Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==' "http://127.0.0.1:$metrics_port/ws")" = 404
+timeout 20 "$bin/client" "${args[@]}" --url "$served_url" --interval 20ms --count 2 >"$work/admin-client.out" 2>&1
+check "with --metrics-addr, the WebSocket address serves" grep -qx 'sent 2, echoed 2, missing 0, resent 0, reconnects 0' "$work/admin-client.out"
+kill -TERM "$served_pid"
+wait "$served_pid"
+check "with --metrics-addr, Ctrl-C stops both and exits 0" test $? -eq 0
+
 # A drain delay: from SIGTERM, /health answers 503 while the connections are still served;
 # then they get 1001. Without health, /health is a path like any other: 404.
 serve_as delay --drain-delay 2s
@@ -113,6 +142,8 @@ usage() { # usage NAME BINARY ARGS...: the binary refuses its flags with one lin
 usage "server --path ws" server --addr 127.0.0.1:0 --path ws
 usage "server --max-connections 0" server --addr 127.0.0.1:0 --max-connections 0
 usage "server --max-message-size 0" server --addr 127.0.0.1:0 --max-message-size 0
+usage "server --metrics-addr with --no-health --no-metrics" server --addr 127.0.0.1:0 --metrics-addr 127.0.0.1:0 --no-health --no-metrics
+usage "server --max-frame-size 0" server --addr 127.0.0.1:0 --max-frame-size 0
 usage "client --interval 0" client --url "$url" --interval 0
 usage "client --url with --addr" client --url "$url" --addr 127.0.0.1:1
 usage "client --bogus" client --bogus

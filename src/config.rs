@@ -99,6 +99,13 @@ pub struct Config {
     /// the drain; see [`Server::drain_delay`](crate::Server::drain_delay)). `None`: no health
     /// endpoint. Default: `None`.
     pub health: Option<String>,
+    /// A metrics endpoint: a plain `GET` of its path is answered 200 with what it renders, in
+    /// the Prometheus text format ([`metrics::CONTENT_TYPE`](crate::metrics::CONTENT_TYPE)).
+    /// Set it with [`Config::metrics`]. Default: `None`.
+    pub metrics: Option<crate::metrics::MetricsEndpoint>,
+    /// Whether upgrades are served. `false`: every request other than the page, health and
+    /// metrics gets 404, for an address that answers only those. Default: `true`.
+    pub websocket: bool,
     /// What the health endpoint watches when it is not [`Config::shutdown`]: a server with a
     /// drain delay answers 503 at the signal, while its connections close only after the delay.
     pub(crate) draining: Option<Shutdown>,
@@ -133,6 +140,8 @@ impl Default for Config {
             shutdown: None,
             page: None,
             health: None,
+            metrics: None,
+            websocket: true,
             draining: None,
             #[cfg(feature = "tls")]
             tls: None,
@@ -279,6 +288,30 @@ impl Config {
         self
     }
 
+    /// Sets [`Config::metrics`]: `GET path` is answered with `render()`, the application's
+    /// recorder rendered (with `metrics-exporter-prometheus`, its handle's `render`). What
+    /// ws-echo records is listed in [`metrics`](crate::metrics).
+    ///
+    /// ```
+    /// let config = ws_echo::Config::default().metrics("/metrics", || "up 1\n".to_owned());
+    /// assert_eq!(config.metrics.map(|m| m.render()), Some("up 1\n".to_owned()));
+    /// ```
+    pub fn metrics(
+        mut self,
+        path: impl Into<String>,
+        render: impl Fn() -> String + Send + Sync + 'static,
+    ) -> Self {
+        self.metrics = Some(crate::metrics::MetricsEndpoint::new(path.into(), render));
+        self
+    }
+
+    /// Sets [`Config::websocket`] to `false`: no upgrades, for an address that answers only
+    /// health checks and metrics.
+    pub fn without_websocket(mut self) -> Self {
+        self.websocket = false;
+        self
+    }
+
     /// Whether the health endpoint answers 503: the shutdown signal (or a server's own
     /// draining signal) has fired.
     pub(crate) fn is_draining(&self) -> bool {
@@ -321,7 +354,11 @@ impl Config {
     /// ```
     pub fn check(&self) -> Result<(), Error> {
         let invalid = |what: String| Err(Error::InvalidConfig(what));
-        for path in std::iter::once(&self.path).chain(&self.health) {
+        let metrics = self.metrics.as_ref().map(|m| &m.path);
+        for path in std::iter::once(&self.path)
+            .chain(&self.health)
+            .chain(metrics)
+        {
             if !path.starts_with('/') {
                 return invalid(format!("the path {path:?} must start with /"));
             }
@@ -333,6 +370,12 @@ impl Config {
             return invalid(format!(
                 "the health path {:?} is the WebSocket path",
                 self.path
+            ));
+        }
+        if metrics == Some(&self.path) || (metrics.is_some() && metrics == self.health.as_ref()) {
+            return invalid(format!(
+                "the metrics path {:?} is taken",
+                metrics.map_or("", |p| p.as_str())
             ));
         }
         let sizes = [

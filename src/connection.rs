@@ -153,6 +153,7 @@ where
         Handshake::Upgraded(rest) => rest,
         Handshake::Answered(served) => return Ok(served),
     };
+    crate::metrics::handshake(started.elapsed());
     let summary = echo_loop::run(stream, rest, config, handler, started).await;
     Ok(Served::WebSocket(summary))
 }
@@ -178,7 +179,7 @@ where
     let mut chunk = [0u8; 2048];
     loop {
         let decision = handshake::decide(&head, config);
-        let last = match decision {
+        let last = match &decision {
             Decision::NeedMore => {
                 // One byte past the limit is enough to tell that the head is too large.
                 let room = (config.max_request_head + 1).saturating_sub(head.len());
@@ -192,25 +193,36 @@ where
             }
             Decision::Upgrade { upgrade, head_len } => {
                 stream
-                    .write_all(handshake::upgrade_response(&upgrade).as_bytes())
+                    .write_all(handshake::upgrade_response(upgrade).as_bytes())
                     .await?;
                 stream.flush().await?;
-                head.drain(..head_len);
+                head.drain(..*head_len);
                 return Ok(Handshake::Upgraded(head));
             }
             Decision::Page(page) => handshake::page_response(page),
-            Decision::Health { draining } => handshake::health_response(draining),
+            Decision::Health { draining } => handshake::health_response(*draining),
+            Decision::Metrics(body) => handshake::metrics_response(body),
             Decision::Refuse(refusal) => refusal.response(),
         };
         linger::answer_and_linger(stream, last.as_bytes(), config.timer, config.close_timeout)
             .await?;
         return match decision {
-            Decision::Refuse(refusal) => Err(Error::Refused {
-                status: refusal.status(),
-                reason: refusal.reason(),
-            }),
-            Decision::Health { draining } => Ok(Handshake::Answered(Served::Health { draining })),
-            _ => Ok(Handshake::Answered(Served::Page)),
+            Decision::Refuse(refusal) => {
+                crate::metrics::refused(refusal.status());
+                Err(Error::Refused {
+                    status: refusal.status(),
+                    reason: refusal.reason(),
+                })
+            }
+            Decision::Health { draining } => {
+                crate::metrics::health_check(draining);
+                Ok(Handshake::Answered(Served::Health { draining }))
+            }
+            Decision::Metrics(_) => Ok(Handshake::Answered(Served::Metrics)),
+            _ => {
+                crate::metrics::page();
+                Ok(Handshake::Answered(Served::Page))
+            }
         };
     }
 }

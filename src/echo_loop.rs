@@ -26,6 +26,7 @@ use futures_util::{FutureExt, SinkExt};
 
 use crate::buffered::{self, Buffered};
 use crate::liveness::{Beat, Liveness, Watched};
+use crate::metrics::Live;
 use crate::shutdown::Watch;
 use crate::summary::{Ending, Summary, Timeout};
 use crate::timer::later;
@@ -71,6 +72,7 @@ where
         config,
         liveness,
         counts: Counts::default(),
+        live: Live::open(),
     };
     let ending = conn.echo(&mut handler).await;
     let Counts {
@@ -79,14 +81,16 @@ where
         bytes_in,
         bytes_out,
     } = conn.counts;
-    Summary {
+    let summary = Summary {
         messages_in,
         messages_out,
         bytes_in,
         bytes_out,
         duration: started.elapsed(),
         ending,
-    }
+    };
+    conn.live.ended(&summary);
+    summary
 }
 
 /// One connection after the upgrade.
@@ -95,6 +99,8 @@ struct Conn<'a, S> {
     config: &'a Config,
     liveness: Liveness,
     counts: Counts,
+    /// The connection's metrics, its traffic added at each flush.
+    live: Live,
 }
 
 /// Data messages and payload bytes each way, for the [`Summary`].
@@ -104,6 +110,18 @@ struct Counts {
     messages_out: u64,
     bytes_in: u64,
     bytes_out: u64,
+}
+
+impl Counts {
+    /// As [`Live::report`] takes them.
+    fn all(&self) -> [u64; 4] {
+        [
+            self.messages_in,
+            self.messages_out,
+            self.bytes_in,
+            self.bytes_out,
+        ]
+    }
 }
 
 /// The echoes (and pongs) fed to tungstenite since the last flush. Everything that has already
@@ -283,6 +301,7 @@ where
                         }
                         state.batch = Batch::default();
                         state.stream_waiting = pending && at_once;
+                        self.live.report(self.counts.all());
                     }
                     match self.after_batch(pending, &mut state) {
                         AfterBatch::Go => Continue(()),

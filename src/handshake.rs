@@ -23,6 +23,8 @@ pub(crate) enum Decision<'c> {
     Page(&'c str),
     /// Answer the health check: 200 ok, or 503 draining.
     Health { draining: bool },
+    /// Answer 200 with the metrics, rendered.
+    Metrics(String),
     /// Answer with an HTTP error.
     Refuse(Refusal),
 }
@@ -149,7 +151,11 @@ impl Upgrade {
     ) -> Result<Upgrade, Refusal> {
         let headers = headers.iter().copied();
         let upgrade = has_token(headers.clone(), "upgrade", "websocket");
-        check_upgrade(config, Some(method), http_1_1, upgrade, headers)
+        let checked = check_upgrade(config, Some(method), http_1_1, upgrade, headers);
+        if let Err(refusal) = &checked {
+            crate::metrics::refused(refusal.status());
+        }
+        checked
     }
 
     /// The headers of the 101 answer: `Upgrade`, `Connection` and `Sec-WebSocket-Accept`.
@@ -178,6 +184,7 @@ pub(crate) fn decide<'c>(head: &[u8], config: &'c Config) -> Decision<'c> {
                 Ok(Answer::Health) => Decision::Health {
                     draining: config.is_draining(),
                 },
+                Ok(Answer::Metrics(endpoint)) => Decision::Metrics(endpoint.render()),
                 Err(refusal) => Decision::Refuse(refusal),
             }
         }
@@ -218,6 +225,16 @@ pub(crate) fn health_response(draining: bool) -> String {
         .to_owned()
 }
 
+/// The 200 response carrying the rendered metrics.
+pub(crate) fn metrics_response(body: &str) -> String {
+    format!(
+        "HTTP/1.1 200 OK\r\nContent-Type: {}\r\nContent-Length: {}\r\n\
+         Cache-Control: no-cache\r\nConnection: close\r\n\r\n{body}",
+        crate::metrics::CONTENT_TYPE,
+        body.len()
+    )
+}
+
 /// The health check's answer while draining.
 const DRAINING: Refusal = Refusal::new(503, "draining");
 
@@ -243,6 +260,8 @@ enum Answer<'a> {
     Page(&'a str),
     /// The health check.
     Health,
+    /// The metrics endpoint.
+    Metrics(&'a crate::metrics::MetricsEndpoint),
 }
 
 /// Checks a complete request head: the page, the path, then the upgrade itself.
@@ -257,10 +276,15 @@ fn check<'c>(
     if let (Some(page), "/", false, Some("GET")) = (&config.page, path, upgrade, request.method) {
         return Ok(Answer::Page(page));
     }
-    if !upgrade && request.method == Some("GET") && config.health.as_deref() == Some(path) {
-        return Ok(Answer::Health);
+    if !upgrade && request.method == Some("GET") {
+        if config.health.as_deref() == Some(path) {
+            return Ok(Answer::Health);
+        }
+        if let Some(endpoint) = config.metrics.as_ref().filter(|m| m.path == path) {
+            return Ok(Answer::Metrics(endpoint));
+        }
     }
-    if path != config.path {
+    if path != config.path || !config.websocket {
         return Err(Refusal::new(404, "no WebSocket endpoint at this path"));
     }
     let http_1_1 = request.version == Some(1);

@@ -69,6 +69,7 @@ mod handler; // Handler and Echo
 mod handshake; // the upgrade as a pure function over the bytes read so far
 mod linger; // shutting down our side and draining, so that our last answer is read
 mod liveness; // activity stamps, heartbeat, write timeout (server loop and client)
+pub mod metrics; // what is recorded through the metrics facade, and a metrics endpoint
 pub mod runtimes; // what each runtime owns: listener, accept, spawn, dial, timer
 #[cfg(any(feature = "smol", feature = "async-std", feature = "tokio"))]
 mod server; // Server: accept loop, connection slots, drain, statistics

@@ -26,6 +26,8 @@ pub enum Served {
         /// Whether the answer was 503: the shutdown signal had fired.
         draining: bool,
     },
+    /// A plain `GET` of the metrics endpoint ([`Config::metrics`](crate::Config)), answered.
+    Metrics,
 }
 
 impl Served {
@@ -33,7 +35,7 @@ impl Served {
     pub fn summary(&self) -> Option<&Summary> {
         match self {
             Served::WebSocket(summary) => Some(summary),
-            Served::Page | Served::Health { .. } => None,
+            Served::Page | Served::Health { .. } | Served::Metrics => None,
         }
     }
 }
@@ -47,6 +49,7 @@ impl fmt::Display for Served {
             Served::Health { draining: true } => {
                 write!(f, "answered the health check: 503 draining")
             }
+            Served::Metrics => write!(f, "served the metrics"),
         }
     }
 }
@@ -98,6 +101,25 @@ pub enum Ending {
     TimedOut(Timeout),
     /// Another I/O error ended the connection.
     Failed(String),
+}
+
+impl Ending {
+    /// The code of the close handshake that ended the connection, whoever sent it first
+    /// (1005 for a peer's Close without a code); `None` when it ended without one.
+    ///
+    /// ```
+    /// use ws_echo::Ending;
+    ///
+    /// assert_eq!(Ending::PeerClosed { code: None, reason: String::new() }.close_code(), Some(1005));
+    /// assert_eq!(Ending::Eof.close_code(), None);
+    /// ```
+    pub fn close_code(&self) -> Option<u16> {
+        match self {
+            Ending::PeerClosed { code, .. } => Some(code.unwrap_or(1005)),
+            Ending::ServerClosed { code, .. } => Some(*code),
+            _ => None,
+        }
+    }
 }
 
 /// Which timeout ended a connection.

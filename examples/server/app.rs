@@ -81,6 +81,12 @@ struct Args {
     /// kernel spreads new connections among them, and one can restart while the others serve
     #[argh(switch)]
     reuse_port: bool,
+    /// do not serve GET /metrics (the Prometheus text format)
+    #[argh(switch)]
+    no_metrics: bool,
+    /// serve /metrics and /health on this address instead of the WebSocket address
+    #[argh(option)]
+    metrics_addr: Option<String>,
     /// do not answer GET /health (200 ok while serving, 503 draining from Ctrl-C or SIGTERM)
     #[argh(switch)]
     no_health: bool,
@@ -170,14 +176,18 @@ pub fn main() -> ExitCode {
     };
     // A page for browsers at `/`: type messages, see their echoes and round-trip times.
     config = config.bundled_page();
-    if !args.no_health {
-        config = config.health("/health");
-    }
-
     let shutdown = Shutdown::new();
     let config = config
         .drain_timeout(args.drain_timeout)
         .shutdown(shutdown.clone());
+    // /health and /metrics: on the WebSocket address, or on one of their own.
+    let (config, admin) = match endpoints(config, &args) {
+        Ok(split) => split,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return ExitCode::from(2);
+        }
+    };
     // Ctrl-C or SIGTERM: drain. Again: exit at once.
     let presses = AtomicUsize::new(0);
     let on_signal = move || {
@@ -194,46 +204,60 @@ pub fn main() -> ExitCode {
     }
 
     let path = config.path.clone();
-    let bound = if args.reuse_port {
-        Server::bind_reuse_port(args.runtime, args.addr.as_str(), config)
+    let server = match bind(&args, args.addr.as_str(), config, args.reuse_port) {
+        Ok(server) => server.max_connections(Some(args.max_connections)),
+        Err(code) => return code,
+    };
+    let admin = match (admin, args.metrics_addr.as_deref()) {
+        (Some(config), Some(addr)) => match bind(&args, addr, config, false) {
+            Ok(admin) => Some(admin),
+            Err(code) => return code,
+        },
+        _ => None,
+    };
+    let http = if args.tls_cert.is_some() {
+        "https"
     } else {
-        Server::bind(args.runtime, args.addr.as_str(), config)
+        "http"
     };
-    let server = match bound {
-        Ok(server) => server
-            .max_connections(Some(args.max_connections))
-            .tcp_keepalive(args.tcp_keepalive)
-            .drain_delay(args.drain_delay),
-        Err(e) => {
-            eprintln!("error: cannot serve on {}: {e}", args.addr);
-            return ExitCode::FAILURE;
-        }
-    };
-    let scheme = if args.tls_cert.is_some() { "wss" } else { "ws" };
     match server.local_addr() {
         Ok(local) => {
-            let http = if args.tls_cert.is_some() {
-                "https"
-            } else {
-                "http"
-            };
-            println!("serving {scheme}://{local}{path} ({})", args.runtime.name());
+            let ws = if args.tls_cert.is_some() { "wss" } else { "ws" };
+            println!("serving {ws}://{local}{path} ({})", args.runtime.name());
             println!("a page to try it: {http}://{local}/");
+        }
+        Err(e) => log::warn!("the listener's address is unknown: {e}"),
+    }
+    let admin_local = admin.as_ref().map(|admin| admin.local_addr());
+    match admin_local.unwrap_or_else(|| server.local_addr()) {
+        Ok(local) => {
+            // The admin address is plain HTTP.
+            let http = if admin.is_some() { "http" } else { http };
             if !args.no_health {
                 println!("health: {http}://{local}/health");
             }
+            if !args.no_metrics {
+                println!("metrics: {http}://{local}/metrics");
+            }
         }
-        Err(e) => log::warn!("the listener's address is unknown: {e}"),
+        Err(e) => log::warn!("the metrics listener's address is unknown: {e}"),
     }
     let stats = server.stats();
     log_stats_every_minute(stats.clone());
     let result = crate::runtime::block_on(args.runtime, async {
+        let admin = async {
+            match admin {
+                Some(admin) => admin.run(LoggedEcho).await.map(Some),
+                None => Ok(None),
+            }
+        };
         #[cfg(feature = "smol")]
         if args.runtime == Runtime::Smol {
             crate::runtime::run_smol_on_every_core()?;
-            return server.run_on(&crate::runtime::SMOL, LoggedEcho).await;
+            let serving = server.run_on(&crate::runtime::SMOL, LoggedEcho);
+            return both(futures_lite::future::zip(serving, admin).await);
         }
-        server.run(LoggedEcho).await
+        both(futures_lite::future::zip(server.run(LoggedEcho), admin).await)
     });
     match result.and_then(|served| served) {
         Ok(_report) => {
@@ -246,6 +270,59 @@ pub fn main() -> ExitCode {
             ExitCode::FAILURE
         }
     }
+}
+
+/// The first error of the two servers, or the main one's report.
+fn both<T, U>(results: (std::io::Result<T>, std::io::Result<U>)) -> std::io::Result<T> {
+    let (main, admin) = results;
+    admin?;
+    main
+}
+
+/// Binds a server with the flags' settings, or prints why not and gives the exit code.
+fn bind(args: &Args, addr: &str, config: Config, reuse_port: bool) -> Result<Server, ExitCode> {
+    let bound = if reuse_port {
+        Server::bind_reuse_port(args.runtime, addr, config)
+    } else {
+        Server::bind(args.runtime, addr, config)
+    };
+    match bound {
+        Ok(server) => Ok(server
+            .tcp_keepalive(args.tcp_keepalive)
+            .drain_delay(args.drain_delay)),
+        Err(e) => {
+            eprintln!("error: cannot serve on {addr}: {e}");
+            Err(ExitCode::FAILURE)
+        }
+    }
+}
+
+/// Adds `/health` and `/metrics` as the flags say: to `config`, or, with `--metrics-addr`, to
+/// a config of their own (no WebSocket endpoint) for that address.
+fn endpoints(config: Config, args: &Args) -> Result<(Config, Option<Config>), String> {
+    if args.metrics_addr.is_some() && args.no_health && args.no_metrics {
+        return Err("--metrics-addr serves /health and /metrics: not with both turned off".into());
+    }
+    let mut extra = Config::default()
+        .without_websocket()
+        .shutdown(config.shutdown.clone().unwrap_or_default());
+    if !args.no_health {
+        extra = extra.health("/health");
+    }
+    if !args.no_metrics {
+        let handle = crate::metrics::install()?;
+        extra = extra.metrics("/metrics", move || {
+            handle.run_upkeep();
+            handle.render()
+        });
+    }
+    if args.metrics_addr.is_some() {
+        return Ok((config, Some(extra)));
+    }
+    let mut config = config;
+    config.health = extra.health;
+    config.metrics = extra.metrics;
+    Ok((config, None))
 }
 
 /// Adds TLS to `config` when a certificate and key are given; a one-line error otherwise.

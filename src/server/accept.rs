@@ -221,6 +221,7 @@ async fn task<H: Handler>(
     let config = &*shared.config;
     let Some(_slot) = slot else {
         shared.stats.refused();
+        crate::metrics::refused(BUSY.status());
         log::info!("#{id} {peer} refused with HTTP 503: over the connection limit");
         let busy = BUSY.response();
         let answer = linger::answer_and_linger(
@@ -248,6 +249,7 @@ async fn task<H: Handler>(
         Outcome::NotUpgraded => shared.stats.refused_after_open(),
         Outcome::Page => shared.stats.page_served(),
         Outcome::Health => shared.stats.health_checked(),
+        Outcome::Metrics => shared.stats.answered(),
         Outcome::Dropped => {
             log::info!("#{id} {peer} dropped at the drain deadline");
             shared.stats.dropped();
@@ -294,6 +296,10 @@ async fn connection<H: Handler>(
             let answer = if draining { "503 draining" } else { "200 ok" };
             log::debug!("#{id} {peer} health check: {answer}");
             Outcome::Health
+        }
+        Ok(Served::Metrics) => {
+            log::debug!("#{id} {peer} served the metrics");
+            Outcome::Metrics
         }
         Ok(_) => {
             log::info!("#{id} {peer} served the page");

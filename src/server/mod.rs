@@ -242,6 +242,7 @@ impl Server {
         }
         let local = listener.local_addr()?;
         config.timer = runtime.timer();
+        crate::metrics::describe();
         // The health check watches the application's signal; the connections close when the
         // accept loop says, after the drain delay.
         let closing = Shutdown::new();

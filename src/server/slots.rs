@@ -19,6 +19,8 @@ pub(super) enum Outcome {
     Page,
     /// A health check, answered.
     Health,
+    /// A request for the metrics, answered.
+    Metrics,
     /// Still running at the drain deadline: dropped.
     Dropped,
 }
@@ -31,7 +33,7 @@ impl Outcome {
             Outcome::Served(summary) => {
                 matches!(summary.ending, Ending::ServerClosed { dropped: true, .. })
             }
-            Outcome::NotUpgraded | Outcome::Page | Outcome::Health => false,
+            Outcome::NotUpgraded | Outcome::Page | Outcome::Health | Outcome::Metrics => false,
             Outcome::Dropped => true,
         }
     }

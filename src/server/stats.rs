@@ -4,7 +4,7 @@ use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 
-use crate::{Ending, Summary};
+use crate::Summary;
 
 /// A snapshot of a server's counters, from [`StatsHandle::snapshot`].
 ///
@@ -94,16 +94,20 @@ impl StatsHandle {
 
     /// A connection that was opened was a request for the page.
     pub(crate) fn page_served(&self) {
-        self.0.open.fetch_sub(1, Ordering::Relaxed);
-        self.0.connections.fetch_sub(1, Ordering::Relaxed);
+        self.answered();
         self.0.pages.fetch_add(1, Ordering::Relaxed);
     }
 
     /// A connection that was opened was a health check.
     pub(crate) fn health_checked(&self) {
+        self.answered();
+        self.0.health_checks.fetch_add(1, Ordering::Relaxed);
+    }
+
+    /// A connection that was opened was a plain HTTP request, answered: not a connection.
+    pub(crate) fn answered(&self) {
         self.0.open.fetch_sub(1, Ordering::Relaxed);
         self.0.connections.fetch_sub(1, Ordering::Relaxed);
-        self.0.health_checks.fetch_add(1, Ordering::Relaxed);
     }
 
     /// A connection that was opened ended without a WebSocket connection.
@@ -134,12 +138,7 @@ impl StatsHandle {
             .fetch_add(summary.messages_out, Ordering::Relaxed);
         c.bytes_in.fetch_add(summary.bytes_in, Ordering::Relaxed);
         c.bytes_out.fetch_add(summary.bytes_out, Ordering::Relaxed);
-        let code = match &summary.ending {
-            Ending::PeerClosed { code, .. } => Some(code.unwrap_or(1005)),
-            Ending::ServerClosed { code, .. } => Some(*code),
-            _ => None,
-        };
-        match (code, c.closes.lock()) {
+        match (summary.ending.close_code(), c.closes.lock()) {
             (Some(code), Ok(mut closes)) => *closes.entry(code).or_default() += 1,
             _ => {
                 c.without_close.fetch_add(1, Ordering::Relaxed);

@@ -1,0 +1,16 @@
+//! The server example's metrics: a Prometheus recorder, installed for the whole process, whose
+//! rendering `/metrics` answers (through ws-echo's `Config::metrics`).
+
+use metrics_exporter_prometheus::{Matcher, PrometheusBuilder, PrometheusHandle};
+
+/// Installs the recorder, with ws-echo's durations as histograms, and describes ws-echo's
+/// metrics to it.
+pub fn install() -> Result<PrometheusHandle, String> {
+    let durations = Matcher::Suffix("_duration_seconds".into());
+    let handle = PrometheusBuilder::new()
+        .set_buckets_for_metric(durations, ws_echo::metrics::DURATION_BUCKETS)
+        .and_then(PrometheusBuilder::install_recorder)
+        .map_err(|e| format!("cannot install the metrics recorder: {e}"))?;
+    ws_echo::metrics::describe();
+    Ok(handle)
+}
