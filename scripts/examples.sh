@@ -187,6 +187,18 @@ check "missing echoes: exit 1 after the echo timeout" test $? -eq 1
 check "missing echoes are counted" grep -qx 'sent 2, echoed 0, missing 2, resent 0, reconnects 0' "$work/mute.out"
 kill "${pids_early[@]}" 2>/dev/null
 
+# Subprotocols: the server's pick of the client's offer, printed by the client.
+serve_as protocols --protocol chat --protocol echo
+timeout 20 "$bin/client" "${args[@]}" --url "$served_url" --protocol mqtt --protocol echo --interval 20ms --count 1 \
+  >"$work/protocols-client.out" 2>&1
+check "the client prints the subprotocol the server selected" \
+  grep -Eqx 'connected to 127\.0\.0\.1:[0-9]+, protocol echo' "$work/protocols-client.out"
+timeout 20 "$bin/client" "${args[@]}" --url "$served_url" --protocol mqtt --interval 20ms --count 1 \
+  >/dev/null 2>"$work/protocols-none.err"
+check "offered none the server speaks, the client says so in one line, exit 1" \
+  test $? -eq 1 -a "$(cat "$work/protocols-none.err")" = "error: $served_url: the server selected none of the subprotocols offered (mqtt)"
+kill "$served_pid"
+
 # --reuse-port: two instances on one address, both serving; one stops, the other serves on.
 serve_as reuse-one --reuse-port
 reuse_one=$served_pid reuse_url=$served_url

@@ -53,6 +53,12 @@ if need "node ws (npm ci in interop/node)" node -e 'require("./interop/node/node
 fi
 if need "chromium, chromedriver, selenium" python3 -c 'import selenium; import shutil, sys; sys.exit(not (shutil.which("chromium") and shutil.which("chromedriver")))'; then
   check "chromium on the server's page" python3 interop/chromium.py "$http_url"
+  start protocols "$bin/server" --addr 127.0.0.1:0 --protocol chat --protocol echo
+  wait_line "$work/protocols.log" '^serving ws://'
+  protocols_url=$(sed -n 's/^serving \(ws:[^ ]*\).*/\1/p' "$work/protocols.log")
+  protocols_page=${protocols_url/ws:/http:}
+  check "subprotocols from python websockets and chromium" \
+    python3 interop/subprotocols.py "$protocols_url" "${protocols_page%/ws}/"
   # The page names its icon inline: the browser asks for no /favicon.ico (nothing else here
   # asks for a path the server does not serve).
   check "chromium asked for no path the server lacks" test "$(grep -c 'refused with HTTP 404' "$work/ours.log")" -eq 0

@@ -103,6 +103,11 @@ pub struct Config {
     /// the Prometheus text format ([`metrics::CONTENT_TYPE`](crate::metrics::CONTENT_TYPE)).
     /// Set it with [`Config::metrics`]. Default: `None`.
     pub metrics: Option<crate::metrics::MetricsEndpoint>,
+    /// Subprotocols the server speaks (`Sec-WebSocket-Protocol`): of a client's offer, the
+    /// first that is listed here is selected and named in the 101 ([`Upgrade::protocol`](crate::Upgrade::protocol)).
+    /// An offer with none of them is still served, without the header (RFC 6455, 4.2.2); the
+    /// echo is the same whichever is selected. Default: empty.
+    pub protocols: Vec<String>,
     /// Whether upgrades are served. `false`: every request other than the page, health and
     /// metrics gets 404, for an address that answers only those. Default: `true`.
     pub websocket: bool,
@@ -141,6 +146,7 @@ impl Default for Config {
             page: None,
             health: None,
             metrics: None,
+            protocols: Vec::new(),
             websocket: true,
             draining: None,
             #[cfg(feature = "tls")]
@@ -305,6 +311,12 @@ impl Config {
         self
     }
 
+    /// Adds one subprotocol to [`Config::protocols`].
+    pub fn protocol(mut self, name: impl Into<String>) -> Self {
+        self.protocols.push(name.into());
+        self
+    }
+
     /// Sets [`Config::websocket`] to `false`: no upgrades, for an address that answers only
     /// health checks and metrics.
     pub fn without_websocket(mut self) -> Self {
@@ -377,6 +389,14 @@ impl Config {
                 "the metrics path {:?} is taken",
                 metrics.map_or("", |p| p.as_str())
             ));
+        }
+        let token = |p: &String| {
+            !p.is_empty()
+                && p.bytes()
+                    .all(|b| b.is_ascii_graphic() && !b"()<>@,;:\\\"/[]?={}".contains(&b))
+        };
+        if let Some(bad) = self.protocols.iter().find(|p| !token(p)) {
+            return invalid(format!("the protocol {bad:?} is not an HTTP token"));
         }
         let sizes = [
             ("max_message_size", self.max_message_size),

@@ -67,6 +67,13 @@ pub enum Error {
         /// What is wrong with it.
         reason: String,
     },
+    /// The client offered subprotocols ([`ClientConfig::protocols`](crate::client::ClientConfig))
+    /// and the server selected none of them.
+    #[error("the server selected none of the subprotocols offered ({})", offered.join(", "))]
+    NoSubprotocol {
+        /// What the client offered.
+        offered: Vec<String>,
+    },
     /// The client got no answer to its Close in time, or the server closed abnormally.
     #[error("connection lost: {0}")]
     ConnectionLost(String),

@@ -137,6 +137,7 @@ impl std::fmt::Display for Refusal {
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Upgrade {
     accept: String,
+    protocol: Option<String>,
 }
 
 impl Upgrade {
@@ -158,13 +159,38 @@ impl Upgrade {
         checked
     }
 
-    /// The headers of the 101 answer: `Upgrade`, `Connection` and `Sec-WebSocket-Accept`.
-    pub fn headers(&self) -> [(&'static str, &str); 3] {
-        [
+    /// The headers of the 101 answer: `Upgrade`, `Connection` and `Sec-WebSocket-Accept`, and
+    /// `Sec-WebSocket-Protocol` when a subprotocol was selected.
+    pub fn headers(&self) -> Vec<(&'static str, &str)> {
+        let mut headers = vec![
             ("Upgrade", "websocket"),
             ("Connection", "Upgrade"),
-            ("Sec-WebSocket-Accept", &self.accept),
-        ]
+            ("Sec-WebSocket-Accept", self.accept.as_str()),
+        ];
+        if let Some(protocol) = &self.protocol {
+            headers.push(("Sec-WebSocket-Protocol", protocol));
+        }
+        headers
+    }
+
+    /// The subprotocol selected ([`Config::protocols`]): the first of the client's offer that
+    /// the server speaks. `None`: the client offered none of them, or none at all.
+    ///
+    /// ```
+    /// let config = ws_echo::Config::default().protocol("chat").protocol("echo");
+    /// let headers: &[(&str, &[u8])] = &[
+    ///     ("Upgrade", b"websocket"),
+    ///     ("Connection", b"Upgrade"),
+    ///     ("Sec-WebSocket-Version", b"13"),
+    ///     ("Sec-WebSocket-Key", b"dGhlIHNhbXBsZSBub25jZQ=="),
+    ///     ("Sec-WebSocket-Protocol", b"mqtt, echo, chat"),
+    /// ];
+    /// let upgrade = ws_echo::Upgrade::check(&config, "GET", true, headers).unwrap();
+    /// assert_eq!(upgrade.protocol(), Some("echo"));
+    /// assert_eq!(upgrade.headers()[3], ("Sec-WebSocket-Protocol", "echo"));
+    /// ```
+    pub fn protocol(&self) -> Option<&str> {
+        self.protocol.as_deref()
     }
 }
 
@@ -198,9 +224,13 @@ pub(crate) fn decide<'c>(head: &[u8], config: &'c Config) -> Decision<'c> {
 
 /// The 101 response: [`Upgrade::headers`], written out in one go.
 pub(crate) fn upgrade_response(upgrade: &Upgrade) -> String {
+    let protocol = match &upgrade.protocol {
+        Some(protocol) => format!("Sec-WebSocket-Protocol: {protocol}\r\n"),
+        None => String::new(),
+    };
     format!(
         "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\n\
-         Connection: Upgrade\r\nSec-WebSocket-Accept: {}\r\n\r\n",
+         Connection: Upgrade\r\nSec-WebSocket-Accept: {}\r\n{protocol}\r\n",
         upgrade.accept
     )
 }
@@ -318,7 +348,7 @@ fn check_upgrade<'h>(
     let key = header(headers.clone(), "sec-websocket-key")
         .filter(|key| is_valid_key(key))
         .ok_or(Refusal::new(400, "missing or malformed Sec-WebSocket-Key"))?;
-    if !config.origin_allowed(header(headers, "origin")) {
+    if !config.origin_allowed(header(headers.clone(), "origin")) {
         return Err(Refusal::new(403, "origin not allowed"));
     }
     if config.is_shutting_down() {
@@ -326,6 +356,7 @@ fn check_upgrade<'h>(
     }
     Ok(Upgrade {
         accept: derive_accept_key(key),
+        protocol: select_protocol(config, headers.clone()),
     })
 }
 
@@ -349,6 +380,26 @@ fn has_token<'h>(
         .filter(|(n, _)| n.eq_ignore_ascii_case(name))
         .flat_map(|(_, value)| value.split(|&b| b == b','))
         .any(|t| t.trim_ascii().eq_ignore_ascii_case(token.as_bytes()))
+}
+
+/// The first protocol of the client's `Sec-WebSocket-Protocol` offer (every such header, in
+/// order) that `config` speaks, compared exactly (RFC 6455, 4.2.2).
+fn select_protocol<'h>(
+    config: &Config,
+    headers: impl Iterator<Item = (&'h str, &'h [u8])>,
+) -> Option<String> {
+    if config.protocols.is_empty() {
+        return None;
+    }
+    headers
+        .filter(|(n, _)| n.eq_ignore_ascii_case("sec-websocket-protocol"))
+        .flat_map(|(_, value)| value.split(|&b| b == b','))
+        .map(<[u8]>::trim_ascii)
+        .find_map(|offered| {
+            (config.protocols.iter())
+                .find(|p| p.as_bytes() == offered)
+                .cloned()
+        })
 }
 
 /// A key is the base64 encoding of 16 bytes: 22 base64 digits and `==` (RFC 6455, 4.1).
@@ -418,7 +469,8 @@ mod tests {
             decide(REQUEST.as_bytes(), &config),
             Decision::Upgrade {
                 upgrade: Upgrade {
-                    accept: "s3pPLMBiTxaQ9kYGzzhZRbK+xOo=".to_owned()
+                    accept: "s3pPLMBiTxaQ9kYGzzhZRbK+xOo=".to_owned(),
+                    protocol: None,
                 },
                 head_len: REQUEST.len()
             }
@@ -437,12 +489,42 @@ mod tests {
 
     #[test]
     fn the_101_answer_is_exact() {
+        let mut upgrade = Upgrade {
+            accept: "s3pPLMBiTxaQ9kYGzzhZRbK+xOo=".to_owned(),
+            protocol: None,
+        };
         assert_eq!(
-            upgrade_response(&Upgrade {
-                accept: "s3pPLMBiTxaQ9kYGzzhZRbK+xOo=".to_owned()
-            }),
+            upgrade_response(&upgrade),
             "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\
              Sec-WebSocket-Accept: s3pPLMBiTxaQ9kYGzzhZRbK+xOo=\r\n\r\n"
+        );
+        upgrade.protocol = Some("chat".to_owned());
+        assert_eq!(
+            upgrade_response(&upgrade),
+            "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\
+             Sec-WebSocket-Accept: s3pPLMBiTxaQ9kYGzzhZRbK+xOo=\r\nSec-WebSocket-Protocol: chat\r\n\r\n"
+        );
+    }
+
+    #[test]
+    fn the_first_protocol_of_the_offer_that_the_server_speaks_is_selected() {
+        let config = Config::default().protocol("b").protocol("a");
+        let selected = |offer: &[&str]| {
+            let headers = offer
+                .iter()
+                .map(|v| ("Sec-WebSocket-Protocol", v.as_bytes()));
+            select_protocol(&config, headers)
+        };
+        assert_eq!(selected(&["a, b"]), Some("a".to_owned()));
+        assert_eq!(selected(&["x", " b ,a"]), Some("b".to_owned()));
+        assert_eq!(selected(&["x, A, B"]), None);
+        assert_eq!(selected(&[]), None);
+        assert_eq!(
+            select_protocol(
+                &Config::default(),
+                [("Sec-WebSocket-Protocol", b"a".as_slice())].into_iter()
+            ),
+            None
         );
     }
 

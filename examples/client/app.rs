@@ -33,6 +33,10 @@ struct Args {
     /// the Origin header to send (default http://localhost/)
     #[argh(option, default = "String::from(\"http://localhost/\")")]
     origin: String,
+    /// a subprotocol to offer, repeat for several in order of preference; the one the server
+    /// selects is printed with "connected"
+    #[argh(option)]
+    protocol: Vec<String>,
     /// the text to send (default "Hello World")
     #[argh(option, default = "String::from(\"Hello World\")")]
     message: String,
@@ -121,8 +125,9 @@ pub fn main() -> ExitCode {
         },
         None => args.message.clone().into_bytes(),
     };
-    let mut config = ClientConfig::new(url)
-        .origin(args.origin.as_str())
+    let mut config = ClientConfig::new(url).origin(args.origin.as_str());
+    config.protocols = args.protocol.clone();
+    let mut config = config
         .interval(args.interval)
         .echo_timeout(args.echo_timeout)
         .ping_interval(args.ping_interval)
@@ -206,7 +211,7 @@ macro_rules! say {
 
 fn print(event: &Event) {
     match event {
-        Event::Connected { address } => say!("connected to {address}"),
+        Event::Connected { address, protocol } => say!("connected to {address}{}", with(protocol)),
         Event::Echo { seq, rtt, text } => {
             say!(
                 "received: {text} (#{seq}, rtt {:.3} ms)",
@@ -226,12 +231,21 @@ fn print(event: &Event) {
             address,
             after,
             resending,
+            protocol,
         } => say!(
-            "reconnected to {address} after {:.3}s, resending {resending}",
+            "reconnected to {address}{} after {:.3}s, resending {resending}",
+            with(protocol),
             after.as_secs_f64()
         ),
         _ => {}
     }
+}
+
+/// `, protocol NAME` when the server selected one.
+fn with(protocol: &Option<String>) -> String {
+    protocol
+        .as_ref()
+        .map_or_else(String::new, |p| format!(", protocol {p}"))
 }
 
 /// A long text as its length, a short one as it is.

@@ -32,6 +32,10 @@ struct Args {
     /// an origin allowed to connect, repeat for several; others get 403 (default: any)
     #[argh(option)]
     allow_origin: Vec<String>,
+    /// a subprotocol to speak, repeat for several: of a client's offer, the first listed here
+    /// is selected; an offer of none of them is served without one
+    #[argh(option)]
+    protocol: Vec<String>,
     /// largest message accepted, in bytes; larger ones get Close 1009 (default 1048576)
     #[argh(option, default = "1 << 20")]
     max_message_size: usize,
@@ -159,6 +163,9 @@ pub fn main() -> ExitCode {
         .close_timeout(args.close_timeout);
     if let Some(bytes) = args.max_frame_size {
         config = config.max_frame_size(bytes);
+    }
+    for protocol in &args.protocol {
+        config = config.protocol(protocol.as_str());
     }
     for origin in &args.allow_origin {
         config = config.allow_origin(origin.as_str());

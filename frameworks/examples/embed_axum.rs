@@ -44,7 +44,9 @@ async fn echo(State(config): State<Arc<Config>>, mut request: Request) -> Respon
     let (status, answer) = match Upgrade::check(&config, method, http_1_1, &headers) {
         Ok(upgrade) => {
             let upgraded = hyper::upgrade::on(&mut request);
-            let headers: Vec<_> = upgrade.headers().map(|(n, v)| (n, v.to_owned())).into();
+            let headers: Vec<_> = (upgrade.headers().into_iter())
+                .map(|(n, v)| (n, v.to_owned()))
+                .collect();
             tokio::spawn(async move {
                 if let Ok(upgraded) = upgraded.await {
                     let stream = tokio_io(TokioIo::new(upgraded));

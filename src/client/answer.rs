@@ -46,7 +46,9 @@ pub(super) fn refusal(head: &Mutex<Vec<u8>>) -> Option<Error> {
     let line = std::str::from_utf8(line).ok()?.trim_end();
     let mut parts = line.splitn(3, ' ');
     let version = parts.next().filter(|v| v.starts_with("HTTP/"))?;
-    let status = parts.next()?.parse::<u16>().ok()?;
+    // A 101 upgraded: the protocol error came after it (a subprotocol, an accept key) and says
+    // more than the status would.
+    let status = parts.next()?.parse::<u16>().ok().filter(|&s| s != 101)?;
     let phrase = parts.next().unwrap_or_default();
     Some(Error::HttpStatus {
         status,

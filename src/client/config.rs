@@ -29,6 +29,10 @@ pub struct ClientConfig {
     /// The `Origin` header sent with the upgrade request (servers built on Go's
     /// x/net/websocket refuse requests without one). Default: `http://localhost/`.
     pub origin: String,
+    /// Subprotocols offered in `Sec-WebSocket-Protocol`, in order of preference; the one the
+    /// server selects is in [`Event::Connected`](crate::client::Event). When some are offered
+    /// and the server selects none, the upgrade fails (tungstenite's rule). Default: none.
+    pub protocols: Vec<String>,
     /// The message sent every interval: a text, or binary data. Default: the text
     /// `Hello World`.
     pub message: Message,
@@ -78,6 +82,7 @@ impl Default for ClientConfig {
         ClientConfig {
             url: "ws://127.0.0.1:8080/ws".to_owned(),
             origin: "http://localhost/".to_owned(),
+            protocols: Vec::new(),
             message: Message::text("Hello World"),
             interval: Duration::from_secs(2),
             count: None,
@@ -109,6 +114,12 @@ impl ClientConfig {
     /// Sets [`ClientConfig::origin`].
     pub fn origin(mut self, origin: impl Into<String>) -> Self {
         self.origin = origin.into();
+        self
+    }
+
+    /// Adds one subprotocol to [`ClientConfig::protocols`].
+    pub fn protocol(mut self, name: impl Into<String>) -> Self {
+        self.protocols.push(name.into());
         self
     }
 
@@ -247,6 +258,16 @@ impl ClientConfig {
             reason: "not a valid Origin header value".to_owned(),
         })?;
         request.headers_mut().insert("Origin", origin);
+        if !self.protocols.is_empty() {
+            let offer = self.protocols.join(", ");
+            let offer = HeaderValue::from_str(&offer).map_err(|_| Error::InvalidUrl {
+                url: offer.clone(),
+                reason: "not a valid Sec-WebSocket-Protocol header value".to_owned(),
+            })?;
+            request
+                .headers_mut()
+                .insert("Sec-WebSocket-Protocol", offer);
+        }
         Ok((request, address))
     }
 }

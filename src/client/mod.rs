@@ -24,6 +24,7 @@ use std::io;
 use std::pin::pin;
 use std::time::{Duration, Instant};
 
+use async_tungstenite::tungstenite::error::{ProtocolError, SubProtocolError};
 use async_tungstenite::tungstenite::handshake::client::Request;
 use async_tungstenite::tungstenite::{self, protocol::WebSocketConfig};
 use futures_lite::{future, AsyncRead, AsyncWrite};
@@ -58,6 +59,8 @@ pub enum Event {
     Connected {
         /// The address dialed.
         address: String,
+        /// The subprotocol the server selected, if any were offered.
+        protocol: Option<String>,
     },
     /// An echo of message number `seq` (from 1) came back, equal to what was sent (same
     /// type, same bytes).
@@ -95,6 +98,8 @@ pub enum Event {
         after: Duration,
         /// How many messages are being resent.
         resending: u64,
+        /// The subprotocol the server selected, if any were offered.
+        protocol: Option<String>,
     },
 }
 
@@ -184,6 +189,7 @@ where
     let mut link = connect(config, &mut dial, &request, &address, secure.as_ref()).await?;
     on_event(&Event::Connected {
         address: address.clone(),
+        protocol: link.protocol.clone(),
     });
     let mut run = Run {
         config,
@@ -234,6 +240,7 @@ where
             address: address.clone(),
             after: down.elapsed(),
             resending: run.echoes.len() as u64,
+            protocol: link.protocol.clone(),
         });
     }
 }
@@ -259,8 +266,19 @@ where
         let ws_config = WebSocketConfig::default().read_buffer_size(4096);
         let upgrading =
             async_tungstenite::client_async_with_config(request.clone(), stream, Some(ws_config));
-        let mut ws = match upgrading.await {
-            Ok((ws, _response)) => ws,
+        let (mut ws, protocol) = match upgrading.await {
+            Ok((ws, response)) => {
+                let protocol = response.headers().get("Sec-WebSocket-Protocol");
+                let protocol = protocol.and_then(|p| p.to_str().ok()).map(str::to_owned);
+                (ws, protocol)
+            }
+            Err(tungstenite::Error::Protocol(ProtocolError::SecWebSocketSubProtocolError(
+                SubProtocolError::NoSubProtocol,
+            ))) => {
+                return Err(Error::NoSubprotocol {
+                    offered: config.protocols.clone(),
+                })
+            }
             // Refused before its status was read (an HTTP/1.0 answer): tell the status.
             Err(e @ tungstenite::Error::Protocol(_)) => {
                 return Err(answer::refusal(&heard).unwrap_or_else(|| e.into()))
@@ -275,7 +293,11 @@ where
             config.pong_timeout,
             config.write_timeout,
         );
-        Ok(Link { ws, liveness })
+        Ok(Link {
+            ws,
+            liveness,
+            protocol,
+        })
     };
     future::or(connecting, async {
         config.timer.after(config.handshake_timeout).await;

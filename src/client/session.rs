@@ -25,6 +25,8 @@ use crate::timer::Interval;
 pub(super) struct Link<S> {
     pub(super) ws: WebSocketStream<Heard<Watched<Wire<S>>>>,
     pub(super) liveness: Liveness,
+    /// The subprotocol the server selected.
+    pub(super) protocol: Option<String>,
 }
 
 /// How a connection ended.

@@ -37,7 +37,8 @@ fn the_client_gets_every_echo_then_closes_cleanly() {
         assert_eq!(
             events[0],
             Event::Connected {
-                address: addr.to_string()
+                address: addr.to_string(),
+                protocol: None,
             }
         );
         let echoes: Vec<(u64, String)> = events[1..]
@@ -239,5 +240,31 @@ fn an_http_1_0_server_is_named_by_its_status_not_by_its_version() {
             ),
             other => panic!("expected HTTP 404, got {other:?}"),
         }
+    }
+}
+
+#[test]
+fn the_client_offers_its_subprotocols_and_is_told_the_one_selected() {
+    for rt in runtimes() {
+        let addr = start(rt, Config::default().protocol("echo"));
+        let config = config_for(addr).protocol("mqtt").protocol("echo").count(2);
+        let mut connected = None;
+        let report = run_client(rt, &config, never(), |e| {
+            if let Event::Connected { protocol, .. } = e {
+                connected = Some(protocol.clone());
+            }
+        })
+        .unwrap();
+        assert_eq!(connected, Some(Some("echo".to_owned())), "{rt:?}");
+        assert_eq!((report.sent, report.echoed, report.missing), (2, 2, 0));
+        // An offer the server speaks none of: the server serves it without a protocol, and
+        // the client, having asked for one, says so and does not go on.
+        let config = config_for(addr).protocol("mqtt").count(2).reconnect(false);
+        let error = run_client(rt, &config, never(), |_| {}).unwrap_err();
+        assert_eq!(
+            error.to_string(),
+            "the server selected none of the subprotocols offered (mqtt)",
+            "{rt:?}"
+        );
     }
 }

@@ -160,3 +160,40 @@ fn a_plain_get_of_the_root_gets_the_page_only_when_one_is_configured() {
         assert_status(&answer, "HTTP/1.1 404 Not Found");
     }
 }
+
+#[test]
+fn a_subprotocol_the_server_speaks_is_selected_from_the_offer_and_named_in_the_101() {
+    const ACCEPTED: &str = "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\n\
+                            Connection: Upgrade\r\nSec-WebSocket-Accept: s3pPLMBiTxaQ9kYGzzhZRbK+xOo=\r\n";
+    for rt in runtimes() {
+        let addr = start(rt, Config::default().protocol("chat").protocol("echo"));
+        // The client's order decides: its first offer that the server speaks.
+        let offer = "Sec-WebSocket-Protocol: mqtt, echo\r\nSec-WebSocket-Protocol: chat\r\n";
+        let (stream, head) = answer_head(addr, &upgrade_request("/ws", offer));
+        assert_eq!(
+            head,
+            format!("{ACCEPTED}Sec-WebSocket-Protocol: echo\r\n\r\n"),
+            "{rt:?}"
+        );
+        let mut raw = Raw { stream };
+        raw.send(true, TEXT, b"over echo");
+        assert_eq!(raw.read().payload, b"over echo");
+        // None of them: served all the same, without the header (RFC 6455, 4.2.2).
+        let (stream, head) = answer_head(
+            addr,
+            &upgrade_request("/ws", "Sec-WebSocket-Protocol: mqtt\r\n"),
+        );
+        assert_eq!(head, format!("{ACCEPTED}\r\n"), "{rt:?}");
+        let mut raw = Raw { stream };
+        raw.send(true, TEXT, b"no protocol");
+        assert_eq!(raw.read().payload, b"no protocol");
+    }
+    assert_eq!(
+        Config::default()
+            .protocol("two words")
+            .check()
+            .unwrap_err()
+            .to_string(),
+        "invalid setting: the protocol \"two words\" is not an HTTP token"
+    );
+}
