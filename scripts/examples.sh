@@ -146,6 +146,7 @@ usage "server --metrics-addr with --no-health --no-metrics" server --addr 127.0.
 usage "server --max-frame-size 0" server --addr 127.0.0.1:0 --max-frame-size 0
 usage "client --interval 0" client --url "$url" --interval 0
 usage "client --url with --addr" client --url "$url" --addr 127.0.0.1:1
+usage "client --ca with --cert-pin" client --url "$url" --ca ca.pem --cert-pin cert.pem
 usage "client --bogus" client --bogus
 check "the path's error names it" grep -q 'the path "ws" must start with /' <(timeout 10 "$bin/server" "${args[@]}" --path ws 2>&1)
 "$bin/server" "${args[@]}" --help >"$work/help.out" 2>&1

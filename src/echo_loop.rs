@@ -89,7 +89,9 @@ where
         duration: started.elapsed(),
         ending,
     };
-    conn.live.ended(&summary);
+    if let Some(live) = conn.live {
+        live.ended(&summary);
+    }
     summary
 }
 
@@ -99,8 +101,9 @@ struct Conn<'a, S> {
     config: &'a Config,
     liveness: Liveness,
     counts: Counts,
-    /// The connection's metrics, its traffic added at each flush.
-    live: Live,
+    /// The connection's metrics, its traffic added at each flush; `None` when none are
+    /// recorded.
+    live: Option<Live>,
 }
 
 /// Data messages and payload bytes each way, for the [`Summary`].
@@ -301,7 +304,9 @@ where
                         }
                         state.batch = Batch::default();
                         state.stream_waiting = pending && at_once;
-                        self.live.report(self.counts.all());
+                        if let Some(live) = &mut self.live {
+                            live.report(self.counts.all());
+                        }
                     }
                     match self.after_batch(pending, &mut state) {
                         AfterBatch::Go => Continue(()),

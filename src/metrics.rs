@@ -18,8 +18,9 @@
 //! | `ws_echo_build_info` | gauge (1) | `version` | set by [`describe`] |
 //!
 //! Messages and bytes are counted as each batch of echoes is flushed, so a long connection's
-//! traffic shows while it runs. A [`Server`](crate::Server) calls [`describe`] when it starts;
-//! an application that calls [`serve`](crate::serve) itself calls it once.
+//! traffic shows while it runs. Nothing is recorded until [`describe`] is called: a
+//! [`Server`](crate::Server) calls it when it starts, an application that calls
+//! [`serve`](crate::serve) itself calls it once, after installing its recorder.
 //!
 //! ```
 //! // In the application: install a recorder first, then describe ws-echo's metrics to it.
@@ -29,11 +30,11 @@
 //! ```
 
 use std::fmt;
-use std::sync::Arc;
+use std::sync::{Arc, RwLock};
 use std::time::Duration;
 
 use metrics::{counter, describe_counter, describe_gauge, describe_histogram, gauge, histogram};
-use metrics::{Counter, Unit};
+use metrics::{Counter, Gauge, Histogram, Unit};
 
 use crate::Summary;
 
@@ -53,9 +54,10 @@ const BUILD: &str = "ws_echo_build_info";
 /// The content type of the Prometheus text exposition format.
 pub const CONTENT_TYPE: &str = "text/plain; version=0.0.4; charset=utf-8";
 
-/// Describes ws-echo's metrics (help text, units) to the installed recorder and sets
-/// `ws_echo_build_info{version}` to 1. Call it after installing the recorder; calling it again
-/// does no harm.
+/// Describes ws-echo's metrics (help text, units) to the installed recorder, sets
+/// `ws_echo_build_info{version}` to 1, and starts recording: until it is first called, ws-echo
+/// records nothing (and costs nothing). Call it after installing the recorder; calling it again
+/// registers with the recorder installed then.
 pub fn describe() {
     describe_gauge!(OPEN, Unit::Count, "WebSocket connections open now");
     describe_counter!(
@@ -94,6 +96,49 @@ pub fn describe() {
     describe_counter!(PAGES, Unit::Count, "Requests for the page answered");
     describe_gauge!(BUILD, "ws-echo's version");
     gauge!(BUILD, "version" => env!("CARGO_PKG_VERSION")).set(1.0);
+    let handles = Handles {
+        connections: counter!(CONNECTIONS),
+        open: gauge!(OPEN),
+        traffic: [
+            counter!(MESSAGES, "direction" => "received"),
+            counter!(MESSAGES, "direction" => "sent"),
+            counter!(BYTES, "direction" => "received"),
+            counter!(BYTES, "direction" => "sent"),
+        ],
+        without_close: counter!(WITHOUT_CLOSE),
+        handshake: histogram!(HANDSHAKE),
+        duration: histogram!(DURATION),
+        pages: counter!(PAGES),
+        health: [
+            counter!(HEALTH, "status" => "200"),
+            counter!(HEALTH, "status" => "503"),
+        ],
+    };
+    if let Ok(mut current) = HANDLES.write() {
+        *current = Some(Arc::new(handles));
+    }
+}
+
+/// The metrics without a label that varies, registered once by [`describe`]: recording one is
+/// then an atomic add, not a lookup.
+struct Handles {
+    connections: Counter,
+    open: Gauge,
+    /// Messages received, sent; bytes received, sent.
+    traffic: [Counter; 4],
+    without_close: Counter,
+    handshake: Histogram,
+    duration: Histogram,
+    pages: Counter,
+    /// 200, 503.
+    health: [Counter; 2],
+}
+
+/// What [`describe`] registered; `None` until then.
+static HANDLES: RwLock<Option<Arc<Handles>>> = RwLock::new(None);
+
+fn handles() -> Option<Arc<Handles>> {
+    HANDLES.read().ok()?.clone()
 }
 
 /// The bucket bounds, in seconds, that suit [`HANDSHAKE`] and [`DURATION`]: from a loopback
@@ -138,26 +183,33 @@ impl fmt::Debug for MetricsEndpoint {
 }
 
 pub(crate) fn refused(status: u16) {
-    counter!(REFUSED, "status" => status.to_string()).increment(1);
+    if handles().is_some() {
+        counter!(REFUSED, "status" => status.to_string()).increment(1);
+    }
 }
 
 pub(crate) fn health_check(draining: bool) {
-    let status = if draining { "503" } else { "200" };
-    counter!(HEALTH, "status" => status).increment(1);
+    if let Some(handles) = handles() {
+        handles.health[usize::from(draining)].increment(1);
+    }
 }
 
 pub(crate) fn page() {
-    counter!(PAGES).increment(1);
+    if let Some(handles) = handles() {
+        handles.pages.increment(1);
+    }
 }
 
 pub(crate) fn handshake(took: Duration) {
-    histogram!(HANDSHAKE).record(took.as_secs_f64());
+    if let Some(handles) = handles() {
+        handles.handshake.record(took.as_secs_f64());
+    }
 }
 
 /// One WebSocket connection's metrics: counted open while it lives, its traffic added as it
 /// goes, and how it ended when it ends.
 pub(crate) struct Live {
-    counters: [Counter; 4],
+    handles: Arc<Handles>,
     /// What the counters have been given so far: messages in, out, bytes in, out.
     reported: [u64; 4],
     /// Whether [`Live::ended`] said how it ended.
@@ -165,25 +217,22 @@ pub(crate) struct Live {
 }
 
 impl Live {
-    /// A connection has opened.
-    pub(crate) fn open() -> Live {
-        counter!(CONNECTIONS).increment(1);
-        gauge!(OPEN).increment(1.0);
-        Live {
-            counters: [
-                counter!(MESSAGES, "direction" => "received"),
-                counter!(MESSAGES, "direction" => "sent"),
-                counter!(BYTES, "direction" => "received"),
-                counter!(BYTES, "direction" => "sent"),
-            ],
+    /// A connection has opened; `None` when nothing is recorded.
+    pub(crate) fn open() -> Option<Live> {
+        let handles = handles()?;
+        handles.connections.increment(1);
+        handles.open.increment(1.0);
+        Some(Live {
+            handles,
             reported: [0; 4],
             ended: false,
-        }
+        })
     }
 
     /// Adds what the connection has done since the last report.
     pub(crate) fn report(&mut self, now: [u64; 4]) {
-        for ((counter, reported), now) in self.counters.iter().zip(&mut self.reported).zip(now) {
+        let counters = self.handles.traffic.iter();
+        for ((counter, reported), now) in counters.zip(&mut self.reported).zip(now) {
             if now > *reported {
                 counter.increment(now - *reported);
                 *reported = now;
@@ -199,10 +248,10 @@ impl Live {
             summary.bytes_in,
             summary.bytes_out,
         ]);
-        histogram!(DURATION).record(summary.duration.as_secs_f64());
+        self.handles.duration.record(summary.duration.as_secs_f64());
         match summary.ending.close_code() {
             Some(code) => counter!(CLOSES, "code" => code.to_string()).increment(1),
-            None => counter!(WITHOUT_CLOSE).increment(1),
+            None => self.handles.without_close.increment(1),
         }
         self.ended = true;
     }
@@ -212,9 +261,9 @@ impl Live {
 /// drain deadline) ended without a close.
 impl Drop for Live {
     fn drop(&mut self) {
-        gauge!(OPEN).decrement(1.0);
+        self.handles.open.decrement(1.0);
         if !self.ended {
-            counter!(WITHOUT_CLOSE).increment(1);
+            self.handles.without_close.increment(1);
         }
     }
 }

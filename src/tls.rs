@@ -28,6 +28,10 @@
 //! cargo run --features smol,tls --example client -- --url wss://localhost:8080/ws --ca ca.pem
 //! ```
 //!
+//! A single `openssl req -x509` makes a CA certificate, which rustls refuses as a server's
+//! (`CaUsedAsEndEntity`): make a CA and a certificate it signs as above, or have the client pin
+//! that one certificate ([`pinned_client_config`], the client example's `--cert-pin`).
+//!
 //! An untrusted, expired or misnamed certificate is one line naming the reason (`TLS: invalid
 //! peer certificate: UnknownIssuer`); a missing file or a key that does not match the
 //! certificate makes the server example print one line and exit 2. The TLS handshake counts in
@@ -45,8 +49,11 @@ pub use futures_rustls::rustls::{ClientConfig, ServerConfig};
 pub use futures_rustls::{TlsAcceptor, TlsConnector};
 
 use futures_rustls::pki_types::pem::PemObject;
-use futures_rustls::pki_types::{CertificateDer, PrivateKeyDer};
-use futures_rustls::rustls::{self, RootCertStore};
+use futures_rustls::pki_types::{CertificateDer, PrivateKeyDer, ServerName, UnixTime};
+use futures_rustls::rustls::client::danger::{
+    HandshakeSignatureValid, ServerCertVerified, ServerCertVerifier,
+};
+use futures_rustls::rustls::{self, DigitallySignedStruct, RootCertStore, SignatureScheme};
 
 use crate::Error;
 
@@ -123,6 +130,105 @@ pub fn client_config(extra_ca: Option<&Path>) -> Result<Arc<ClientConfig>, Error
         .with_root_certificates(roots)
         .with_no_client_auth();
     Ok(Arc::new(config))
+}
+
+/// A client config that accepts as the server's certificate exactly the first certificate in
+/// `cert` (PEM), compared byte for byte, whoever signed it and whatever names it holds: for a
+/// server with a self-signed certificate. The TLS handshake's signatures are still checked
+/// against that certificate's key, so only the holder of its private key gets through. Fails
+/// with [`Error::Tls`] when `cert` cannot be read.
+///
+/// ```no_run
+/// use std::path::Path;
+///
+/// // The server's own certificate, made with a single `openssl req -x509`.
+/// let pinned = ws_echo::tls::pinned_client_config(Path::new("cert.pem"))?;
+/// let config = ws_echo::client::ClientConfig::new("wss://localhost:8080/ws").tls(pinned);
+/// # Ok::<(), ws_echo::Error>(())
+/// ```
+pub fn pinned_client_config(cert: &Path) -> Result<Arc<ClientConfig>, Error> {
+    let pinned = read_certs(cert)?.into_iter().next();
+    let pinned =
+        pinned.ok_or_else(|| Error::Tls(format!("no certificate in {}", cert.display())))?;
+    let provider = provider();
+    let verifier = Pinned {
+        cert: pinned,
+        algorithms: provider.signature_verification_algorithms,
+    };
+    let config = ClientConfig::builder_with_provider(provider)
+        .with_safe_default_protocol_versions()
+        .map_err(|e| Error::Tls(e.to_string()))?
+        .dangerous()
+        .with_custom_certificate_verifier(Arc::new(verifier))
+        .with_no_client_auth();
+    Ok(Arc::new(config))
+}
+
+/// Accepts exactly one certificate: [`pinned_client_config`].
+#[derive(Debug)]
+struct Pinned {
+    cert: CertificateDer<'static>,
+    algorithms: rustls::crypto::WebPkiSupportedAlgorithms,
+}
+
+impl ServerCertVerifier for Pinned {
+    fn verify_server_cert(
+        &self,
+        end_entity: &CertificateDer<'_>,
+        _intermediates: &[CertificateDer<'_>],
+        _server_name: &ServerName<'_>,
+        _ocsp_response: &[u8],
+        _now: UnixTime,
+    ) -> Result<ServerCertVerified, rustls::Error> {
+        if end_entity.as_ref() == self.cert.as_ref() {
+            Ok(ServerCertVerified::assertion())
+        } else {
+            Err(rustls::Error::InvalidCertificate(
+                rustls::CertificateError::ApplicationVerificationFailure,
+            ))
+        }
+    }
+
+    fn verify_tls12_signature(
+        &self,
+        message: &[u8],
+        cert: &CertificateDer<'_>,
+        dss: &DigitallySignedStruct,
+    ) -> Result<HandshakeSignatureValid, rustls::Error> {
+        rustls::crypto::verify_tls12_signature(message, cert, dss, &self.algorithms)
+    }
+
+    fn verify_tls13_signature(
+        &self,
+        message: &[u8],
+        cert: &CertificateDer<'_>,
+        dss: &DigitallySignedStruct,
+    ) -> Result<HandshakeSignatureValid, rustls::Error> {
+        rustls::crypto::verify_tls13_signature(message, cert, dss, &self.algorithms)
+    }
+
+    fn supported_verify_schemes(&self) -> Vec<SignatureScheme> {
+        self.algorithms.supported_schemes()
+    }
+}
+
+/// A TLS handshake's failure as the client says it: rustls's reason, and what to do about the
+/// ones a new user meets first.
+pub(crate) fn explain(error: &std::io::Error) -> Error {
+    // webpki's reasons come wrapped: `Other(OtherError(CaUsedAsEndEntity))`.
+    let reason = error
+        .to_string()
+        .replace("Other(OtherError(CaUsedAsEndEntity))", "CaUsedAsEndEntity");
+    let advice = if reason.contains("CaUsedAsEndEntity") {
+        ": the server's certificate is a CA certificate (a single `openssl req -x509` makes \
+         one); make a CA and a certificate it signs (see the docs of ws_echo::tls), or pin \
+         this one certificate (the client example's --cert-pin)"
+    } else if reason.contains("ApplicationVerificationFailure") {
+        ": the server's certificate is not the pinned one"
+    } else {
+        ""
+    };
+    Error::Tls(format!("{reason}{advice}"))
 }
 
 fn provider() -> Arc<rustls::crypto::CryptoProvider> {

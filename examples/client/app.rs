@@ -89,6 +89,10 @@ struct Args {
     /// always trusted; needs the `tls` feature)
     #[argh(option)]
     ca: Option<std::path::PathBuf>,
+    /// for wss:// URLs: accept exactly the certificate in this PEM file as the server's, for a
+    /// self-signed one (instead of --ca; needs the `tls` feature)
+    #[argh(option)]
+    cert_pin: Option<std::path::PathBuf>,
     /// exit when the link dies or the server closes, instead of reconnecting
     #[argh(switch)]
     no_reconnect: bool,
@@ -140,19 +144,29 @@ pub fn main() -> ExitCode {
     if let Some(count) = args.count {
         config = config.count(count);
     }
+    if args.ca.is_some() && args.cert_pin.is_some() {
+        eprintln!("error: --ca and --cert-pin are two ways to trust the server: give one");
+        return ExitCode::from(2);
+    }
     #[cfg(feature = "tls")]
-    if let Some(ca) = &args.ca {
-        match ws_echo::tls::client_config(Some(ca)) {
-            Ok(tls) => config = config.tls(tls),
-            Err(e) => {
+    {
+        let trust = match (&args.ca, &args.cert_pin) {
+            (Some(ca), _) => Some(ws_echo::tls::client_config(Some(ca))),
+            (_, Some(pin)) => Some(ws_echo::tls::pinned_client_config(pin)),
+            _ => None,
+        };
+        match trust {
+            Some(Ok(tls)) => config = config.tls(tls),
+            Some(Err(e)) => {
                 eprintln!("error: {e}");
                 return ExitCode::FAILURE;
             }
+            None => {}
         }
     }
     #[cfg(not(feature = "tls"))]
-    if args.ca.is_some() {
-        eprintln!("error: --ca needs the `tls` feature: add --features tls");
+    if args.ca.is_some() || args.cert_pin.is_some() {
+        eprintln!("error: --ca and --cert-pin need the `tls` feature: add --features tls");
         return ExitCode::FAILURE;
     }
     config = match String::from_utf8(payload) {

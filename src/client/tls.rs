@@ -60,7 +60,7 @@ where
             .connect(secure.name.clone(), stream)
             .await
             .map(|tls| Wire::Tls(Box::new(tls)))
-            .map_err(|e| Error::Tls(e.to_string())),
+            .map_err(|e| crate::tls::explain(&e)),
     }
 }
 

@@ -231,3 +231,75 @@ fn the_page_is_served_over_tls_too() {
     assert!(answer.starts_with("HTTP/1.1 200 OK\r\n"), "{answer:?}");
     assert!(answer.ends_with("<p>secure</p>"), "{answer:?}");
 }
+
+/// What a single `openssl req -x509 -subj /CN=localhost -addext subjectAltName=DNS:localhost`
+/// makes: a self-signed certificate marked as a CA, used as the server's own.
+fn self_signed(dir: &std::path::Path, name: &str) -> (PathBuf, PathBuf) {
+    let key = KeyPair::generate().unwrap();
+    let mut params = CertificateParams::new(vec![name.to_owned()]).unwrap();
+    params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
+    params.distinguished_name.push(DnType::CommonName, name);
+    let cert = params.self_signed(&key).unwrap();
+    let (cert_path, key_path) = (
+        dir.join(format!("{name}-self.pem")),
+        dir.join(format!("{name}-self.key")),
+    );
+    std::fs::write(&cert_path, cert.pem()).unwrap();
+    std::fs::write(&key_path, key.serialize_pem()).unwrap();
+    (cert_path, key_path)
+}
+
+#[test]
+fn a_self_signed_certificate_is_explained_when_trusted_as_a_ca_and_served_when_pinned() {
+    let pki = Pki::new(&["localhost"]); // for its folder
+    let (cert, key) = self_signed(&pki.dir, "localhost");
+    let rt = runtimes()[0];
+    let addr = start(
+        rt,
+        Config::default().tls(tls::server_config(&cert, &key).unwrap()),
+    );
+    let url = format!("wss://localhost:{}/ws", addr.port());
+    let client = |trust| {
+        ClientConfig::new(url.clone())
+            .interval(Duration::from_millis(20))
+            .count(3)
+            .tls(trust)
+    };
+
+    // Trusted as a CA, the way most people first try it: rustls refuses it, and says what to do.
+    let as_ca = client(tls::client_config(Some(&cert)).unwrap());
+    let error = run_client(rt, &as_ca, never(), |_| {}).unwrap_err();
+    assert_eq!(
+        error.to_string(),
+        "TLS: invalid peer certificate: CaUsedAsEndEntity: the server's certificate is a CA \
+         certificate (a single `openssl req -x509` makes one); make a CA and a certificate it \
+         signs (see the docs of ws_echo::tls), or pin this one certificate (the client \
+         example's --cert-pin)"
+    );
+    // Pinned: served, under every runtime.
+    for rt in runtimes() {
+        let addr = start(
+            rt,
+            Config::default().tls(tls::server_config(&cert, &key).unwrap()),
+        );
+        let url = format!("wss://localhost:{}/ws", addr.port());
+        let pinned = ClientConfig::new(url)
+            .interval(Duration::from_millis(20))
+            .count(3);
+        let pinned = pinned.tls(tls::pinned_client_config(&cert).unwrap());
+        let report = run_client(rt, &pinned, never(), |_| {}).unwrap();
+        assert_eq!(
+            (report.sent, report.echoed, report.missing),
+            (3, 3, 0),
+            "{rt:?}"
+        );
+    }
+    // Pinning another certificate (the CA-signed one of `pki`) is refused by name.
+    let other = client(tls::pinned_client_config(&pki.path("cert.pem")).unwrap());
+    let error = run_client(rt, &other, never(), |_| {}).unwrap_err();
+    assert_eq!(
+        error.to_string(),
+        "TLS: invalid peer certificate: ApplicationVerificationFailure: the server's \
+         certificate is not the pinned one"
+    );
+}
