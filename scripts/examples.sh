@@ -188,6 +188,35 @@ check "missing echoes: exit 1 after the echo timeout" test $? -eq 1
 check "missing echoes are counted" grep -qx 'sent 2, echoed 0, missing 2, resent 0, reconnects 0' "$work/mute.out"
 kill "${pids_early[@]}" 2>/dev/null
 
+# The client as a probe: round trips and setup times in the summary, --json, --deadline, and
+# exit 0 only when every echo came back and --count was reached.
+check "the summary gives round-trip percentiles and the setup times" \
+  grep -Eqx 'rtt p50 [0-9.]+ ms, p90 [0-9.]+ ms, p99 [0-9.]+ ms, max [0-9.]+ ms; connect [0-9.]+ ms, handshake [0-9.]+ ms' "$work/count.out"
+timeout 20 "$bin/client" "${args[@]}" --url "$url" --interval 20ms --count 3 --json >"$work/json.out" 2>&1
+check "--json prints one JSON object, and exit 0" test $? -eq 0 -a "$(wc -l <"$work/json.out")" -eq 1
+check "--json holds the counts and the verdict" python3 -c '
+import json, sys
+s = json.load(open(sys.argv[1]))
+assert (s["sent"], s["echoed"], s["missing"], s["count_reached"], s["ok"]) == (3, 3, 0, True, True), s
+assert s["rtt_ms"]["p50"] <= s["rtt_ms"]["p99"] <= s["rtt_ms"]["max"] and s["connect_ms"] > 0, s' "$work/json.out"
+timeout 20 "$bin/client" "${args[@]}" --url "$url" --interval 100ms --count 50 --deadline 300ms --json >"$work/short.out" 2>&1
+check "--deadline before --count is reached: exit 1, count_reached false" \
+  test $? -eq 1 -a "$(python3 -c 'import json, sys; s = json.load(open(sys.argv[1])); print(s["count_reached"], s["missing"])' "$work/short.out")" = "False 0"
+serve_as gone
+kill -TERM "$served_pid"
+wait "$served_pid"
+timeout 20 "$bin/client" "${args[@]}" --url "$served_url" --interval 100ms --deadline 1s >"$work/gone.out" 2>&1
+check "a server that is gone is an error at once, exit 1" test $? -eq 1
+serve_as vanishing
+timeout 20 "$bin/client" "${args[@]}" --url "$served_url" --interval 50ms --deadline 1500ms --backoff-initial 100ms >"$work/vanish.out" 2>&1 &
+vanish_client=$!
+echoed_by "$work/vanish.out" 2
+kill -TERM "$served_pid"
+wait "$vanish_client"
+check "a server that went away mid-run: --deadline ends the retries, exit 1" test $? -eq 1
+check "each failed reconnect attempt is one line" \
+  grep -Eq '^reconnecting to 127\.0\.0\.1:[0-9]+ failed: .* \(attempt 2, next in [0-9.]+s\)$' "$work/vanish.out"
+
 # Subprotocols: the server's pick of the client's offer, printed by the client.
 serve_as protocols --protocol chat --protocol echo
 timeout 20 "$bin/client" "${args[@]}" --url "$served_url" --protocol mqtt --protocol echo --interval 20ms --count 1 \

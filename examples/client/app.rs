@@ -12,11 +12,11 @@ use ws_echo::runtimes::Runtime;
 #[derive(FromArgs)]
 #[argh(
     note = "Ctrl-C closes with 1000 and prints a summary. RUST_LOG=debug shows more.",
-    error_code(0, "every echo came back"),
+    error_code(0, "every echo came back (and --count was reached)"),
     error_code(
         1,
-        "some echoes are missing, the server closed with an error code, or no \
-                   connection could be made"
+        "some echoes are missing, --count was not reached, the server closed with an \
+         error code, or no connection could be made (or none was up at the end)"
     ),
     error_code(
         2,
@@ -57,6 +57,12 @@ struct Args {
     /// stop after this many echoes, closing with 1000
     #[argh(option)]
     count: Option<u64>,
+    /// end the run after this long, closing with 1000 (with --count, unfinished is exit 1)
+    #[argh(option, from_str_fn(positive_duration))]
+    deadline: Option<Duration>,
+    /// print the summary as one JSON object, and nothing else on stdout
+    #[argh(switch)]
+    json: bool,
     /// heartbeat: ping after this much silence from the server, or "off" (default 20s)
     #[argh(
         option,
@@ -177,6 +183,13 @@ pub fn main() -> ExitCode {
 
     // Ctrl-C ends the run with Close 1000 and a summary.
     let (stop_tx, stop_rx) = async_channel::bounded::<()>(1);
+    if let Some(deadline) = args.deadline {
+        let stop_tx = stop_tx.clone();
+        std::thread::spawn(move || {
+            std::thread::sleep(deadline);
+            let _ = stop_tx.try_send(());
+        });
+    }
     if let Err(e) = ctrlc::set_handler(move || {
         let _ = stop_tx.try_send(());
     }) {
@@ -188,9 +201,18 @@ pub fn main() -> ExitCode {
 
     log::debug!("running on {}", args.runtime.name());
     let rt = args.runtime;
+    let mut rtts = Vec::new();
+    let on_event = |event: &Event| {
+        if let Event::Echo { rtt, .. } = event {
+            rtts.push(*rtt);
+        }
+        if !args.json {
+            print(event);
+        }
+    };
     let result = crate::runtime::block_on(rt, async {
         let config = config.clone().timer(rt.timer());
-        client::run(&config, |addr| rt.connect(addr), stop, print).await
+        client::run(&config, |addr| rt.connect(addr), stop, on_event).await
     });
     let result = match result {
         Ok(result) => result,
@@ -200,7 +222,7 @@ pub fn main() -> ExitCode {
         }
     };
     match result {
-        Ok(report) => finish(&report),
+        Ok(report) => finish(&report, &mut rtts, &args),
         // A URL that cannot be dialed is bad usage.
         Err(e @ ws_echo::Error::InvalidUrl { .. }) => {
             eprintln!("error: {e}");
@@ -251,6 +273,15 @@ fn print(event: &Event) {
             with(protocol),
             after.as_secs_f64()
         ),
+        Event::ReconnectFailed {
+            address,
+            error,
+            attempt,
+            next_in,
+        } => say!(
+            "reconnecting to {address} failed: {error} (attempt {attempt}, next in {:.1}s)",
+            next_in.as_secs_f64()
+        ),
         _ => {}
     }
 }
@@ -270,20 +301,78 @@ fn shown(text: &str) -> String {
     }
 }
 
-/// Prints the summary; exits 1 when echoes are missing, or when the server ended the
-/// connection with a code other than 1000 (normal) or 1001 (going away).
-fn finish(report: &ClientReport) -> ExitCode {
-    say!(
-        "sent {}, echoed {}, missing {}, resent {}, reconnects {}",
-        report.sent,
-        report.echoed,
-        report.missing,
-        report.resent,
-        report.reconnects
+/// Prints the summary (human lines, or one JSON object); exits 0 only when every echo came
+/// back, `--count` (if given) was reached, the server never closed with an error code and the
+/// link was up at the end.
+fn finish(report: &ClientReport, rtts: &mut [Duration], args: &Args) -> ExitCode {
+    let reached = args.count.is_none_or(|n| report.echoed >= n);
+    let closed_ok = match &report.server_close {
+        Some((code, _)) => matches!(code, Some(1000 | 1001)),
+        None => true,
+    };
+    let ok = report.missing == 0
+        && reached
+        && closed_ok
+        && report.abnormal_closes == 0
+        && !report.down_at_end;
+    rtts.sort_unstable();
+    // Milliseconds, to the microsecond.
+    let ms = |d: Duration| (d.as_secs_f64() * 1e6).round() / 1e3;
+    // Nearest rank: the smallest round trip that `q` of them do not exceed.
+    let rank = |q: f64| {
+        let at = ((q * rtts.len() as f64).ceil() as usize).clamp(1, rtts.len().max(1)) - 1;
+        rtts.get(at).map(|d| ms(*d))
+    };
+    let (p50, p90, p99, max) = (
+        rank(0.5),
+        rank(0.9),
+        rank(0.99),
+        rtts.last().map(|d| ms(*d)),
     );
-    match &report.server_close {
-        _ if report.missing > 0 => ExitCode::FAILURE,
-        Some((Some(code), _)) if *code != 1000 && *code != 1001 => ExitCode::FAILURE,
-        _ => ExitCode::SUCCESS,
+    if args.json {
+        let summary = serde_json::json!({
+            "sent": report.sent,
+            "echoed": report.echoed,
+            "missing": report.missing,
+            "resent": report.resent,
+            "reconnects": report.reconnects,
+            "unexpected": report.unexpected,
+            "abnormal_closes": report.abnormal_closes,
+            "rtt_ms": { "p50": p50, "p90": p90, "p99": p99, "max": max },
+            "connect_ms": ms(report.connect_time),
+            "handshake_ms": ms(report.handshake_time),
+            "server_close": report.server_close.as_ref().map(|(code, reason)| {
+                serde_json::json!({ "code": code, "reason": reason })
+            }),
+            "count_reached": reached,
+            "down_at_end": report.down_at_end,
+            "ok": ok,
+        });
+        say!("{summary}");
+    } else {
+        say!(
+            "sent {}, echoed {}, missing {}, resent {}, reconnects {}",
+            report.sent,
+            report.echoed,
+            report.missing,
+            report.resent,
+            report.reconnects
+        );
+        let rtt = match (p50, p90, p99, max) {
+            (Some(p50), Some(p90), Some(p99), Some(max)) => {
+                format!("rtt p50 {p50:.3} ms, p90 {p90:.3} ms, p99 {p99:.3} ms, max {max:.3} ms")
+            }
+            _ => "no round trips".to_owned(),
+        };
+        say!(
+            "{rtt}; connect {:.3} ms, handshake {:.3} ms",
+            ms(report.connect_time),
+            ms(report.handshake_time)
+        );
+    }
+    if ok {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::FAILURE
     }
 }

@@ -101,6 +101,17 @@ pub enum Event {
         /// The subprotocol the server selected, if any were offered.
         protocol: Option<String>,
     },
+    /// A reconnect attempt failed; the next one follows after `next_in`.
+    ReconnectFailed {
+        /// The address dialed.
+        address: String,
+        /// Why, in one line.
+        error: String,
+        /// Attempts since the link went down, this one included.
+        attempt: u64,
+        /// The wait before the next attempt (backoff with jitter).
+        next_in: Duration,
+    },
 }
 
 /// What the client did, returned by [`run`]: every message sent is either echoed or missing.
@@ -128,6 +139,15 @@ pub struct ClientReport {
     pub reconnects: u64,
     /// The server's Close, when it ended the run (reconnecting off): code and reason.
     pub server_close: Option<(Option<u16>, String)>,
+    /// Closes from the server with a code other than 1000 (normal) and 1001 (going away), or
+    /// none: errors on the server's side, reconnected from or not.
+    pub abnormal_closes: u64,
+    /// The run was stopped while the link was down, between reconnect attempts.
+    pub down_at_end: bool,
+    /// The first connection's TCP connect (the dial), and its upgrade (TLS included) after it.
+    pub connect_time: Duration,
+    /// See [`ClientReport::connect_time`].
+    pub handshake_time: Duration,
 }
 
 /// Runs the timed writer: dials with `dial(host_port)`, upgrades with the configured `Origin`,
@@ -193,7 +213,11 @@ where
     });
     let mut run = Run {
         config,
-        report: ClientReport::default(),
+        report: ClientReport {
+            connect_time: link.connect_time,
+            handshake_time: link.handshake_time,
+            ..ClientReport::default()
+        },
         echoes: Echoes::default(),
         on_event: &mut on_event,
     };
@@ -213,9 +237,9 @@ where
         }
         let down = Instant::now();
         let mut backoff = config.backoff_initial;
+        let mut delay = backoff.mul_f64(fastrand::f64());
+        let mut attempt = 0;
         link = loop {
-            let delay = backoff.mul_f64(fastrand::f64());
-            backoff = (backoff * 2).min(config.backoff_max);
             let stopped = future::or(
                 async {
                     stop.as_mut().await;
@@ -228,11 +252,22 @@ where
             )
             .await;
             if stopped {
+                run.report.down_at_end = true;
                 return Ok(run.finish());
             }
+            attempt += 1;
             match connect(config, &mut dial, &request, &address, secure.as_ref()).await {
                 Ok(link) => break link,
-                Err(e) => log::debug!("reconnecting to {address} failed: {e}"),
+                Err(e) => {
+                    backoff = (backoff * 2).min(config.backoff_max);
+                    delay = backoff.mul_f64(fastrand::f64());
+                    (run.on_event)(&Event::ReconnectFailed {
+                        address: address.clone(),
+                        error: e.to_string(),
+                        attempt,
+                        next_in: delay,
+                    });
+                }
             }
         };
         run.report.reconnects += 1;
@@ -259,7 +294,9 @@ where
     S: AsyncRead + AsyncWrite + Unpin,
 {
     let connecting = async {
+        let started = Instant::now();
         let stream = dial(address.to_owned()).await?;
+        let connect_time = started.elapsed();
         let stream = wire::wrap(stream, secure).await?;
         let (stream, activity) = Liveness::watch(stream);
         let (stream, heard) = answer::Heard::new(stream);
@@ -297,6 +334,8 @@ where
             ws,
             liveness,
             protocol,
+            connect_time,
+            handshake_time: started.elapsed() - connect_time,
         })
     };
     future::or(connecting, async {

@@ -5,7 +5,7 @@
 use std::future::Future;
 use std::pin::Pin;
 use std::task::Poll;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use async_tungstenite::tungstenite::protocol::frame::coding::CloseCode;
 use async_tungstenite::tungstenite::protocol::CloseFrame;
@@ -27,6 +27,9 @@ pub(super) struct Link<S> {
     pub(super) liveness: Liveness,
     /// The subprotocol the server selected.
     pub(super) protocol: Option<String>,
+    /// How long the dial took, and the upgrade (TLS included) after it.
+    pub(super) connect_time: Duration,
+    pub(super) handshake_time: Duration,
 }
 
 /// How a connection ended.
@@ -228,6 +231,9 @@ impl<E: FnMut(&Event)> Run<'_, E> {
                     Some(frame) => (Some(u16::from(frame.code)), frame.reason.to_string()),
                     None => (None, String::new()),
                 };
+                if !matches!(code, Some(1000 | 1001)) {
+                    self.report.abnormal_closes += 1;
+                }
                 (self.on_event)(&Event::ServerClosed {
                     code,
                     reason: reason.clone(),

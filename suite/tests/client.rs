@@ -268,3 +268,53 @@ fn the_client_offers_its_subprotocols_and_is_told_the_one_selected() {
         );
     }
 }
+
+/// A handler that fails on every message: each connection gets Close 1011.
+#[derive(Clone)]
+struct Failing;
+
+impl ws_echo::Handler for Failing {
+    fn on_message(
+        &mut self,
+        _: async_tungstenite::tungstenite::Message,
+    ) -> Option<async_tungstenite::tungstenite::Message> {
+        panic!("this handler fails on purpose");
+    }
+}
+
+#[test]
+fn error_closes_and_a_run_that_ends_while_reconnecting_are_in_the_report() {
+    for rt in runtimes() {
+        let addr = start_with(rt, Config::default(), Failing);
+        let (tx, rx) = async_channel::bounded::<()>(1);
+        let stop = async move {
+            let _ = rx.recv().await;
+        };
+        let mut closes = Vec::new();
+        let mut failed_attempts = 0;
+        let config = config_for(addr).backoff(Duration::from_millis(10), Duration::from_millis(20));
+        let report = run_client(rt, &config, stop, |e| match e {
+            Event::ServerClosed { code, .. } => {
+                closes.push(*code);
+                if closes.len() == 2 {
+                    let _ = tx.try_send(());
+                }
+            }
+            Event::ReconnectFailed { .. } => failed_attempts += 1,
+            _ => {}
+        })
+        .unwrap();
+        assert_eq!(closes, [Some(1011), Some(1011)], "{rt:?}");
+        assert_eq!(failed_attempts, 0, "{rt:?}: the server was there");
+        assert_eq!(
+            (
+                report.abnormal_closes,
+                report.reconnects,
+                report.down_at_end
+            ),
+            (2, 1, true),
+            "{rt:?}: stopped after the second 1011, before reconnecting"
+        );
+        assert!(report.connect_time > Duration::ZERO && report.handshake_time > Duration::ZERO);
+    }
+}
