@@ -56,7 +56,7 @@ impl Refusal {
         Refusal { status, reason }
     }
 
-    /// The HTTP status: 400, 403, 404, 426, 431 or 503.
+    /// The HTTP status: 400, 403, 404, 426, 429, 431 or 503.
     pub fn status(&self) -> u16 {
         self.status
     }
@@ -76,7 +76,7 @@ impl Refusal {
                 ("Upgrade", "websocket"),
                 ("Sec-WebSocket-Version", "13"),
             ],
-            503 => &[TEXT, ("Retry-After", "1")],
+            429 | 503 => &[TEXT, ("Retry-After", "1")],
             _ => &[TEXT],
         }
     }
@@ -417,6 +417,7 @@ fn reason_phrase(status: u16) -> &'static str {
         403 => "Forbidden",
         404 => "Not Found",
         426 => "Upgrade Required",
+        429 => "Too Many Requests",
         431 => "Request Header Fields Too Large",
         503 => "Service Unavailable",
         _ => "Error",

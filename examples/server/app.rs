@@ -75,6 +75,10 @@ struct Args {
     /// connections served at once; more get HTTP 503 (default 10000)
     #[argh(option, default = "10_000")]
     max_connections: usize,
+    /// connections served at once from one client IP address; more get HTTP 429 (default: no
+    /// limit; behind a proxy, every client has its address)
+    #[argh(option)]
+    max_connections_per_ip: Option<usize>,
     /// serve wss://: the PEM certificate chain (with --tls-key; needs the `tls` feature)
     #[argh(option)]
     tls_cert: Option<std::path::PathBuf>,
@@ -143,8 +147,8 @@ pub fn main() -> ExitCode {
         .format_timestamp_millis()
         .init();
     let args: Args = crate::flags::parse();
-    if args.max_connections == 0 {
-        eprintln!("error: --max-connections 0 would refuse every connection");
+    if args.max_connections == 0 || args.max_connections_per_ip == Some(0) {
+        eprintln!("error: a connection limit of 0 would refuse every connection");
         return ExitCode::from(2);
     }
     // Each connection is a file descriptor: raise the soft limit as far as we may.
@@ -212,7 +216,9 @@ pub fn main() -> ExitCode {
 
     let path = config.path.clone();
     let server = match bind(&args, args.addr.as_str(), config, args.reuse_port) {
-        Ok(server) => server.max_connections(Some(args.max_connections)),
+        Ok(server) => server
+            .max_connections(Some(args.max_connections))
+            .max_connections_per_ip(args.max_connections_per_ip),
         Err(code) => return code,
     };
     let admin = match (admin, args.metrics_addr.as_deref()) {

@@ -9,7 +9,7 @@ use std::time::Duration;
 use futures_lite::future;
 use futures_util::FutureExt;
 
-use super::slots::{DrainCounts, Outcome, Slot, Slots};
+use super::slots::{AddressSlot, DrainCounts, Outcome, PerAddress, Slot, Slots};
 use super::ShutdownReport;
 use crate::handshake::Refusal;
 use crate::runtimes::{Listener, Task, TcpStream};
@@ -22,6 +22,19 @@ const ACCEPT_BACKOFF: Duration = Duration::from_millis(100);
 /// The answer to a connection over the limit, sent without reading its request.
 const BUSY: Refusal = Refusal::new(503, "too many connections, retry later");
 
+/// The answer to a connection over the limit for its client's address, sent the same way.
+const TOO_MANY: Refusal = Refusal::new(429, "too many connections from your address, retry later");
+
+/// Whether an accepted connection is served: in a slot (and in its address's place, under a
+/// limit per address), or refused.
+enum Admission {
+    Served(Slot, Option<AddressSlot>),
+    /// Every slot is taken: 503.
+    Busy,
+    /// Its address has its limit open: 429.
+    TooMany,
+}
+
 /// A listener about to serve.
 pub(super) struct Accepting {
     pub(super) listener: Listener,
@@ -30,6 +43,8 @@ pub(super) struct Accepting {
     pub(super) config: Arc<Config>,
     pub(super) stats: StatsHandle,
     pub(super) max_connections: Option<usize>,
+    /// Open connections allowed per client address; `None`: no limit.
+    pub(super) max_per_address: Option<usize>,
     pub(super) tcp_keepalive: Option<Duration>,
     /// The application's shutdown signal: the health check answers 503 from then on.
     pub(super) signal: Shutdown,
@@ -60,6 +75,7 @@ impl Accepting {
         H: Handler + Clone + Send + 'static,
     {
         let slots = Slots::new(self.max_connections);
+        let per_address = self.max_per_address.map(PerAddress::new);
         let shared = Arc::new(Shared {
             config: Arc::clone(&self.config),
             stats: self.stats.clone(),
@@ -71,6 +87,7 @@ impl Accepting {
         let mut accept = Acceptor {
             accepting: &self,
             slots: &slots,
+            per_address: per_address.as_ref(),
             shared: &shared,
             handler,
             spawn,
@@ -135,6 +152,7 @@ impl Accepting {
 struct Acceptor<'a, H, F> {
     accepting: &'a Accepting,
     slots: &'a Arc<Slots>,
+    per_address: Option<&'a Arc<PerAddress>>,
     shared: &'a Arc<Shared>,
     handler: H,
     spawn: F,
@@ -173,7 +191,14 @@ where
                 self.failures = 0;
             }
             self.served += 1;
-            let slot = self.slots.take();
+            let admission = match (self.slots.take(), self.per_address) {
+                (None, _) => Admission::Busy,
+                (Some(slot), None) => Admission::Served(slot, None),
+                (Some(slot), Some(per)) => match per.take(peer.ip()) {
+                    Some(address) => Admission::Served(slot, Some(address)),
+                    None => Admission::TooMany,
+                },
+            };
             let late = self.accepting.closing.is_triggered();
             let (shared, handler) = (Arc::clone(self.shared), self.handler.clone());
             // Boxed: a runtime's stream can be large, and every async layer it passes through
@@ -184,7 +209,9 @@ where
                 peer,
                 late,
             };
-            (self.spawn)(Box::pin(task(connection, stream, slot, shared, handler)));
+            (self.spawn)(Box::pin(task(
+                connection, stream, admission, shared, handler,
+            )));
         }
     }
 }
@@ -213,27 +240,34 @@ struct Accepted {
 async fn task<H: Handler>(
     accepted: Accepted,
     mut stream: Box<TcpStream>,
-    slot: Option<Slot>,
+    admission: Admission,
     shared: Arc<Shared>,
     handler: H,
 ) {
     let Accepted { id, peer, late } = accepted;
     let config = &*shared.config;
-    let Some(_slot) = slot else {
-        shared.stats.refused();
-        crate::metrics::refused(BUSY.status());
-        log::info!("#{id} {peer} refused with HTTP 503: over the connection limit");
-        let busy = BUSY.response();
-        let answer = linger::answer_and_linger(
-            &mut stream,
-            busy.as_bytes(),
-            config.timer,
-            config.close_timeout,
-        );
-        // The whole answer, lingering included, within the close timeout.
-        let bounded = until(config.timer.after(config.close_timeout), answer);
-        until(shared.deadline.triggered(), bounded).await;
-        return;
+    let (_slot, _address) = match admission {
+        Admission::Served(slot, address) => (slot, address),
+        Admission::Busy | Admission::TooMany => {
+            let (refusal, why) = match admission {
+                Admission::Busy => (BUSY, "over the connection limit"),
+                _ => (TOO_MANY, "over the limit per client address"),
+            };
+            shared.stats.refused();
+            crate::metrics::refused(refusal.status());
+            log::info!("#{id} {peer} refused with HTTP {}: {why}", refusal.status());
+            let answer = refusal.response();
+            let answer = linger::answer_and_linger(
+                &mut stream,
+                answer.as_bytes(),
+                config.timer,
+                config.close_timeout,
+            );
+            // The whole answer, lingering included, within the close timeout.
+            let bounded = until(config.timer.after(config.close_timeout), answer);
+            until(shared.deadline.triggered(), bounded).await;
+            return;
+        }
     };
     shared.stats.opened();
     // The connection's future is made inside the `async` block and so held once (a block that

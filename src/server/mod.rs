@@ -47,6 +47,7 @@ pub struct Server {
     shutdown: Shutdown,
     stats: StatsHandle,
     max_connections: Option<usize>,
+    max_per_address: Option<usize>,
     tcp_keepalive: Option<Duration>,
     drain_delay: Duration,
 }
@@ -123,6 +124,7 @@ impl Server {
             shutdown,
             stats: StatsHandle::default(),
             max_connections: Some(10_000),
+            max_per_address: None,
             tcp_keepalive: Some(Duration::from_secs(30)),
             drain_delay: Duration::ZERO,
         }
@@ -143,6 +145,16 @@ impl Server {
     /// fails with it. Default: 10,000 (about 40 MB at ~4 KiB per idle connection).
     pub fn max_connections(mut self, max: Option<usize>) -> Self {
         self.max_connections = max;
+        self
+    }
+
+    /// Connections served at once from one client IP address; one more from it is answered
+    /// HTTP 429 with `Retry-After: 1` and closed, while everyone else is served: a fair share
+    /// of a public endpoint. Behind a proxy every client has the proxy's address: leave it off
+    /// there. `None` means no limit; `Some(0)` would refuse everyone, and [`Server::run`] fails
+    /// with it. Default: `None`.
+    pub fn max_connections_per_ip(mut self, max: Option<usize>) -> Self {
+        self.max_per_address = max;
         self
     }
 
@@ -225,13 +237,19 @@ impl Server {
             mut config,
             stats,
             max_connections,
+            max_per_address,
             tcp_keepalive,
             shutdown: signal,
             drain_delay,
         } = self;
-        if max_connections == Some(0) {
-            let zero = "max_connections of 0 would refuse every connection";
-            return Err(io::Error::new(io::ErrorKind::InvalidInput, zero));
+        for (name, max) in [
+            ("max_connections", max_connections),
+            ("max_connections_per_ip", max_per_address),
+        ] {
+            if max == Some(0) {
+                let zero = format!("{name} of 0 would refuse every connection");
+                return Err(io::Error::new(io::ErrorKind::InvalidInput, zero));
+            }
         }
         config
             .check()
@@ -254,6 +272,7 @@ impl Server {
             config: Arc::new(config),
             stats,
             max_connections,
+            max_per_address,
             tcp_keepalive,
             signal,
             drain_delay,

@@ -1,8 +1,10 @@
 //! The server's connection slots (how many are open, a limit on them, waiting for none) and the
 //! account of how the connections open at a shutdown ended.
 
+use std::collections::HashMap;
+use std::net::IpAddr;
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 
 use event_listener::Event;
 
@@ -112,6 +114,51 @@ impl Slots {
     }
 }
 
+/// Open connections by client address, up to a limit per address.
+#[derive(Debug)]
+pub(super) struct PerAddress {
+    max: usize,
+    open: Mutex<HashMap<IpAddr, usize>>,
+}
+
+impl PerAddress {
+    pub(super) fn new(max: usize) -> Arc<PerAddress> {
+        Arc::new(PerAddress {
+            max,
+            open: Mutex::new(HashMap::new()),
+        })
+    }
+
+    /// Takes a place for `ip` if it has fewer than the limit open.
+    pub(super) fn take(self: &Arc<PerAddress>, ip: IpAddr) -> Option<AddressSlot> {
+        let mut open = self.open.lock().ok()?;
+        let count = open.entry(ip).or_default();
+        if *count >= self.max {
+            return None;
+        }
+        *count += 1;
+        Some(AddressSlot(Arc::clone(self), ip))
+    }
+}
+
+/// A place among one address's open connections, given back when dropped; an address with
+/// none open is forgotten.
+#[derive(Debug)]
+pub(super) struct AddressSlot(Arc<PerAddress>, IpAddr);
+
+impl Drop for AddressSlot {
+    fn drop(&mut self) {
+        if let Ok(mut open) = self.0.open.lock() {
+            if let Some(count) = open.get_mut(&self.1) {
+                *count -= 1;
+                if *count == 0 {
+                    open.remove(&self.1);
+                }
+            }
+        }
+    }
+}
+
 /// A place among the open connections, given back when dropped.
 #[derive(Debug)]
 pub(super) struct Slot(Arc<Slots>);
@@ -138,6 +185,22 @@ mod tests {
         drop(first);
         assert_eq!(slots.open(), 1);
         assert!(slots.take().is_some());
+    }
+
+    #[test]
+    fn each_address_gets_its_own_places_and_is_forgotten_with_its_last() {
+        let per = PerAddress::new(2);
+        let (a, b): (IpAddr, IpAddr) = ([127, 0, 0, 2].into(), [127, 0, 0, 3].into());
+        let first = per.take(a);
+        let second = per.take(a);
+        assert!(first.is_some() && second.is_some());
+        assert!(per.take(a).is_none());
+        assert!(per.take(b).is_some()); // taken and given back at once
+        drop(first);
+        let third = per.take(a);
+        assert!(third.is_some());
+        drop((second, third));
+        assert!(per.open.lock().unwrap().is_empty());
     }
 
     #[test]

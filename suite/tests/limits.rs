@@ -287,3 +287,93 @@ fn settings_that_cannot_work_are_refused_up_front() {
         );
     }
 }
+
+/// Connects to `addr` from the loopback address `from` (127.0.0.2, ...) and upgrades.
+fn upgrade_from(from: [u8; 4], addr: std::net::SocketAddr) -> std::net::TcpStream {
+    let socket = socket2::Socket::new(socket2::Domain::IPV4, socket2::Type::STREAM, None).unwrap();
+    let source = std::net::SocketAddr::from((from, 0));
+    socket.bind(&source.into()).unwrap();
+    socket.connect(&addr.into()).unwrap();
+    let mut stream: std::net::TcpStream = socket.into();
+    stream.set_read_timeout(Some(IO_TIMEOUT)).unwrap();
+    std::io::Write::write_all(&mut stream, upgrade_request("/ws", "").as_bytes()).unwrap();
+    stream
+}
+
+/// What the server first answers on `stream`, up to `len` bytes or its end.
+fn answer(stream: &mut std::net::TcpStream, len: usize) -> String {
+    let mut answer = vec![0u8; len];
+    let mut got = 0;
+    while got < len {
+        match std::io::Read::read(stream, &mut answer[got..]).unwrap() {
+            0 => break,
+            n => got += n,
+        }
+    }
+    String::from_utf8_lossy(&answer[..got]).into_owned()
+}
+
+#[test]
+fn past_its_limit_one_address_gets_429_and_another_is_served() {
+    const ACCEPTED: &str = "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\n\
+                            Connection: Upgrade\r\nSec-WebSocket-Accept: s3pPLMBiTxaQ9kYGzzhZRbK+xOo=\r\n\r\n";
+    const TOO_MANY: &str = "HTTP/1.1 429 Too Many Requests\r\nContent-Type: text/plain; \
+                            charset=utf-8\r\nContent-Length: 52\r\nConnection: close\r\n\
+                            Retry-After: 1\r\n\r\ntoo many connections from your address, retry later\n";
+    for rt in runtimes() {
+        let server = ws_echo::Server::bind(rt, "127.0.0.1:0", Config::default()).unwrap();
+        let server = start_bound(rt, server.max_connections_per_ip(Some(2)), Echo);
+        let addr = server.addr;
+        let mut first = upgrade_from([127, 0, 0, 2], addr);
+        let mut second = upgrade_from([127, 0, 0, 2], addr);
+        assert_eq!(answer(&mut first, ACCEPTED.len()), ACCEPTED, "{rt:?}");
+        assert_eq!(answer(&mut second, ACCEPTED.len()), ACCEPTED, "{rt:?}");
+        let mut third = upgrade_from([127, 0, 0, 2], addr);
+        assert_eq!(
+            answer(&mut third, TOO_MANY.len() + 1),
+            TOO_MANY,
+            "{rt:?}: the third from .2"
+        );
+        let mut other = upgrade_from([127, 0, 0, 3], addr);
+        assert_eq!(
+            answer(&mut other, ACCEPTED.len()),
+            ACCEPTED,
+            "{rt:?}: .3 is served"
+        );
+        // One of .2's ends: its place is free again.
+        drop(first);
+        let deadline = std::time::Instant::now() + IO_TIMEOUT;
+        let mut retries = 0;
+        let again = loop {
+            let mut stream = upgrade_from([127, 0, 0, 2], addr);
+            let got = answer(&mut stream, ACCEPTED.len());
+            if got == ACCEPTED {
+                break stream;
+            }
+            assert_eq!(got, &TOO_MANY[..ACCEPTED.len()], "{rt:?}");
+            retries += 1;
+            assert!(
+                std::time::Instant::now() < deadline,
+                "{rt:?}: the place was never freed"
+            );
+        };
+        let mut raw = Raw {
+            stream: again.try_clone().unwrap(),
+        };
+        raw.send(true, TEXT, b"served again");
+        assert_eq!(raw.read().payload, b"served again");
+        // The 429s are refusals: the third, and any retry before the server saw the end.
+        assert_eq!(server.stats.snapshot().refused, 1 + retries, "{rt:?}");
+        drop((again, second, other));
+    }
+    let server = ws_echo::Server::bind(runtimes()[0], "127.0.0.1:0", Config::default()).unwrap();
+    let error = block_on(
+        runtimes()[0],
+        server.max_connections_per_ip(Some(0)).run(Echo),
+    )
+    .unwrap_err();
+    assert_eq!(
+        error.to_string(),
+        "max_connections_per_ip of 0 would refuse every connection"
+    );
+}
