@@ -147,6 +147,7 @@ usage "server --max-frame-size 0" server --addr 127.0.0.1:0 --max-frame-size 0
 usage "client --interval 0" client --url "$url" --interval 0
 usage "client --url with --addr" client --url "$url" --addr 127.0.0.1:1
 usage "client --ca with --cert-pin" client --url "$url" --ca ca.pem --cert-pin cert.pem
+usage "server --log-format xml" server --addr 127.0.0.1:0 --log-format xml
 usage "client --bogus" client --bogus
 check "the path's error names it" grep -q 'the path "ws" must start with /' <(timeout 10 "$bin/server" "${args[@]}" --path ws 2>&1)
 "$bin/server" "${args[@]}" --help >"$work/help.out" 2>&1
@@ -216,6 +217,21 @@ wait "$vanish_client"
 check "a server that went away mid-run: --deadline ends the retries, exit 1" test $? -eq 1
 check "each failed reconnect attempt is one line" \
   grep -Eq '^reconnecting to 127\.0\.0\.1:[0-9]+ failed: .* \(attempt 2, next in [0-9.]+s\)$' "$work/vanish.out"
+
+# --log-format json: every log line one JSON object, a connection's end with its fields.
+RUST_LOG=info serve_as jsonlog --log-format json
+timeout 20 "$bin/client" "${args[@]}" --url "$served_url" --interval 20ms --count 2 >/dev/null 2>&1
+kill -INT "$served_pid"
+wait "$served_pid"
+check "--log-format json: every line is a JSON object; the end of a connection has its fields" python3 -c '
+import json, sys
+lines = [json.loads(line) for line in open(sys.argv[1])]
+assert lines and all({"time", "level", "target", "message"} <= set(l) for l in lines), lines
+ended = [l for l in lines if l.get("event") == "ended"]
+assert len(ended) == 1, lines
+e = ended[0]
+assert (e["conn"], e["messages_in"], e["messages_out"], e["close_code"]) == (1, 2, 2, 1000), e
+assert e["peer"].startswith("127.0.0.1:") and e["level"] == "INFO", e' "$work/jsonlog.err"
 
 # Subprotocols: the server's pick of the client's offer, printed by the client.
 serve_as protocols --protocol chat --protocol echo

@@ -105,6 +105,10 @@ struct Args {
     /// how long connections get to answer our Close 1001 at shutdown (default 10s)
     #[argh(option, default = "Duration::from_secs(10)", from_str_fn(duration))]
     drain_timeout: Duration,
+    /// how log lines look: "human" (the default) or "json", one object a line with the time,
+    /// level, target, message and the event's fields (connection id, peer, ...)
+    #[argh(option, default = "LogFormat::Human", from_str_fn(log_format))]
+    log_format: LogFormat,
     /// the runtime to serve on: smol (the default and recommended), async-std or tokio, as
     /// compiled in
     #[argh(
@@ -113,6 +117,79 @@ struct Args {
         from_str_fn(crate::runtime::runtime)
     )]
     runtime: Runtime,
+}
+
+/// How log lines look (`--log-format`).
+#[derive(Clone, Copy)]
+enum LogFormat {
+    Human,
+    Json,
+}
+
+fn log_format(value: &str) -> Result<LogFormat, String> {
+    match value {
+        "human" => Ok(LogFormat::Human),
+        "json" => Ok(LogFormat::Json),
+        _ => Err(format!("unknown log format {value:?}: use human or json")),
+    }
+}
+
+/// One log record as one JSON object: `time`, `level`, `target`, `message`, then the record's
+/// key-value fields (numbers as numbers), for log shippers.
+fn json_line(
+    buf: &mut env_logger::fmt::Formatter,
+    record: &log::Record<'_>,
+) -> std::io::Result<()> {
+    use std::io::Write;
+    struct Fields<'a>(&'a mut serde_json::Map<String, serde_json::Value>);
+    impl<'kvs> log::kv::VisitSource<'kvs> for Fields<'_> {
+        fn visit_pair(
+            &mut self,
+            key: log::kv::Key<'kvs>,
+            value: log::kv::Value<'kvs>,
+        ) -> Result<(), log::kv::Error> {
+            let mut json = Json(serde_json::Value::Null);
+            value.visit(&mut json)?;
+            self.0.insert(key.to_string(), json.0);
+            Ok(())
+        }
+    }
+    /// A field's value as JSON: numbers and booleans as such, nothing (`None`) as null.
+    struct Json(serde_json::Value);
+    impl<'v> log::kv::VisitValue<'v> for Json {
+        fn visit_any(&mut self, value: log::kv::Value<'_>) -> Result<(), log::kv::Error> {
+            self.0 = value.to_string().into();
+            Ok(())
+        }
+        fn visit_null(&mut self) -> Result<(), log::kv::Error> {
+            self.0 = serde_json::Value::Null;
+            Ok(())
+        }
+        fn visit_u64(&mut self, value: u64) -> Result<(), log::kv::Error> {
+            self.0 = value.into();
+            Ok(())
+        }
+        fn visit_i64(&mut self, value: i64) -> Result<(), log::kv::Error> {
+            self.0 = value.into();
+            Ok(())
+        }
+        fn visit_bool(&mut self, value: bool) -> Result<(), log::kv::Error> {
+            self.0 = value.into();
+            Ok(())
+        }
+        fn visit_str(&mut self, value: &str) -> Result<(), log::kv::Error> {
+            self.0 = value.into();
+            Ok(())
+        }
+    }
+    let mut line = serde_json::Map::new();
+    line.insert("time".into(), buf.timestamp_millis().to_string().into());
+    line.insert("level".into(), record.level().as_str().into());
+    line.insert("target".into(), record.target().into());
+    line.insert("message".into(), record.args().to_string().into());
+    // A field that cannot be read is left out; the line still goes out.
+    let _ = record.key_values().visit(&mut Fields(&mut line));
+    writeln!(buf, "{}", serde_json::Value::Object(line))
 }
 
 /// The echo, logging each message as the Go program printed them.
@@ -143,10 +220,14 @@ fn preview(text: &str) -> String {
 }
 
 pub fn main() -> ExitCode {
-    env_logger::Builder::from_env(env_logger::Env::default().default_filter_or("info"))
-        .format_timestamp_millis()
-        .init();
     let args: Args = crate::flags::parse();
+    let mut logger =
+        env_logger::Builder::from_env(env_logger::Env::default().default_filter_or("info"));
+    match args.log_format {
+        LogFormat::Human => logger.format_timestamp_millis(),
+        LogFormat::Json => logger.format(json_line),
+    };
+    logger.init();
     if args.max_connections == 0 || args.max_connections_per_ip == Some(0) {
         eprintln!("error: a connection limit of 0 would refuse every connection");
         return ExitCode::from(2);

@@ -119,6 +119,8 @@ impl Accepting {
             dropped,
         };
         log::info!(
+            event = "shut_down", served = served, closed_cleanly = closed_cleanly,
+            dropped = dropped;
             "shut down: served {}; of those open at the shutdown, {closed_cleanly} closed \
              cleanly and {dropped} were dropped",
             super::stats::counted(served, "connection")
@@ -255,7 +257,10 @@ async fn task<H: Handler>(
             };
             shared.stats.refused();
             crate::metrics::refused(refusal.status());
-            log::info!("#{id} {peer} refused with HTTP {}: {why}", refusal.status());
+            log::info!(
+                conn = id, peer:% = peer, event = "refused", status = refusal.status();
+                "#{id} {peer} refused with HTTP {}: {why}", refusal.status()
+            );
             let answer = refusal.response();
             let answer = linger::answer_and_linger(
                 &mut stream,
@@ -285,7 +290,10 @@ async fn task<H: Handler>(
         Outcome::Health => shared.stats.health_checked(),
         Outcome::Metrics => shared.stats.answered(),
         Outcome::Dropped => {
-            log::info!("#{id} {peer} dropped at the drain deadline");
+            log::info!(
+                conn = id, peer:% = peer, event = "dropped";
+                "#{id} {peer} dropped at the drain deadline"
+            );
             shared.stats.dropped();
         }
     }
@@ -308,7 +316,10 @@ async fn connection<H: Handler>(
         match stream.local_addr() {
             Ok(local) => local,
             Err(e) => {
-                log::info!("#{id} {peer} gone before it started: {e}");
+                log::info!(
+                    conn = id, peer:% = peer, event = "gone", error:% = e;
+                    "#{id} {peer} gone before it started: {e}"
+                );
                 return Outcome::NotUpgraded;
             }
         }
@@ -320,31 +331,56 @@ async fn connection<H: Handler>(
             log::debug!("#{id} setting TCP_NODELAY and keepalive failed: {e}");
         }
     }
-    log::info!("#{id} new connection {peer} -> {local}");
+    log::info!(
+        conn = id, peer:% = peer, local:% = local, event = "open";
+        "#{id} new connection {peer} -> {local}"
+    );
     match crate::serve(stream, &shared.config, handler).await {
         Ok(Served::WebSocket(summary)) => {
-            log::info!("#{id} {peer} ended: {summary}");
+            log::info!(
+                conn = id, peer:% = peer, event = "ended",
+                messages_in = summary.messages_in, messages_out = summary.messages_out,
+                bytes_in = summary.bytes_in, bytes_out = summary.bytes_out,
+                duration_ms = summary.duration.as_millis() as u64,
+                close_code = summary.ending.close_code();
+                "#{id} {peer} ended: {summary}"
+            );
             Outcome::Served(summary)
         }
         Ok(Served::Health { draining }) => {
             let answer = if draining { "503 draining" } else { "200 ok" };
-            log::debug!("#{id} {peer} health check: {answer}");
+            log::debug!(
+                conn = id, peer:% = peer, event = "health", answer = answer;
+                "#{id} {peer} health check: {answer}"
+            );
             Outcome::Health
         }
         Ok(Served::Metrics) => {
-            log::debug!("#{id} {peer} served the metrics");
+            log::debug!(
+                conn = id, peer:% = peer, event = "metrics";
+                "#{id} {peer} served the metrics"
+            );
             Outcome::Metrics
         }
         Ok(_) => {
-            log::info!("#{id} {peer} served the page");
+            log::info!(
+                conn = id, peer:% = peer, event = "page";
+                "#{id} {peer} served the page"
+            );
             Outcome::Page
         }
         Err(Error::Refused { status, reason }) => {
-            log::info!("#{id} {peer} refused with HTTP {status}: {reason}");
+            log::info!(
+                conn = id, peer:% = peer, event = "refused", status = status, reason = reason;
+                "#{id} {peer} refused with HTTP {status}: {reason}"
+            );
             Outcome::NotUpgraded
         }
         Err(e) => {
-            log::info!("#{id} {peer} handshake failed: {e}");
+            log::info!(
+                conn = id, peer:% = peer, event = "handshake_failed", error:% = e;
+                "#{id} {peer} handshake failed: {e}"
+            );
             Outcome::NotUpgraded
         }
     }
