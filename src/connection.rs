@@ -199,30 +199,32 @@ where
                 head.drain(..*head_len);
                 return Ok(Handshake::Upgraded(head));
             }
-            Decision::Page(page) => handshake::page_response(page),
-            Decision::Health { draining } => handshake::health_response(*draining),
+            // Counted as decided, before the answer goes out: whoever reads the answer and
+            // then the metrics finds it counted.
+            Decision::Page(page) => {
+                crate::metrics::page();
+                handshake::page_response(page)
+            }
+            Decision::Health { draining } => {
+                crate::metrics::health_check(*draining);
+                handshake::health_response(*draining)
+            }
             Decision::Metrics(body) => handshake::metrics_response(body),
-            Decision::Refuse(refusal) => refusal.response(),
+            Decision::Refuse(refusal) => {
+                crate::metrics::refused(refusal.status());
+                refusal.response()
+            }
         };
         linger::answer_and_linger(stream, last.as_bytes(), config.timer, config.close_timeout)
             .await?;
         return match decision {
-            Decision::Refuse(refusal) => {
-                crate::metrics::refused(refusal.status());
-                Err(Error::Refused {
-                    status: refusal.status(),
-                    reason: refusal.reason(),
-                })
-            }
-            Decision::Health { draining } => {
-                crate::metrics::health_check(draining);
-                Ok(Handshake::Answered(Served::Health { draining }))
-            }
+            Decision::Refuse(refusal) => Err(Error::Refused {
+                status: refusal.status(),
+                reason: refusal.reason(),
+            }),
+            Decision::Health { draining } => Ok(Handshake::Answered(Served::Health { draining })),
             Decision::Metrics(_) => Ok(Handshake::Answered(Served::Metrics)),
-            _ => {
-                crate::metrics::page();
-                Ok(Handshake::Answered(Served::Page))
-            }
+            _ => Ok(Handshake::Answered(Served::Page)),
         };
     }
 }
