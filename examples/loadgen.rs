@@ -7,7 +7,13 @@
 //!
 //! Modes: `pingpong` (one message in flight per connection), `pipelined` (`--window W` in
 //! flight), `idle` (hold `--conns` upgraded connections; with `--server-pid`, the server's RSS
-//! per connection), `handshakes` (connect, upgrade, close, again). Every echo is checked byte
+//! per connection), `handshakes` (connect, upgrade, close, again), and `timed`: the seed's
+//! client, `--conns` times at once. Each connection sends one message every `--interval`
+//! (their start times spread evenly over it), on schedule whether or not earlier echoes are
+//! back (open loop), for `--duration` after all are connected; a round trip is counted from
+//! when the send was due, and how late each send left is reported too. A message sent and
+//! never echoed (5 s past the end) is an error. `--sources 127.0.0.2,127.0.0.3` spreads the
+//! connections over several loopback source addresses, each with its own ephemeral ports. Every echo is checked byte
 //! for byte; a mismatch counts as an error. With `--server-pid` it also reports the server's
 //! CPU time per message (or per handshake) from /proc, and its own, so that a reader can see
 //! whether the generator costs less than what it measures.
@@ -29,7 +35,7 @@ struct Args {
     /// the ws:// URL of the server (default ws://127.0.0.1:8080/ws)
     #[argh(option, default = "String::from(\"ws://127.0.0.1:8080/ws\")")]
     url: String,
-    /// pingpong, pipelined, idle or handshakes (default pingpong)
+    /// pingpong, pipelined, idle, handshakes or timed (default pingpong)
     #[argh(option, default = "String::from(\"pingpong\")")]
     mode: String,
     /// connections (default 100)
@@ -42,8 +48,22 @@ struct Args {
     #[argh(option, default = "16")]
     window: usize,
     /// how long to load, like 5s (default 5s)
-    #[argh(option, default = "Duration::from_secs(5)", from_str_fn(duration))]
+    #[argh(
+        option,
+        default = "Duration::from_secs(5)",
+        from_str_fn(parse_duration)
+    )]
     duration: Duration,
+    /// timed mode: time between one connection's sends (default 2s)
+    #[argh(
+        option,
+        default = "Duration::from_secs(2)",
+        from_str_fn(parse_duration)
+    )]
+    interval: Duration,
+    /// timed mode: source addresses to connect from, comma-separated (default: the system's)
+    #[argh(option, default = "String::new()")]
+    sources: String,
     /// send binary messages instead of text (the Go seed echoes binary as text)
     #[argh(switch)]
     binary: bool,
@@ -55,7 +75,7 @@ struct Args {
     json: bool,
 }
 
-fn duration(value: &str) -> Result<Duration, String> {
+fn parse_duration(value: &str) -> Result<Duration, String> {
     humantime::parse_duration(value).map_err(|e| format!("{value:?}: {e}"))
 }
 
@@ -65,8 +85,13 @@ struct Tally {
     messages: u64,
     errors: u64,
     rtts_us: Vec<u32>,
-    /// Idle mode: the server's RSS with every connection held.
+    /// Timed mode: how late each send left, after it was due.
+    late_us: Vec<u32>,
+    /// Idle and timed modes: the server's RSS with every connection held.
     server_rss_kib: Option<u64>,
+    /// Timed mode: the server's CPU seconds, and ours, from when every connection was up.
+    server_cpu_s: Option<f64>,
+    own_cpu_s: Option<f64>,
 }
 
 fn main() -> ExitCode {
@@ -91,10 +116,10 @@ fn main() -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
-    let own_cpu = cpu_seconds(None) - started_cpu.0;
-    let server_cpu = args
+    let own_cpu = tally.own_cpu_s.unwrap_or(cpu_seconds(None) - started_cpu.0);
+    let server_cpu = tally.server_cpu_s.or(args
         .server_pid
-        .map(|pid| cpu_seconds(Some(pid)) - started_cpu.1.unwrap_or(0.0));
+        .map(|pid| cpu_seconds(Some(pid)) - started_cpu.1.unwrap_or(0.0)));
     report(&args, tally, elapsed, own_cpu, server_cpu, started_rss);
     ExitCode::SUCCESS
 }
@@ -163,9 +188,10 @@ async fn run(
                 }));
             }
         }
+        "timed" => return timed(ex, args, host_port, path, frame, echo).await,
         other => {
             return Err(std::io::Error::other(format!(
-                "unknown mode {other:?}: pingpong, pipelined, idle or handshakes"
+                "unknown mode {other:?}: pingpong, pipelined, idle, handshakes or timed"
             )))
         }
     }
@@ -177,6 +203,143 @@ async fn run(
         total.rtts_us.extend(tally.rtts_us);
     }
     Ok((total, started.elapsed()))
+}
+
+/// The timed mode: every connection up first, then each sends on its own schedule.
+async fn timed(
+    ex: &Rc<smol::LocalExecutor<'_>>,
+    args: &Args,
+    host_port: &str,
+    path: &str,
+    frame: Rc<Vec<u8>>,
+    echo: Rc<Vec<u8>>,
+) -> std::io::Result<(Tally, Duration)> {
+    let sources: Vec<std::net::IpAddr> = (args.sources.split(','))
+        .filter(|s| !s.is_empty())
+        .map(|s| {
+            s.trim()
+                .parse()
+                .map_err(|e| std::io::Error::other(format!("--sources {s:?}: {e}")))
+        })
+        .collect::<Result<_, _>>()?;
+    let mut streams = Vec::with_capacity(args.conns);
+    for i in 0..args.conns {
+        let source = (!sources.is_empty()).then(|| sources[i % sources.len()]);
+        let stream = upgrade_from(source, host_port, path).await.map_err(|e| {
+            std::io::Error::other(format!("connection {} of {}: {e}", i + 1, args.conns))
+        })?;
+        streams.push(stream);
+    }
+    let rss_connected = args.server_pid.and_then(rss_kib);
+    let cpu_connected = args.server_pid.map(|pid| cpu_seconds(Some(pid)));
+    let own_connected = cpu_seconds(None);
+    let start = Instant::now() + Duration::from_millis(100);
+    let end = start + args.duration;
+    let tasks: Vec<_> = (streams.into_iter().enumerate())
+        .map(|(i, stream)| {
+            let offset = args.interval.mul_f64(i as f64 / args.conns as f64);
+            let (frame, echo) = (Rc::clone(&frame), Rc::clone(&echo));
+            ex.spawn(on_schedule(
+                stream,
+                frame,
+                echo,
+                start + offset,
+                args.interval,
+                end,
+            ))
+        })
+        .collect();
+    let mut total = Tally {
+        server_rss_kib: rss_connected,
+        ..Tally::default()
+    };
+    for task in tasks {
+        let tally = task.await;
+        total.messages += tally.messages;
+        total.errors += tally.errors;
+        total.rtts_us.extend(tally.rtts_us);
+        total.late_us.extend(tally.late_us);
+    }
+    // CPU from when every connection was up: the load, not the handshakes.
+    total.server_cpu_s =
+        (args.server_pid.zip(cpu_connected)).map(|(pid, at)| cpu_seconds(Some(pid)) - at);
+    total.own_cpu_s = Some(cpu_seconds(None) - own_connected);
+    Ok((total, end.duration_since(start)))
+}
+
+/// One timed connection: a send every `interval` from `first` until `end`, each echo checked
+/// and timed from when its send was due.
+async fn on_schedule(
+    stream: TcpStream,
+    frame: Rc<Vec<u8>>,
+    echo: Rc<Vec<u8>>,
+    first: Instant,
+    interval: Duration,
+    end: Instant,
+) -> Tally {
+    let due = Rc::new(std::cell::RefCell::new(std::collections::VecDeque::new()));
+    let sent_all = Rc::new(std::cell::Cell::new(false));
+    let sending = {
+        let (mut stream, due, sent_all) = (stream.clone(), Rc::clone(&due), Rc::clone(&sent_all));
+        async move {
+            let (mut late, mut errors) = (Vec::new(), 0);
+            let mut at = first;
+            while at < end {
+                smol::Timer::at(at).await;
+                late.push(at.elapsed().as_micros().min(u32::MAX as u128) as u32);
+                if stream.write_all(&frame).await.is_err() {
+                    errors += 1;
+                    break;
+                }
+                due.borrow_mut().push_back(at);
+                at += interval;
+            }
+            sent_all.set(true);
+            (late, errors)
+        }
+    };
+    let receiving = {
+        let (mut stream, due) = (stream, Rc::clone(&due));
+        async move {
+            let mut tally = Tally::default();
+            let mut input = vec![0u8; echo.len() * 4];
+            let mut filled = 0;
+            loop {
+                let n = match stream.read(&mut input[filled..]).await {
+                    Ok(0) | Err(_) => break,
+                    Ok(n) => n,
+                };
+                filled += n;
+                let whole = filled / echo.len() * echo.len();
+                let now = Instant::now();
+                for got in input[..whole].chunks_exact(echo.len()) {
+                    match due.borrow_mut().pop_front() {
+                        Some(at) if got == echo.as_slice() => {
+                            tally.messages += 1;
+                            let rtt = now.duration_since(at).as_micros();
+                            tally.rtts_us.push(rtt.min(u32::MAX as u128) as u32);
+                        }
+                        _ => tally.errors += 1,
+                    }
+                }
+                input.copy_within(whole..filled, 0);
+                filled -= whole;
+                if sent_all.get() && due.borrow().is_empty() {
+                    break;
+                }
+            }
+            tally
+        }
+    };
+    // The reader runs until 5 s past the end; what is still due then was never echoed.
+    let reading = futures_lite::future::or(receiving, async {
+        smol::Timer::at(end + Duration::from_secs(5)).await;
+        Tally::default()
+    });
+    let ((late, send_errors), mut tally) = futures_lite::future::zip(sending, reading).await;
+    tally.late_us = late;
+    tally.errors += send_errors + due.borrow().len() as u64;
+    tally
 }
 
 /// Keeps `window` messages in flight on one connection until `deadline`, checking each echo.
@@ -247,7 +410,20 @@ async fn load(
 
 /// Connects and upgrades with a fixed key; fails unless the answer is 101.
 async fn upgrade(host_port: &str, path: &str) -> std::io::Result<TcpStream> {
-    let mut stream = TcpStream::connect(host_port).await?;
+    upgrade_from(None, host_port, path).await
+}
+
+/// Like [`upgrade`], from the local address `source` when given (a loopback address of its
+/// own has its own ephemeral ports: past 28,000 connections to one server address).
+async fn upgrade_from(
+    source: Option<std::net::IpAddr>,
+    host_port: &str,
+    path: &str,
+) -> std::io::Result<TcpStream> {
+    let mut stream = match source {
+        None => TcpStream::connect(host_port).await?,
+        Some(source) => connect_from(source, host_port).await?,
+    };
     stream.set_nodelay(true)?;
     let request = format!(
         "GET {path} HTTP/1.1\r\nHost: {host_port}\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\
@@ -269,6 +445,36 @@ async fn upgrade(host_port: &str, path: &str) -> std::io::Result<TcpStream> {
         return Err(std::io::Error::other("the server did not answer 101"));
     }
     Ok(stream)
+}
+
+/// A TCP connection to `host_port` from `source` (bound first, any port).
+async fn connect_from(source: std::net::IpAddr, host_port: &str) -> std::io::Result<TcpStream> {
+    use std::net::ToSocketAddrs;
+    let addr = (host_port.to_socket_addrs()?.next())
+        .ok_or_else(|| std::io::Error::other(format!("{host_port}: no address")))?;
+    let socket = socket2::Socket::new(
+        socket2::Domain::for_address(addr),
+        socket2::Type::STREAM,
+        None,
+    )?;
+    socket.bind(&std::net::SocketAddr::new(source, 0).into())?;
+    socket.set_nonblocking(true)?;
+    match socket.connect(&addr.into()) {
+        Ok(()) => {}
+        Err(e) if e.raw_os_error() == Some(libc_einprogress()) => {}
+        Err(e) => return Err(e),
+    }
+    let stream = smol::Async::new(std::net::TcpStream::from(socket))?;
+    stream.writable().await?;
+    if let Some(e) = stream.get_ref().take_error()? {
+        return Err(e);
+    }
+    Ok(TcpStream::from(stream))
+}
+
+/// EINPROGRESS: a non-blocking connect under way (115 on Linux).
+fn libc_einprogress() -> i32 {
+    115
 }
 
 fn header(opcode: u8, len: usize, mask: bool) -> Vec<u8> {
@@ -364,6 +570,9 @@ fn report(
         }
         return;
     }
+    if args.mode == "timed" {
+        return report_timed(args, tally, elapsed, own_cpu, server_cpu, rss_before);
+    }
     tally.rtts_us.sort_unstable();
     let pct = |p: f64| {
         tally
@@ -404,5 +613,65 @@ fn report(
                 println!("note: the load generator cost more CPU per message than the server");
             }
         }
+    }
+}
+
+/// The timed mode's figures: round trips from when each send was due, how late sends left,
+/// the server's CPU per message and RSS per connection.
+fn report_timed(
+    args: &Args,
+    mut tally: Tally,
+    elapsed: Duration,
+    own_cpu: f64,
+    server_cpu: Option<f64>,
+    rss_before: Option<u64>,
+) {
+    tally.rtts_us.sort_unstable();
+    tally.late_us.sort_unstable();
+    // Nearest rank, in milliseconds.
+    let ms = |sorted: &[u32], q: f64| {
+        let at = ((q * sorted.len() as f64).ceil() as usize).clamp(1, sorted.len().max(1)) - 1;
+        sorted.get(at).map_or(0.0, |us| f64::from(*us) / 1e3)
+    };
+    let rtt = |q| ms(&tally.rtts_us, q);
+    let late = |q| ms(&tally.late_us, q);
+    let rate = tally.messages as f64 / elapsed.as_secs_f64();
+    let per = |cpu: f64| cpu / tally.messages.max(1) as f64 * 1e6;
+    let server = server_cpu.map(per);
+    let rss = rss_before
+        .zip(tally.server_rss_kib)
+        .map(|(before, after)| after.saturating_sub(before) as f64 / args.conns.max(1) as f64);
+    let or_null = |v: Option<f64>| v.map_or("null".to_owned(), |v| format!("{v:.2}"));
+    if args.json {
+        println!(
+            "{{\"mode\":\"timed\",\"conns\":{},\"interval_ms\":{},\"payload\":{},\"messages\":{},\"msgs_per_s\":{rate:.0},\"rtt_ms\":{{\"p50\":{:.3},\"p99\":{:.3},\"p999\":{:.3},\"max\":{:.3}}},\"late_ms\":{{\"p50\":{:.3},\"p99\":{:.3},\"max\":{:.3}}},\"errors\":{},\"server_cpu_us_per_msg\":{},\"server_rss_kib_per_conn\":{},\"loadgen_cpu_us_per_msg\":{:.2}}}",
+            args.conns, args.interval.as_millis(), args.payload, tally.messages,
+            rtt(0.5), rtt(0.99), rtt(0.999), rtt(1.0), late(0.5), late(0.99), late(1.0),
+            tally.errors, or_null(server), or_null(rss), per(own_cpu)
+        );
+    } else {
+        println!(
+            "timed: {} connections, one message each every {:?}: {} echoed ({rate:.0}/s), {} errors",
+            args.conns, args.interval, tally.messages, tally.errors
+        );
+        println!(
+            "round trip from when due: p50 {:.3} ms, p99 {:.3} ms, p99.9 {:.3} ms, max {:.3} ms",
+            rtt(0.5),
+            rtt(0.99),
+            rtt(0.999),
+            rtt(1.0)
+        );
+        println!(
+            "sends left late by: p50 {:.3} ms, p99 {:.3} ms, max {:.3} ms",
+            late(0.5),
+            late(0.99),
+            late(1.0)
+        );
+        println!(
+            "server CPU per message: {}; server RSS per connection: {}; loadgen CPU per message: {:.2} us",
+            server.map_or("- (pass --server-pid)".into(), |v| format!("{v:.2} us")),
+            rss.map_or("-".into(), |v| format!("{v:.2} KiB")),
+            per(own_cpu)
+        );
     }
 }

@@ -233,6 +233,20 @@ e = ended[0]
 assert (e["conn"], e["messages_in"], e["messages_out"], e["close_code"]) == (1, 2, 2, 1000), e
 assert e["peer"].startswith("127.0.0.1:") and e["level"] == "INFO", e' "$work/jsonlog.err"
 
+# The connection limit is not silent: the first connection past it is a warning, once.
+serve_as full --max-connections 1
+timeout 20 "$bin/client" "${args[@]}" --url "$served_url" --interval 1h >"$work/full-client.out" 2>&1 &
+full_client=$!
+for _ in $(seq 100); do grep -q '^connected' "$work/full-client.out" && break; sleep 0.05; done
+upgrade=(-H 'Connection: Upgrade' -H 'Upgrade: websocket' -H 'Sec-WebSocket-Version: 13' -H 'Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==')
+check "past --max-connections, an upgrade gets 503" \
+  test "$(curl -s -o /dev/null -w '%{http_code}' "${upgrade[@]}" "$(http_of "$served_url")/ws")" = 503
+curl -s -o /dev/null "${upgrade[@]}" "$(http_of "$served_url")/ws"
+check "reaching the connection limit is one warning, once" \
+  test "$(grep -c 'WARN.*the connection limit (1) is reached' "$work/full.err")" -eq 1
+kill -INT "$full_client"; wait "$full_client"
+kill "$served_pid"
+
 # Subprotocols: the server's pick of the client's offer, printed by the client.
 serve_as protocols --protocol chat --protocol echo
 timeout 20 "$bin/client" "${args[@]}" --url "$served_url" --protocol mqtt --protocol echo --interval 20ms --count 1 \
@@ -311,6 +325,11 @@ if has smol; then
     check "loadgen $mode runs without errors" grep -Eq '"errors":0,' "$work/load-$mode.json"
     check "loadgen $mode counts echoes" grep -Eq '"msgs_per_s":[1-9]' "$work/load-$mode.json"
   done
+  # The timed mode: the seed's client many times over, open loop, from two source addresses.
+  "$bin/loadgen" --url "$url" --mode timed --conns 50 --interval 100ms --duration 500ms \
+    --sources 127.0.0.2,127.0.0.3 --json >"$work/timed.json" 2>&1
+  check "loadgen timed: every connection's five sends echoed, no errors" \
+    grep -Eq '"messages":250,.*"errors":0,' "$work/timed.json"
 fi
 if has tokio; then
   # The web-framework examples are a package of their own (frameworks/), built by name.

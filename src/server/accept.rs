@@ -93,6 +93,7 @@ impl Accepting {
             spawn,
             served: 0,
             failures: 0,
+            warned_full: false,
         };
         accept.until(self.signal.triggered()).await;
         if !self.drain_delay.is_zero() {
@@ -162,6 +163,8 @@ struct Acceptor<'a, H, F> {
     served: u64,
     /// Consecutive accept failures: the first of a burst is logged, the rest only counted.
     failures: u64,
+    /// Whether the connection limit has been reached once: said once, as a warning.
+    warned_full: bool,
 }
 
 impl<H, F> Acceptor<'_, H, F>
@@ -194,7 +197,18 @@ where
             }
             self.served += 1;
             let admission = match (self.slots.take(), self.per_address) {
-                (None, _) => Admission::Busy,
+                (None, _) => {
+                    if !self.warned_full {
+                        self.warned_full = true;
+                        log::warn!(
+                            "the connection limit ({}) is reached: connections past it get \
+                             HTTP 503 until a place frees (raise it with \
+                             Server::max_connections)",
+                            self.accepting.max_connections.unwrap_or(usize::MAX)
+                        );
+                    }
+                    Admission::Busy
+                }
                 (Some(slot), None) => Admission::Served(slot, None),
                 (Some(slot), Some(per)) => match per.take(peer.ip()) {
                     Some(address) => Admission::Served(slot, Some(address)),
