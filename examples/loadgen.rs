@@ -120,7 +120,13 @@ fn main() -> ExitCode {
     let server_cpu = tally.server_cpu_s.or(args
         .server_pid
         .map(|pid| cpu_seconds(Some(pid)) - started_cpu.1.unwrap_or(0.0)));
-    report(&args, tally, elapsed, own_cpu, server_cpu, started_rss);
+    let measured = Measured {
+        elapsed,
+        own_cpu,
+        server_cpu,
+        rss_before: started_rss,
+    };
+    report(&args, tally, measured);
     ExitCode::SUCCESS
 }
 
@@ -541,14 +547,26 @@ fn rss_kib(pid: u32) -> Option<u64> {
         .and_then(|v| v.parse().ok())
 }
 
-fn report(
-    args: &Args,
-    mut tally: Tally,
+/// What the run took, beside what it counted.
+struct Measured {
     elapsed: Duration,
+    /// CPU seconds: ours, and the server's when its pid was given.
     own_cpu: f64,
     server_cpu: Option<f64>,
+    /// The server's RSS before the first connection.
     rss_before: Option<u64>,
-) {
+}
+
+fn report(args: &Args, mut tally: Tally, measured: Measured) {
+    if args.mode == "timed" {
+        return report_timed(args, tally, measured);
+    }
+    let Measured {
+        elapsed,
+        own_cpu,
+        server_cpu,
+        rss_before,
+    } = measured;
     if args.mode == "idle" {
         let per_conn = rss_before.zip(tally.server_rss_kib).map(|(before, after)| {
             after.saturating_sub(before) as f64 / tally.messages.max(1) as f64
@@ -569,9 +587,6 @@ fn report(
             );
         }
         return;
-    }
-    if args.mode == "timed" {
-        return report_timed(args, tally, elapsed, own_cpu, server_cpu, rss_before);
     }
     tally.rtts_us.sort_unstable();
     let pct = |p: f64| {
@@ -618,14 +633,9 @@ fn report(
 
 /// The timed mode's figures: round trips from when each send was due, how late sends left,
 /// the server's CPU per message and RSS per connection.
-fn report_timed(
-    args: &Args,
-    mut tally: Tally,
-    elapsed: Duration,
-    own_cpu: f64,
-    server_cpu: Option<f64>,
-    rss_before: Option<u64>,
-) {
+fn report_timed(args: &Args, mut tally: Tally, measured: Measured) {
+    let (elapsed, own_cpu) = (measured.elapsed, measured.own_cpu);
+    let (server_cpu, rss_before) = (measured.server_cpu, measured.rss_before);
     tally.rtts_us.sort_unstable();
     tally.late_us.sort_unstable();
     // Nearest rank, in milliseconds.
