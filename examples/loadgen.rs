@@ -96,6 +96,10 @@ struct Tally {
 
 fn main() -> ExitCode {
     let args: Args = argh::from_env();
+    // Each connection is a file descriptor: thousands of them need the soft limit raised.
+    if let Err(e) = rlimit::increase_nofile_limit(u64::MAX) {
+        eprintln!("warning: could not raise the file descriptor limit: {e}");
+    }
     let Some((host_port, path)) = args.url.strip_prefix("ws://").map(|rest| {
         let (host, path) = rest.split_once('/').unwrap_or((rest, ""));
         (host.to_owned(), format!("/{path}"))
