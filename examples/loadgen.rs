@@ -278,7 +278,8 @@ async fn timed(
 }
 
 /// One timed connection: a send every `interval` from `first` until `end`, each echo checked
-/// and timed from when its send was due.
+/// and timed from when its send was due. The server's pings are answered (ws-echo pings a
+/// connection silent for 20 s, as one that waits for 19,899 others to connect can be).
 async fn on_schedule(
     stream: TcpStream,
     frame: Rc<Vec<u8>>,
@@ -289,15 +290,19 @@ async fn on_schedule(
 ) -> Tally {
     let due = Rc::new(std::cell::RefCell::new(std::collections::VecDeque::new()));
     let sent_all = Rc::new(std::cell::Cell::new(false));
+    // Counted as echoes arrive, so that a reader stopped at the deadline loses nothing.
+    let tally = Rc::new(std::cell::RefCell::new(Tally::default()));
+    // Sends and pongs go out whole, one at a time.
+    let writer = Rc::new(smol::lock::Mutex::new(stream.clone()));
     let sending = {
-        let (mut stream, due, sent_all) = (stream.clone(), Rc::clone(&due), Rc::clone(&sent_all));
+        let (writer, due, sent_all) = (Rc::clone(&writer), Rc::clone(&due), Rc::clone(&sent_all));
         async move {
             let (mut late, mut errors) = (Vec::new(), 0);
             let mut at = first;
             while at < end {
                 smol::Timer::at(at).await;
                 late.push(at.elapsed().as_micros().min(u32::MAX as u128) as u32);
-                if stream.write_all(&frame).await.is_err() {
+                if writer.lock().await.write_all(&frame).await.is_err() {
                     errors += 1;
                     break;
                 }
@@ -309,47 +314,77 @@ async fn on_schedule(
         }
     };
     let receiving = {
-        let (mut stream, due) = (stream, Rc::clone(&due));
+        let (mut stream, due, tally) = (stream, Rc::clone(&due), Rc::clone(&tally));
         async move {
-            let mut tally = Tally::default();
-            let mut input = vec![0u8; echo.len() * 4];
+            let mut input = vec![0u8; 512];
             let mut filled = 0;
             loop {
                 let n = match stream.read(&mut input[filled..]).await {
-                    Ok(0) | Err(_) => break,
+                    Ok(0) | Err(_) => return,
                     Ok(n) => n,
                 };
                 filled += n;
-                let whole = filled / echo.len() * echo.len();
                 let now = Instant::now();
-                for got in input[..whole].chunks_exact(echo.len()) {
-                    match due.borrow_mut().pop_front() {
-                        Some(at) if got == echo.as_slice() => {
-                            tally.messages += 1;
-                            let rtt = now.duration_since(at).as_micros();
-                            tally.rtts_us.push(rtt.min(u32::MAX as u128) as u32);
+                let mut at = 0;
+                while let Some((opcode, payload, len)) = server_frame_at(&input[at..filled]) {
+                    match opcode {
+                        0x9 => {
+                            let pong = masked_frame(0xA, &input[at + payload..at + len]);
+                            if writer.lock().await.write_all(&pong).await.is_err() {
+                                return;
+                            }
                         }
-                        _ => tally.errors += 1,
+                        0xA => {}
+                        0x8 => return,
+                        _ => {
+                            let mut tally = tally.borrow_mut();
+                            match due.borrow_mut().pop_front() {
+                                Some(sent) if input[at..at + len] == echo[..] => {
+                                    tally.messages += 1;
+                                    let rtt = now.duration_since(sent).as_micros();
+                                    tally.rtts_us.push(rtt.min(u32::MAX as u128) as u32);
+                                }
+                                _ => tally.errors += 1,
+                            }
+                        }
                     }
+                    at += len;
                 }
-                input.copy_within(whole..filled, 0);
-                filled -= whole;
+                input.copy_within(at..filled, 0);
+                filled -= at;
+                if filled == input.len() {
+                    return; // a frame larger than any this mode expects
+                }
                 if sent_all.get() && due.borrow().is_empty() {
-                    break;
+                    return;
                 }
             }
-            tally
         }
     };
     // The reader runs until 5 s past the end; what is still due then was never echoed.
     let reading = futures_lite::future::or(receiving, async {
         smol::Timer::at(end + Duration::from_secs(5)).await;
-        Tally::default()
     });
-    let ((late, send_errors), mut tally) = futures_lite::future::zip(sending, reading).await;
+    let ((late, send_errors), ()) = futures_lite::future::zip(sending, reading).await;
+    let mut tally = std::mem::take(&mut *tally.borrow_mut());
     tally.late_us = late;
     tally.errors += send_errors + due.borrow().len() as u64;
     tally
+}
+
+/// The first frame in `bytes`, if it is all there: its opcode, where its payload starts and
+/// its whole length. Server frames are not masked.
+fn server_frame_at(bytes: &[u8]) -> Option<(u8, usize, usize)> {
+    let (first, second) = (*bytes.first()?, *bytes.get(1)?);
+    let (payload_at, len) = match second & 0x7f {
+        126 => (
+            4,
+            u16::from_be_bytes([*bytes.get(2)?, *bytes.get(3)?]) as usize,
+        ),
+        127 => return None,
+        n => (2, n as usize),
+    };
+    (bytes.len() >= payload_at + len).then_some((first & 0x0f, payload_at, payload_at + len))
 }
 
 /// Keeps `window` messages in flight on one connection until `deadline`, checking each echo.

@@ -330,6 +330,13 @@ if has smol; then
     --sources 127.0.0.2,127.0.0.3 --json >"$work/timed.json" 2>&1
   check "loadgen timed: every connection's five sends echoed, no errors" \
     grep -Eq '"messages":250,.*"errors":0,' "$work/timed.json"
+  # ...and it answers the server's pings: a server that pings after 300 ms of silence and
+  # drops after 300 ms more keeps every connection of a 2 s interval.
+  serve_as pinging --ping-interval 300ms --pong-timeout 300ms
+  "$bin/loadgen" --url "$served_url" --mode timed --conns 100 --interval 2s --duration 3s --json >"$work/timed-ping.json" 2>&1
+  check "loadgen timed answers the server's pings (150 echoed, no errors)" \
+    grep -Eq '"messages":150,.*"errors":0,' "$work/timed-ping.json"
+  kill "$served_pid"
 fi
 if has tokio; then
   # The web-framework examples are a package of their own (frameworks/), built by name.
