@@ -26,6 +26,19 @@ pub mod stoppable;
 /// A guard against hangs only: no test waits on it to synchronise.
 pub const IO_TIMEOUT: Duration = Duration::from_secs(10);
 
+/// Waits until `done` holds, looking every millisecond; fails naming `what` after
+/// [`IO_TIMEOUT`].
+pub fn eventually(what: &str, mut done: impl FnMut() -> bool) {
+    let deadline = std::time::Instant::now() + IO_TIMEOUT;
+    while !done() {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "never happened: {what}"
+        );
+        std::thread::sleep(Duration::from_millis(1));
+    }
+}
+
 #[path = "../../examples/common/runtime.rs"]
 mod runtime;
 

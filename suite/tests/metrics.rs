@@ -3,7 +3,6 @@
 
 use std::collections::BTreeMap;
 use std::sync::OnceLock;
-use std::time::{Duration, Instant};
 
 use metrics_exporter_prometheus::{PrometheusBuilder, PrometheusHandle};
 use suite::*;
@@ -42,16 +41,6 @@ fn moved(before: &BTreeMap<String, f64>) -> BTreeMap<String, f64> {
         .collect()
 }
 
-fn eventually(what: &str, mut done: impl FnMut() -> bool) {
-    let deadline = Instant::now() + IO_TIMEOUT;
-    while !done() {
-        assert!(Instant::now() < deadline, "never happened: {what}");
-        std::thread::sleep(Duration::from_millis(1));
-    }
-}
-
-/// One test: the recorder is the whole process's, and tests run side by side would count each
-/// other's connections.
 /// One test: the recorder is the whole process's, and tests run side by side would count each
 /// other's connections.
 #[test]

@@ -12,15 +12,6 @@ const MS: Duration = Duration::from_millis(1);
 /// What a deadline may be late by on a loaded two-core machine.
 const SLACK: Duration = Duration::from_millis(500);
 
-/// Waits (bounded) until `done` holds.
-fn eventually(what: &str, mut done: impl FnMut() -> bool) {
-    let deadline = Instant::now() + IO_TIMEOUT;
-    while !done() {
-        assert!(Instant::now() < deadline, "never happened: {what}");
-        std::thread::yield_now();
-    }
-}
-
 #[test]
 fn at_shutdown_every_received_message_is_echoed_before_close_1001() {
     for rt in runtimes() {
