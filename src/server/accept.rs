@@ -26,14 +26,17 @@ const BUSY: Refusal = Refusal::new(503, "too many connections, retry later");
 const TOO_MANY: Refusal = Refusal::new(429, "too many connections from your address, retry later");
 
 /// Whether an accepted connection is served: in a slot (and in its address's place, under a
-/// limit per address), or refused.
+/// limit per address), or refused with this answer, sent without reading its request, and why.
 enum Admission {
     Served(Slot, Option<AddressSlot>),
-    /// Every slot is taken: 503.
-    Busy,
-    /// Its address has its limit open: 429.
-    TooMany,
+    Refused(Refusal, &'static str),
 }
+
+/// Every slot is taken: 503.
+const OVER_LIMIT: Admission = Admission::Refused(BUSY, "over the connection limit");
+/// Its address has its limit open: 429.
+const OVER_ADDRESS_LIMIT: Admission =
+    Admission::Refused(TOO_MANY, "over the limit per client address");
 
 /// A listener about to serve.
 pub(super) struct Accepting {
@@ -207,12 +210,12 @@ where
                             self.accepting.max_connections.unwrap_or(usize::MAX)
                         );
                     }
-                    Admission::Busy
+                    OVER_LIMIT
                 }
                 (Some(slot), None) => Admission::Served(slot, None),
                 (Some(slot), Some(per)) => match per.take(peer.ip()) {
                     Some(address) => Admission::Served(slot, Some(address)),
-                    None => Admission::TooMany,
+                    None => OVER_ADDRESS_LIMIT,
                 },
             };
             let late = self.accepting.closing.is_triggered();
@@ -264,11 +267,7 @@ async fn task<H: Handler>(
     let config = &*shared.config;
     let (_slot, _address) = match admission {
         Admission::Served(slot, address) => (slot, address),
-        Admission::Busy | Admission::TooMany => {
-            let (refusal, why) = match admission {
-                Admission::Busy => (BUSY, "over the connection limit"),
-                _ => (TOO_MANY, "over the limit per client address"),
-            };
+        Admission::Refused(refusal, why) => {
             shared.stats.refused();
             crate::metrics::refused(refusal.status());
             log::info!(
