@@ -189,7 +189,10 @@ fn a_close_from_the_server_is_one_event_and_the_client_reconnects() {
         let addr = start_with(rt, Config::default(), CloseOnSecond::default());
         let mut events = Vec::new();
         // Each connection closes on its second message: three echoes take three connections.
+        // Sends 200 ms apart, so that the server's Close is in before the next send goes out
+        // even when other tests load the machine (then exactly one message is resent).
         let config = config_for(addr)
+            .interval(Duration::from_millis(200))
             .count(3)
             .backoff(Duration::from_millis(1), Duration::from_millis(1));
         let report = run_client(rt, &config, never(), |e| events.push(e.clone())).unwrap();
