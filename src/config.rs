@@ -69,6 +69,11 @@ pub struct Config {
     /// Heartbeat: when still nothing has arrived this long after our Ping, the peer is dead:
     /// the connection is dropped and its summary says it timed out. Any byte from the peer
     /// counts as life, not only a Pong. Default: 20 s.
+    ///
+    /// The heartbeat's and the idle timeout's deadlines are rounded up onto a grid shared by
+    /// every connection of the process (a grain of at most 1/16 of the shortest of these waits,
+    /// and at most about 1 s), so that the timers of thousands of connections fire together in
+    /// one wake-up rather than one each: a peer is declared dead at most that much later.
     pub pong_timeout: Duration,
     /// A connection that has not completed the HTTP upgrade within this time is dropped.
     /// Default: 10 s.

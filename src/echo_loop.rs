@@ -66,7 +66,8 @@ where
         config.ping_interval,
         config.pong_timeout,
         config.write_timeout,
-    );
+    )
+    .also_waits(config.idle_timeout);
     let mut conn = Conn {
         ws,
         config,
