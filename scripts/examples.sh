@@ -24,6 +24,9 @@ trap 'kill "$server" 2>/dev/null; rm -rf "$work"' EXIT
 for _ in $(seq 100); do [ -s "$work/server.out" ] && break; sleep 0.05; done
 url=$(awk 'NR == 1 { print $2 }' "$work/server.out")
 check "the server prints its ws:// URL" grep -Eq '^serving ws://127\.0\.0\.1:[0-9]+/ws \(' "$work/server.out"
+cores=$(nproc)
+check "the server runs one executor thread per core ($cores)" \
+  grep -Eq "^serving ws://.* \((smol|async-std|tokio), $cores threads?\)$" "$work/server.out"
 
 timeout 20 "$bin/client" "${args[@]}" --url "$url" --interval 50ms --count 3 >"$work/count.out" 2>&1
 check "--count 3 exits 0" test $? -eq 0

@@ -117,6 +117,10 @@ struct Args {
         from_str_fn(crate::runtime::runtime)
     )]
     runtime: Runtime,
+    /// executor threads: connections spread over them (default: one per core this process
+    /// may run on; async-std keeps its own, one per core)
+    #[argh(option, default = "crate::runtime::cores()")]
+    threads: usize,
 }
 
 /// How log lines look (`--log-format`).
@@ -317,7 +321,14 @@ pub fn main() -> ExitCode {
     match server.local_addr() {
         Ok(local) => {
             let ws = if args.tls_cert.is_some() { "wss" } else { "ws" };
-            println!("serving {ws}://{local}{path} ({})", args.runtime.name());
+            let threads = match args.threads.max(1) {
+                1 => "1 thread".to_owned(),
+                n => format!("{n} threads"),
+            };
+            println!(
+                "serving {ws}://{local}{path} ({}, {threads})",
+                args.runtime.name()
+            );
             println!("a page to try it: {http}://{local}/");
         }
         Err(e) => log::warn!("the listener's address is unknown: {e}"),
@@ -338,20 +349,15 @@ pub fn main() -> ExitCode {
     }
     let stats = server.stats();
     log_stats_every_minute(stats.clone());
-    let result = crate::runtime::block_on(args.runtime, async {
+    let result = crate::runtime::block_on_threads(args.runtime, args.threads, async {
         let admin = async {
             match admin {
                 Some(admin) => admin.run(LoggedEcho).await.map(Some),
                 None => Ok(None),
             }
         };
-        #[cfg(feature = "smol")]
-        if args.runtime == Runtime::Smol {
-            crate::runtime::run_smol_on_every_core()?;
-            let serving = server.run_on(&crate::runtime::SMOL, LoggedEcho);
-            return both(futures_lite::future::zip(serving, admin).await);
-        }
-        both(futures_lite::future::zip(server.run(LoggedEcho), admin).await)
+        let serving = crate::runtime::run_server(args.runtime, server, LoggedEcho);
+        both(futures_lite::future::zip(serving, admin).await)
     });
     match result.and_then(|served| served) {
         Ok(_report) => {

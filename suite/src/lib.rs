@@ -39,8 +39,10 @@ pub fn eventually(what: &str, mut done: impl FnMut() -> bool) {
     }
 }
 
+/// The examples' runtime helper: `block_on`, and `block_on_threads` with `run_server` for a
+/// server on several executor threads as the server example runs one.
 #[path = "../../examples/common/runtime.rs"]
-mod runtime;
+pub mod runtime;
 
 pub use ws_echo::runtimes::Runtime as Rt;
 
