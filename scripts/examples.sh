@@ -340,6 +340,14 @@ if has smol; then
   check "loadgen timed answers the server's pings (150 echoed, no errors)" \
     grep -Eq '"messages":150,.*"errors":0,' "$work/timed-ping.json"
   kill "$served_pid"
+  # The churn mode (bench/soak.sh): clients coming and going, a tenth by reset. Each session
+  # is 100 echoes; the server's descriptors are back where they were once all have left.
+  "$bin/loadgen" --url "$url" --mode churn --conns 20 --duration 2s --server-pid "$server" \
+    --json >"$work/churn.json" 2>&1
+  check "loadgen churn: 100 echoes a session, resets among them, no errors, no descriptor left" \
+    python3 -c 'import json, sys; r = json.load(open(sys.argv[1])); f = r["fds"]
+sys.exit(not (r["errors"] == 0 and r["sessions"] >= 20 and r["messages"] == 100 * r["sessions"]
+              and r["resets"] > 0 and f["after"] == f["before"]))' "$work/churn.json"
 fi
 if has tokio; then
   # The web-framework examples are a package of their own (frameworks/), built by name.

@@ -13,8 +13,10 @@
 //! back (open loop), for `--duration` after all are connected; a round trip is counted from
 //! when the send was due, and how late each send left is reported too. A message sent and
 //! never echoed (5 s past the end) is an error. `--sources 127.0.0.2,127.0.0.3` spreads the
-//! connections over several loopback source addresses, each with its own ephemeral ports. Every echo is checked byte
-//! for byte; a mismatch counts as an error. With `--server-pid` it also reports the server's
+//! connections over several loopback source addresses, each with its own ephemeral ports.
+//! `churn` soaks a server: `--conns` clients at a time connecting, exchanging 100 messages
+//! (some pipelined, some 64 KiB) and leaving, a tenth of them by reset (see `churn.rs`).
+//! Every echo is checked byte for byte; a mismatch counts as an error. With `--server-pid` it also reports the server's
 //! CPU time per message (or per handshake) from /proc, and its own, so that a reader can see
 //! whether the generator costs less than what it measures.
 //!
@@ -29,13 +31,15 @@ use argh::FromArgs;
 use futures_lite::{AsyncReadExt, AsyncWriteExt};
 use smol::net::TcpStream;
 
+mod churn;
+
 /// Load a WebSocket echo server and check every echo.
 #[derive(FromArgs)]
 struct Args {
     /// the ws:// URL of the server (default ws://127.0.0.1:8080/ws)
     #[argh(option, default = "String::from(\"ws://127.0.0.1:8080/ws\")")]
     url: String,
-    /// pingpong, pipelined, idle, handshakes or timed (default pingpong)
+    /// pingpong, pipelined, idle, handshakes, timed or churn (default pingpong)
     #[argh(option, default = "String::from(\"pingpong\")")]
     mode: String,
     /// connections (default 100)
@@ -75,6 +79,71 @@ struct Args {
     json: bool,
 }
 
+/// The churn mode: run it, print what it counted; failure when anything was lost.
+fn churn_and_report(
+    ex: &smol::LocalExecutor<'_>,
+    args: &Args,
+    host_port: &str,
+    path: &str,
+) -> ExitCode {
+    let sources = match sources(args) {
+        Ok(sources) => sources,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    let deadline = Instant::now() + args.duration;
+    let c = smol::block_on(ex.run(churn::churn(
+        ex,
+        args.conns,
+        &sources,
+        host_port,
+        path,
+        deadline,
+        args.server_pid,
+    )));
+    // After the first minute (a quarter of a shorter run), and at the end.
+    let first = (args.duration.as_secs() as usize / 4).min(60);
+    let (early, end) = (c.at(first), c.at(c.samples.len().saturating_sub(10)));
+    let change = |a: u64, b: u64| (b as f64 - a as f64) / (a.max(1) as f64) * 100.0;
+    let or_null = |v: Option<u64>| v.map_or("null".to_owned(), |v| v.to_string());
+    if args.json {
+        let errors: Vec<String> = c.first_errors.iter().map(|e| format!("{e:?}")).collect();
+        println!(
+            "{{\"mode\":\"churn\",\"conns\":{},\"duration_s\":{},\"sessions\":{},\"resets\":{},\"messages\":{},\"errors\":{},\"first_errors\":[{}],\"rss_kib\":{{\"early\":{},\"end\":{}}},\"fds\":{{\"before\":{},\"early\":{},\"end\":{},\"after\":{}}},\"early_at_s\":{first}}}",
+            args.conns, args.duration.as_secs(), c.sessions, c.resets, c.messages, c.errors,
+            errors.join(","), or_null(early.map(|e| e.0)), or_null(end.map(|e| e.0)),
+            or_null(c.fds_before), or_null(early.map(|e| e.1)), or_null(end.map(|e| e.1)),
+            or_null(c.fds_after)
+        );
+    } else {
+        println!(
+            "churn: {} clients at a time for {:?}: {} sessions ({} left by reset), {} messages echoed, {} errors",
+            args.conns, args.duration, c.sessions, c.resets, c.messages, c.errors
+        );
+        for e in &c.first_errors {
+            println!("  error: {e}");
+        }
+        if let (Some(early), Some(end)) = (early, end) {
+            println!(
+                "server RSS {} KiB after {first} s, {} KiB at the end ({:+.1}%); open descriptors {} then {} ({:+.1}%)",
+                early.0, end.0, change(early.0, end.0), early.1, end.1, change(early.1, end.1)
+            );
+        }
+        if let (Some(before), Some(after)) = (c.fds_before, c.fds_after) {
+            println!(
+                "open descriptors before the first client: {before}; once all had left: {after}"
+            );
+        }
+    }
+    if c.errors == 0 && c.sessions > 0 {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::FAILURE
+    }
+}
+
 fn parse_duration(value: &str) -> Result<Duration, String> {
     humantime::parse_duration(value).map_err(|e| format!("{value:?}: {e}"))
 }
@@ -108,6 +177,9 @@ fn main() -> ExitCode {
         return ExitCode::FAILURE;
     };
     let ex = Rc::new(smol::LocalExecutor::new());
+    if args.mode == "churn" {
+        return churn_and_report(&ex, &args, &host_port, &path);
+    }
     let started_cpu = (
         cpu_seconds(None),
         args.server_pid.map(|pid| cpu_seconds(Some(pid))),
@@ -201,7 +273,7 @@ async fn run(
         "timed" => return timed(ex, args, host_port, path, frame, echo).await,
         other => {
             return Err(std::io::Error::other(format!(
-                "unknown mode {other:?}: pingpong, pipelined, idle, handshakes or timed"
+                "unknown mode {other:?}: pingpong, pipelined, idle, handshakes, timed or churn"
             )))
         }
     }
@@ -215,6 +287,18 @@ async fn run(
     Ok((total, started.elapsed()))
 }
 
+/// `--sources`, parsed.
+fn sources(args: &Args) -> std::io::Result<Vec<std::net::IpAddr>> {
+    (args.sources.split(','))
+        .filter(|s| !s.is_empty())
+        .map(|s| {
+            s.trim()
+                .parse()
+                .map_err(|e| std::io::Error::other(format!("--sources {s:?}: {e}")))
+        })
+        .collect()
+}
+
 /// The timed mode: every connection up first, then each sends on its own schedule.
 async fn timed(
     ex: &Rc<smol::LocalExecutor<'_>>,
@@ -224,14 +308,7 @@ async fn timed(
     frame: Rc<Vec<u8>>,
     echo: Rc<Vec<u8>>,
 ) -> std::io::Result<(Tally, Duration)> {
-    let sources: Vec<std::net::IpAddr> = (args.sources.split(','))
-        .filter(|s| !s.is_empty())
-        .map(|s| {
-            s.trim()
-                .parse()
-                .map_err(|e| std::io::Error::other(format!("--sources {s:?}: {e}")))
-        })
-        .collect::<Result<_, _>>()?;
+    let sources = sources(args)?;
     let mut streams = Vec::with_capacity(args.conns);
     for i in 0..args.conns {
         let source = (!sources.is_empty()).then(|| sources[i % sources.len()]);
