@@ -16,8 +16,16 @@ noisy machine. p99 varies several-fold between rounds here: read it over five ro
 One process per side: this machine allows 20,000 open files per process, so a cell holds at
 most about 19,900 connections (ws-echo is started with --max-connections to match).
 
+Past one process a side, `--instances 3 --generators 3 --tick 1ms` runs ws-echo alone (the
+peers have no --reuse-port): three instances sharing the port, three generators with their
+sends interleaved and due on a 1 ms grid (each sleep and wake-up costs the generator some
+20 us on this machine: exactly spread sends at 25,000 a second would need both cores for the
+generators alone), one window for all, the servers' CPU read here.
+
 Usage: bash bench/timed.sh [--conns 10000,19900] [--duration 20s] [--rounds 3]
                            [--servers ws-echo,async-tungstenite,tuned,...]
+       bash bench/timed.sh --conns 50000 --instances 3 --generators 3 --tick 1ms
+                           --servers "ws-echo smol,ws-echo tokio"
 """
 import argparse
 import json
@@ -69,6 +77,87 @@ def run_cell(command, conns, duration):
         server.wait()
 
 
+def cpu_seconds(pid):
+    """User + system CPU seconds of a process, from /proc."""
+    with open(f"/proc/{pid}/stat") as f:
+        fields = f.read().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def rss_kib(pid):
+    with open(f"/proc/{pid}/status") as f:
+        return next(int(l.split()[1]) for l in f if l.startswith("VmRSS:"))
+
+
+def run_spread(runtime, conns, duration, instances, generators, tick):
+    """One cell past one process a side: `instances` ws-echo servers sharing one port
+    (--reuse-port, the kernel spreading connections over them) on core 0, `generators` load
+    generators on core 1, each with its share of the connections from two source addresses of
+    its own, their sends interleaved, one measured window for all (--start-at). The servers'
+    CPU and RSS are read here, over that window, for all instances together."""
+    port = compare.free_port()
+    env = dict(os.environ, RUST_LOG="warn")
+    servers = [subprocess.Popen(
+        ["prlimit", "--nofile=20000:20000", "taskset", "-c", "0", os.path.join(compare.EX, "server"),
+         "--runtime", runtime, "--addr", f"127.0.0.1:{port}", "--reuse-port", "--threads", "1",
+         "--max-connections", "19950", "--max-message-size", "2000000"],
+        env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL) for _ in range(instances)]
+    generators_run = []
+    try:
+        for _ in range(200):
+            try:
+                socket.create_connection(("127.0.0.1", port), 0.1).close()
+                break
+            except OSError:
+                time.sleep(0.02)
+        time.sleep(0.3)
+        rss_before = sum(rss_kib(s.pid) for s in servers)
+        secs = lambda d: float(d.rstrip("s"))
+        # Time for every generator to connect its share (some 4,000 a second each here).
+        start = time.time() + 8 + conns / generators / 2500
+        share = [conns // generators + (1 if k < conns % generators else 0) for k in range(generators)]
+        for k in range(generators):
+            sources = f"127.0.{k + 1}.2,127.0.{k + 1}.3"
+            generators_run.append(subprocess.Popen(
+                ["prlimit", "--nofile=20000:20000", "taskset", "-c", "1", os.path.join(compare.EX, "loadgen"),
+                 "--url", f"ws://127.0.0.1:{port}/ws", "--mode", "timed", "--conns", str(share[k]),
+                 "--interval", "2s", "--payload", "20", "--duration", duration, "--sources", sources,
+                 "--part", f"{k + 1}/{generators}", "--start-at", str(int(start * 1000)),
+                 "--tick", tick, "--json"],
+                stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True))
+        time.sleep(max(0, start - time.time()))
+        cpu0 = sum(cpu_seconds(s.pid) for s in servers)
+        rss = sum(rss_kib(s.pid) for s in servers)
+        time.sleep(secs(duration))
+        cpu1 = sum(cpu_seconds(s.pid) for s in servers)
+        # Connections each instance holds (its descriptors, less the few of its own).
+        per_instance = [len(os.listdir(f"/proc/{s.pid}/fd")) for s in servers]
+        outs = [g.communicate(timeout=600) for g in generators_run]
+        results = []
+        for g, (out, err) in zip(generators_run, outs):
+            if g.returncode != 0:
+                return {"error": err.strip()[-200:]}
+            results.append(json.loads(out))
+        messages = sum(r["messages"] for r in results)
+        # Each window's messages, as scheduled: C/2 a second.
+        scheduled = conns / 2 * secs(duration)
+        worst = lambda key, q: max(r[key][q] for r in results)
+        return {"messages": messages, "errors": sum(r["errors"] for r in results),
+                "server_cpu_us_per_msg": (cpu1 - cpu0) / scheduled * 1e6,
+                "server_rss_kib_per_conn": (rss - rss_before) / conns,
+                "rtt_ms": {q: worst("rtt_ms", q) for q in ("p50", "p99", "p999", "max")},
+                "late_ms": {"p99": worst("late_ms", "p99")},
+                "loadgen_cpu_us_per_msg": statistics.mean(r["loadgen_cpu_us_per_msg"] for r in results),
+                "spread": per_instance}
+    finally:
+        for g in generators_run:
+            if g.poll() is None:
+                g.kill()
+        for s in servers:
+            s.send_signal(signal.SIGKILL)
+            s.wait()
+
+
 def median(runs, get):
     values = [get(r) for r in runs if "error" not in r and get(r) is not None]
     return statistics.median(values) if values else None
@@ -81,9 +170,15 @@ def main():
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--servers", default="ws-echo,async-tungstenite,tuned,fastwebsockets,"
                         "minimal/tokio,Go seed")
+    parser.add_argument("--instances", type=int, default=1,
+                        help="ws-echo servers sharing the port (--reuse-port); past 1, only ws-echo")
+    parser.add_argument("--generators", type=int, default=1, help="load generator processes")
+    parser.add_argument("--tick", default="0s", help="the generators' send grid, like 1ms")
     opts = parser.parse_args()
     wanted = [w for w in opts.servers.split(",") if w]
     compare.build()
+    if opts.instances > 1 or opts.generators > 1:
+        return spread(opts, wanted)
     go_dir = tempfile.mkdtemp(prefix="ws-echo-go-")
     subprocess.run(["sh", os.path.join(compare.ROOT, "../shared/anchors/go-seed/build.sh"), go_dir],
                    check=True, stdout=subprocess.DEVNULL)
@@ -117,6 +212,33 @@ def main():
                   f"{ms('p999'):>6.2f}ms {ms('max'):>6.1f}ms "
                   f"{median(runs, lambda r: r['late_ms']['p99']):>7.2f}ms {rss:>6.1f}KiB {errors:>7}"
                   + (f"  ({len(failed)} failed)" if failed else ""))
+    print(f"\n{time.strftime('%Y-%m-%d %H:%M')}, {os.cpu_count()} cores, ws-echo {compare.commit()}")
+
+
+def spread(opts, wanted):
+    """Cells past one process a side: ws-echo only (the peers have no --reuse-port)."""
+    runtimes = [w.split()[-1] for w in wanted if w.startswith("ws-echo ")] or ["smol"]
+    for conns in [int(c) for c in opts.conns.split(",")]:
+        print(f"\n{conns} connections over {opts.instances} ws-echo instances (--reuse-port) and "
+              f"{opts.generators} generators, sends on a {opts.tick} grid, one 20-byte text every 2 s each "
+              f"({conns // 2}/s), {opts.duration} x {opts.rounds} rounds: medians")
+        print(f"  {'server':<24} {'CPU/msg':>9} {'p50':>8} {'p99':>8} {'p99.9':>8} {'max':>8} "
+              f"{'late p99':>9} {'RSS/conn':>9} {'errors':>7}  gen CPU/msg  descriptors per instance")
+        for runtime in runtimes:
+            runs = [run_spread(runtime, conns, opts.duration, opts.instances, opts.generators, opts.tick)
+                    for _ in range(opts.rounds)]
+            failed = [r["error"] for r in runs if "error" in r]
+            if len(failed) == len(runs):
+                print(f"  ws-echo {runtime:<16} failed: {failed[0]}")
+                continue
+            ms = lambda key: median(runs, lambda r: r["rtt_ms"][key])
+            ok = [r for r in runs if "error" not in r]
+            print(f"  {'ws-echo ' + runtime:<24} {median(runs, lambda r: r['server_cpu_us_per_msg']):>7.1f}us "
+                  f"{ms('p50'):>6.2f}ms {ms('p99'):>6.2f}ms {ms('p999'):>6.2f}ms {ms('max'):>6.1f}ms "
+                  f"{median(runs, lambda r: r['late_ms']['p99']):>7.2f}ms "
+                  f"{median(runs, lambda r: r['server_rss_kib_per_conn']):>6.1f}KiB "
+                  f"{sum(r['errors'] for r in ok):>7}  {median(runs, lambda r: r['loadgen_cpu_us_per_msg']):>9.1f}us"
+                  f"  {ok[-1]['spread']}" + (f"  ({len(failed)} failed)" if failed else ""))
     print(f"\n{time.strftime('%Y-%m-%d %H:%M')}, {os.cpu_count()} cores, ws-echo {compare.commit()}")
 
 

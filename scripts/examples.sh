@@ -333,6 +333,19 @@ if has smol; then
     --sources 127.0.0.2,127.0.0.3 --json >"$work/timed.json" 2>&1
   check "loadgen timed: every connection's five sends echoed, no errors" \
     grep -Eq '"messages":250,.*"errors":0,' "$work/timed.json"
+  # Two generators measuring one window (--start-at), their sends interleaved (--part) and due
+  # on a 1 ms grid (--tick): each connection's five sends echoed, in both.
+  at=$(( $(date +%s%3N) + 3000 ))
+  parts=()
+  for part in 1 2; do
+    "$bin/loadgen" --url "$url" --mode timed --conns 20 --interval 100ms --duration 500ms \
+      --part "$part/2" --start-at "$at" --tick 1ms --json >"$work/part$part.json" 2>&1 &
+    parts+=($!)
+  done
+  wait "${parts[@]}"
+  both_parts() { grep -Eq '"messages":100,.*"errors":0,' "$work/part1.json" &&
+    grep -Eq '"messages":100,.*"errors":0,' "$work/part2.json"; }
+  check "loadgen timed in two parts: 100 echoed in each, no errors" both_parts
   # ...and it answers the server's pings: a server that pings after 300 ms of silence and
   # drops after 300 ms more keeps every connection of a 2 s interval.
   serve_as pinging --ping-interval 300ms --pong-timeout 300ms

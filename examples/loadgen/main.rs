@@ -68,6 +68,18 @@ struct Args {
     /// timed mode: source addresses to connect from, comma-separated (default: the system's)
     #[argh(option, default = "String::new()")]
     sources: String,
+    /// timed mode: sends fall due on a grid this fine, like 1ms (default 0: exactly spread);
+    /// fewer wake-ups for the generator, which on a small machine costs more than the server
+    #[argh(option, default = "Duration::ZERO", from_str_fn(parse_duration))]
+    tick: Duration,
+    /// timed mode: when the measured window starts, in milliseconds since the Unix epoch, so
+    /// that several generator processes measure the same window (default: once connected)
+    #[argh(option)]
+    start_at: Option<u64>,
+    /// timed mode: this generator is part K of N, like 2/3: its send times interleave with
+    /// the others', so that all N together spread evenly over the interval (default 1/1)
+    #[argh(option, default = "(1, 1)", from_str_fn(parse_part))]
+    part: (usize, usize),
     /// send binary messages instead of text (the Go seed echoes binary as text)
     #[argh(switch)]
     binary: bool,
@@ -141,6 +153,16 @@ fn churn_and_report(
         ExitCode::SUCCESS
     } else {
         ExitCode::FAILURE
+    }
+}
+
+fn parse_part(value: &str) -> Result<(usize, usize), String> {
+    let parsed = value
+        .split_once('/')
+        .and_then(|(k, n)| Some((k.parse().ok()?, n.parse().ok()?)));
+    match parsed {
+        Some((k, n)) if 1 <= k && k <= n => Ok((k, n)),
+        _ => Err(format!("--part {value:?}: K/N with 1 <= K <= N, like 2/3")),
     }
 }
 
@@ -320,11 +342,24 @@ async fn timed(
     let rss_connected = args.server_pid.and_then(rss_kib);
     let cpu_connected = args.server_pid.map(|pid| cpu_seconds(Some(pid)));
     let own_connected = cpu_seconds(None);
-    let start = Instant::now() + Duration::from_millis(100);
+    let start = match args.start_at {
+        None => Instant::now() + Duration::from_millis(100),
+        Some(at) => {
+            let at = std::time::UNIX_EPOCH + Duration::from_millis(at);
+            let wait = at
+                .duration_since(std::time::SystemTime::now())
+                .map_err(|_| {
+                    std::io::Error::other("--start-at passed before every connection was up")
+                })?;
+            Instant::now() + wait
+        }
+    };
     let end = start + args.duration;
+    let (part, parts) = (args.part.0 - 1, args.part.1);
     let tasks: Vec<_> = (streams.into_iter().enumerate())
         .map(|(i, stream)| {
-            let offset = args.interval.mul_f64(i as f64 / args.conns as f64);
+            let share = (i * parts + part) as f64 / (args.conns * parts) as f64;
+            let offset = on_grid(args.interval.mul_f64(share), args.tick);
             let (frame, echo) = (Rc::clone(&frame), Rc::clone(&echo));
             ex.spawn(on_schedule(
                 stream,
@@ -358,6 +393,15 @@ async fn timed(
     total.own_cpu_s = Some(cpu_seconds(None) - own_connected);
     drop(open);
     Ok((total, end.duration_since(start)))
+}
+
+/// `offset` rounded up to a multiple of `tick` (none: as it is).
+fn on_grid(offset: Duration, tick: Duration) -> Duration {
+    if tick.is_zero() {
+        return offset;
+    }
+    let ticks = offset.as_nanos().div_ceil(tick.as_nanos());
+    tick.saturating_mul(u32::try_from(ticks).unwrap_or(u32::MAX))
 }
 
 /// One timed connection: a send every `interval` from `first` until `end`, each echo checked
