@@ -23,15 +23,13 @@ done
 cargo build -q --release --features smol,async-std,tokio --example server --example loadgen
 ex=target/release/examples
 work=$(mktemp -d)
-port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
+. scripts/lib.sh # free_port, wait_line
+port=$(free_port)
 RUST_LOG=warn "$ex/server" --runtime "$runtime" --addr "127.0.0.1:$port" \
   --max-connections $((conns + 100)) >"$work/server.log" 2>&1 &
 server=$!
 trap 'kill "$server" 2>/dev/null || true; rm -rf "$work"' EXIT
-for _ in $(seq 100); do
-  grep -q '^serving ws://' "$work/server.log" && break
-  sleep 0.1
-done
+wait_line "$work/server.log" '^serving ws://' || { echo "FAILED: the server did not start"; exit 1; }
 
 echo "soak: $conns clients at a time for $duration on the server example ($runtime), commit $(git rev-parse --short HEAD)"
 status=0

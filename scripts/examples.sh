@@ -12,11 +12,7 @@ echo "== examples with --features $features ${args[*]}"
 cargo build -q --features "$features" --examples || exit 1
 bin=target/debug/examples
 work=$(mktemp -d)
-passed=0 failed=0
-check() { # check NAME COMMAND...: counts and reports one check
-  local name=$1; shift
-  if "$@"; then passed=$((passed + 1)); echo "ok: $name"; else failed=$((failed + 1)); echo "FAILED: $name"; fi
-}
+. scripts/lib.sh # check, free_port, wait_line
 
 RUST_LOG=debug "$bin/server" "${args[@]}" --addr 127.0.0.1:0 >"$work/server.out" 2>"$work/server.err" &
 server=$!
@@ -52,7 +48,7 @@ check "Ctrl-C exits 0" test $? -eq 0
 check "Ctrl-C prints a summary with nothing missing" \
   grep -Eqx 'sent ([0-9]+), echoed \1, missing 0, resent 0, reconnects 0' "$work/int.out"
 
-port=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+port=$(free_port)
 for case in "refused:1:--addr 127.0.0.1:$port" "bad-url:2:--url http://example/" \
             "port-out-of-range:2:--url ws://127.0.0.1:99999/ws" "http-404:1:--url ${url%/ws}/nope"; do
   name=${case%%:*} rest=${case#*:}
@@ -95,7 +91,7 @@ check "the metrics count the messages received" \
 serve_as nometrics --no-metrics
 check "with --no-metrics, /metrics gets 404" test "$(curl -s -o /dev/null -w '%{http_code}' "$(http_of "$served_url")/metrics")" = 404
 kill "$served_pid"
-metrics_port=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+metrics_port=$(free_port)
 serve_as admin --metrics-addr "127.0.0.1:$metrics_port"
 check "with --metrics-addr, the server prints where the metrics are" \
   grep -qx "metrics: http://127.0.0.1:$metrics_port/metrics" "$work/admin.out"
@@ -174,7 +170,7 @@ check "a refused client prints the server's reason in one line" \
 kill "${pids_early[@]}" 2>/dev/null
 
 # Missing echoes: a server that answers nothing; the client waits --echo-timeout, then exits 1.
-mute_port=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+mute_port=$(free_port)
 python3 -c '
 import sys
 from websockets.sync.server import serve

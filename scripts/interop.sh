@@ -13,17 +13,10 @@ bin=target/debug/examples
 work=$(mktemp -d)
 pids=()
 trap 'kill "${pids[@]}" 2>/dev/null; wait 2>/dev/null; rm -rf "$work"' EXIT
-passed=0 failed=0
-check() { # check NAME COMMAND...: counts and reports one check
-  local name=$1; shift
-  if "$@"; then passed=$((passed + 1)); echo "ok: $name"; else failed=$((failed + 1)); echo "FAILED: $name"; fi
-}
+. scripts/lib.sh # check, free_port, wait_line
 need() { # need WHAT COMMAND...: the tool must be there
   "${@:2}" >/dev/null 2>&1 || { echo "MISSING TOOL: $1 (scripts/test.sh installs it as root)"; failed=$((failed + 1)); return 1; }
 }
-free_port() { python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }
-# wait_line FILE PATTERN: waits (bounded) for a line matching PATTERN in FILE.
-wait_line() { for _ in $(seq 200); do grep -q "$2" "$1" 2>/dev/null && return 0; sleep 0.05; done; return 1; }
 start() { # start NAME COMMAND...: runs a server in the background, output in $work/NAME.log
   local name=$1; shift
   "$@" >"$work/$name.log" 2>&1 &

@@ -18,12 +18,7 @@ bin=target/debug/examples
 work=$(mktemp -d)
 pids=()
 trap 'kill "${pids[@]}" 2>/dev/null; wait 2>/dev/null; [ -n "${KEEP_WORK:-}" ] && echo "kept $work" || rm -rf "$work"' EXIT
-passed=0 failed=0
-check() { # check NAME COMMAND...: counts and reports one check
-  local name=$1; shift
-  if "$@"; then passed=$((passed + 1)); echo "ok: $name"; else failed=$((failed + 1)); echo "FAILED: $name"; fi
-}
-free_port() { python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }
+. scripts/lib.sh # check, free_port, wait_line
 healthy() { # healthy PORT: waits (bounded) until GET /health on PORT answers ok
   for _ in $(seq 100); do [ "$(curl -s -m 1 "http://127.0.0.1:$1/health")" = ok ] && return 0; sleep 0.05; done
   return 1
