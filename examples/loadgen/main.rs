@@ -713,6 +713,13 @@ fn rss_kib(pid: u32) -> Option<u64> {
         .and_then(|v| v.parse().ok())
 }
 
+/// The `q` quantile of `sorted` by nearest rank (the smallest value with at least that share
+/// of all at or below it); 0 when empty.
+fn percentile(sorted: &[u32], q: f64) -> u32 {
+    let at = ((q * sorted.len() as f64).ceil() as usize).clamp(1, sorted.len().max(1)) - 1;
+    sorted.get(at).copied().unwrap_or(0)
+}
+
 /// What the run took, beside what it counted.
 struct Measured {
     elapsed: Duration,
@@ -755,13 +762,7 @@ fn report(args: &Args, mut tally: Tally, measured: Measured) {
         return;
     }
     tally.rtts_us.sort_unstable();
-    let pct = |p: f64| {
-        tally
-            .rtts_us
-            .get(((tally.rtts_us.len() as f64 - 1.0) * p) as usize)
-            .copied()
-            .unwrap_or(0)
-    };
+    let pct = |q: f64| percentile(&tally.rtts_us, q);
     let secs = elapsed.as_secs_f64();
     let rate = tally.messages as f64 / secs;
     let mb = rate * args.payload as f64 / 1e6;
@@ -804,11 +805,8 @@ fn report_timed(args: &Args, mut tally: Tally, measured: Measured) {
     let (server_cpu, rss_before) = (measured.server_cpu, measured.rss_before);
     tally.rtts_us.sort_unstable();
     tally.late_us.sort_unstable();
-    // Nearest rank, in milliseconds.
-    let ms = |sorted: &[u32], q: f64| {
-        let at = ((q * sorted.len() as f64).ceil() as usize).clamp(1, sorted.len().max(1)) - 1;
-        sorted.get(at).map_or(0.0, |us| f64::from(*us) / 1e3)
-    };
+    // In milliseconds.
+    let ms = |sorted: &[u32], q: f64| f64::from(percentile(sorted, q)) / 1e3;
     let rtt = |q| ms(&tally.rtts_us, q);
     let late = |q| ms(&tally.late_us, q);
     let rate = tally.messages as f64 / elapsed.as_secs_f64();
