@@ -40,6 +40,7 @@ import compare  # noqa: E402 (after the line above)
 ROWS = [  # name, loadgen arguments, what one unit is
     ("pingpong 20 B", ["--mode", "pingpong", "--conns", "1", "--payload", "20"], "message"),
     ("pingpong 16 KiB", ["--mode", "pingpong", "--conns", "1", "--payload", "16384"], "message"),
+    ("pingpong 1 MiB", ["--mode", "pingpong", "--conns", "1", "--payload", "1048576"], "message"),
     # 16 in flight: under valgrind each server finds the whole window waiting at every read.
     ("pipelined 20 B", ["--mode", "pipelined", "--conns", "1", "--payload", "20", "--window", "16"],
      "message"),
@@ -155,28 +156,37 @@ def main():
     table = {}
     for name, args, unit in rows:
         table[name] = {server: count(command, args, opts.duration, work) for server, command in servers}
-        report_row(name, unit, table[name])
+        report_row(name, unit, table[name], payload(args))
     print(f"\n{time.strftime('%Y-%m-%d %H:%M')}, callgrind, 1 connection, {opts.duration} measured "
           f"after a 1 s warm-up, ws-echo {compare.commit()}")
     shutil.rmtree(work, ignore_errors=True)
     return 0
 
 
-def report_row(name, unit, results):
+def payload(args):
+    """The message size a row's load generator sends (0 for handshakes)."""
+    return int(args[args.index("--payload") + 1]) if "--payload" in args else 0
+
+
+def report_row(name, unit, results, size):
     """All instructions, those in memset/memcpy (counted a byte or so each), the others, and the
-    others' ratio to the best peer's (the peer with the fewest others)."""
+    others' ratio to the best peer's (the peer with the fewest others); from 16 KiB up, also
+    all instructions per byte of the message."""
     others = {s: v[0] - v[1] for s, v in results.items() if isinstance(v, tuple)}
     peers = {s: v for s, v in others.items() if s in compare.PEERS}
     best = min(peers, key=peers.get) if peers else None
     print(f"\n{name}: instructions per {unit}"
           + (f" (ratio: others to the best peer's, {best})" if best else ""))
-    print(f"  {'server':<24} {'all':>10} {'memset/memcpy':>14} {'others':>10}  ratio")
+    per_byte = size >= 16384
+    print(f"  {'server':<24} {'all':>10} {'memset/memcpy':>14} {'others':>10}  ratio"
+          + ("  all per byte" if per_byte else ""))
     for server, value in results.items():
         if not isinstance(value, tuple):
             print(f"  {server:<24} error: {value}")
             continue
         ratio = f"{others[server] / peers[best]:.2f}x" if best else ""
-        print(f"  {server:<24} {value[0]:>10,.0f} {value[1]:>14,.0f} {others[server]:>10,.0f}  {ratio}")
+        print(f"  {server:<24} {value[0]:>10,.0f} {value[1]:>14,.0f} {others[server]:>10,.0f}  {ratio:>5}"
+              + (f"  {value[0] / size:>12.2f}" if per_byte else ""))
 
 
 if __name__ == "__main__":
