@@ -113,8 +113,9 @@ def run_spread(runtime, conns, duration, instances, generators, tick):
         time.sleep(0.3)
         rss_before = sum(rss_kib(s.pid) for s in servers)
         secs = lambda d: float(d.rstrip("s"))
-        # Time for every generator to connect its share (some 4,000 a second each here).
-        start = time.time() + 8 + conns / generators / 2500
+        # Time for every generator to connect its share (1,500-4,000 a second each here, the
+        # fewer in a first round: with 8 + share/2,500 s, first rounds missed the start).
+        start = time.time() + 10 + conns / generators / 1500
         share = [conns // generators + (1 if k < conns % generators else 0) for k in range(generators)]
         for k in range(generators):
             sources = f"127.0.{k + 1}.2,127.0.{k + 1}.3"
@@ -238,7 +239,7 @@ def spread(opts, wanted):
                   f"{median(runs, lambda r: r['late_ms']['p99']):>7.2f}ms "
                   f"{median(runs, lambda r: r['server_rss_kib_per_conn']):>6.1f}KiB "
                   f"{sum(r['errors'] for r in ok):>7}  {median(runs, lambda r: r['loadgen_cpu_us_per_msg']):>9.1f}us"
-                  f"  {ok[-1]['spread']}" + (f"  ({len(failed)} failed)" if failed else ""))
+                  f"  {ok[-1]['spread']}" + (f"  ({len(failed)} failed: {failed[0]})" if failed else ""))
     print(f"\n{time.strftime('%Y-%m-%d %H:%M')}, {os.cpu_count()} cores, ws-echo {compare.commit()}")
 
 
