@@ -58,14 +58,34 @@ impl Burner {
     }
 }
 
-/// A server under `rt` on `threads` executor threads, as the server example starts one.
-fn start_on_threads(rt: Rt, threads: usize, handler: Burner) -> std::net::SocketAddr {
+/// A server under `rt` on `threads` executor threads, as the server example starts one, and
+/// how to stop it: under smol its threads run the examples' one executor, so a server still
+/// running would lend its threads to the next one.
+struct OnThreads {
+    addr: std::net::SocketAddr,
+    shutdown: ws_echo::Shutdown,
+    running: thread::JoinHandle<()>,
+}
+
+fn start_on_threads(rt: Rt, threads: usize, handler: Burner) -> OnThreads {
     let server = Server::bind(rt, "127.0.0.1:0", Config::default()).unwrap();
-    let addr = server.local_addr().unwrap();
-    thread::spawn(move || {
+    let (addr, shutdown) = (server.local_addr().unwrap(), server.shutdown_handle());
+    let running = thread::spawn(move || {
         let _ = runtime::block_on_threads(rt, threads, runtime::run_server(rt, server, handler));
     });
-    addr
+    OnThreads {
+        addr,
+        shutdown,
+        running,
+    }
+}
+
+impl OnThreads {
+    /// Shuts the server down and waits until its threads have ended.
+    fn stop(self) {
+        self.shutdown.trigger();
+        self.running.join().unwrap();
+    }
 }
 
 /// A's "burn" spins on its thread; B, connected before, sends "hello" meanwhile. Some(echo) if
@@ -119,37 +139,37 @@ fn round_trip_read(ws: &mut Ws) -> Message {
     }
 }
 
+/// One test, its cases one after another: they share the examples' smol executor.
 #[test]
-fn a_burning_handler_holds_up_only_its_own_connection_on_two_threads() {
+fn a_burning_handler_holds_up_only_its_own_connection_on_two_threads_and_everyone_on_one() {
     for rt in runtimes() {
+        // On one thread: B waits for A's handler (async-std's pool is one thread per core).
+        if rt.name() != "async-std" {
+            let burner = Burner::default();
+            let server = start_on_threads(rt, 1, burner.clone());
+            let answered = burn_and_probe(server.addr, &burner, Duration::from_millis(500));
+            assert_eq!(
+                answered, None,
+                "{rt:?}, one thread: B waited for A's handler"
+            );
+            server.stop();
+        }
+        // On two threads: B's echo comes back while A burns, from the other thread.
         if rt.name() == "tokio" {
             continue; // see the top of this file
         }
         if rt.name() == "async-std" && runtime::cores() < 2 {
-            // async-std's pool has one thread per core, whatever we ask.
             eprintln!("async-std: skipped, {} core here", runtime::cores());
             continue;
         }
         let burner = Burner::default();
-        let addr = start_on_threads(rt, 2, burner.clone());
-        let answered = burn_and_probe(addr, &burner, Duration::from_secs(5));
+        let server = start_on_threads(rt, 2, burner.clone());
+        let answered = burn_and_probe(server.addr, &burner, Duration::from_secs(5));
         assert_eq!(
             answered,
             Some(true),
-            "{rt:?}: B's echo came back while A burned, from another thread"
+            "{rt:?}, two threads: B's echo came back while A burned, from another thread"
         );
-    }
-}
-
-#[test]
-fn on_one_thread_the_same_burn_holds_up_everyone() {
-    for rt in runtimes() {
-        if rt.name() == "async-std" {
-            continue; // its pool is one thread per core, not one
-        }
-        let burner = Burner::default();
-        let addr = start_on_threads(rt, 1, burner.clone());
-        let answered = burn_and_probe(addr, &burner, Duration::from_millis(500));
-        assert_eq!(answered, None, "{rt:?}: B waited for A's handler");
+        server.stop();
     }
 }
