@@ -183,14 +183,13 @@ impl Liveness {
         pong_timeout: Duration,
         write_timeout: Duration,
     ) -> Liveness {
-        let shortest = ping_interval.map_or(pong_timeout, |ping| ping.min(pong_timeout));
         Liveness {
             activity,
             heartbeat: Heartbeat::new(ping_interval, pong_timeout),
             timer,
             sleep: timer.never(),
             armed: None,
-            grid: Grid::for_waits_of(ping_interval.map(|_| shortest)),
+            grid: Grid::for_waits_of(ping_interval.map(|ping| ping.min(pong_timeout))),
             write_timeout,
         }
     }
@@ -283,13 +282,13 @@ impl Grid {
     /// `due`, or the first point of the grid after it.
     fn round_up(self, due: Instant) -> Instant {
         static ORIGIN: std::sync::OnceLock<Instant> = std::sync::OnceLock::new();
+        if self.grain == 0 {
+            return due;
+        }
         let origin = *ORIGIN.get_or_init(Instant::now);
         let Some(since) = due.checked_duration_since(origin) else {
             return due;
         };
-        if self.grain == 0 {
-            return due;
-        }
         let nanos = u64::try_from(since.as_nanos()).unwrap_or(u64::MAX);
         let up = nanos.div_ceil(self.grain).saturating_mul(self.grain);
         origin.checked_add(Duration::from_nanos(up)).unwrap_or(due)
