@@ -65,6 +65,17 @@ def servers(go_dir):
     ]
 
 
+def wait_listening(addr):
+    """Waits (about 4 s at most) until something accepts connections at `addr` (HOST:PORT)."""
+    host, port = addr.rsplit(":", 1)
+    for _ in range(200):
+        try:
+            socket.create_connection((host, int(port)), 0.1).close()
+            return
+        except OSError:
+            time.sleep(0.02)
+
+
 def free_port():
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
@@ -77,12 +88,7 @@ def measure(command, args, duration):
     server = subprocess.Popen(["taskset", "-c", "0"] + command(addr), env=env,
                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:
-        for _ in range(200):
-            try:
-                socket.create_connection(tuple([addr.split(":")[0], int(addr.split(":")[1])]), 0.1).close()
-                break
-            except OSError:
-                time.sleep(0.02)
+        wait_listening(addr)
         out = subprocess.run(["taskset", "-c", "1", os.path.join(EX, "loadgen"), "--url", f"ws://{addr}/ws",
                               "--duration", duration, "--server-pid", str(server.pid), "--json"] + args,
                              capture_output=True, text=True, timeout=120)

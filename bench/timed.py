@@ -32,7 +32,6 @@ import json
 import os
 import random
 import signal
-import socket
 import statistics
 import subprocess
 import sys
@@ -57,13 +56,7 @@ def run_cell(command, conns, duration):
     server = subprocess.Popen(["prlimit", "--nofile=20000:20000", "taskset", "-c", "0"] + cmd,
                               env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:
-        host, port = addr.split(":")
-        for _ in range(200):
-            try:
-                socket.create_connection((host, int(port)), 0.1).close()
-                break
-            except OSError:
-                time.sleep(0.02)
+        compare.wait_listening(addr)
         out = subprocess.run(["taskset", "-c", "1", os.path.join(compare.EX, "loadgen"), "--url",
                               f"ws://{addr}/ws", "--mode", "timed", "--conns", str(conns),
                               "--interval", "2s", "--payload", "20", "--duration", duration,
@@ -104,12 +97,7 @@ def run_spread(runtime, conns, duration, instances, generators, tick):
         env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL) for _ in range(instances)]
     generators_run = []
     try:
-        for _ in range(200):
-            try:
-                socket.create_connection(("127.0.0.1", port), 0.1).close()
-                break
-            except OSError:
-                time.sleep(0.02)
+        compare.wait_listening(f"127.0.0.1:{port}")
         time.sleep(0.3)
         rss_before = sum(rss_kib(s.pid) for s in servers)
         secs = lambda d: float(d.rstrip("s"))
