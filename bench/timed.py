@@ -117,10 +117,11 @@ def run_spread(runtime, conns, duration, instances, generators, tick):
         time.sleep(max(0, start - time.time()))
         cpu0 = sum(cpu_seconds(s.pid) for s in servers)
         rss = sum(rss_kib(s.pid) for s in servers)
+        # Connections each instance holds as the window opens (its descriptors, less the few
+        # of its own): at the window's end the generators are already closing theirs.
+        per_instance = [len(os.listdir(f"/proc/{s.pid}/fd")) for s in servers]
         time.sleep(secs(duration))
         cpu1 = sum(cpu_seconds(s.pid) for s in servers)
-        # Connections each instance holds (its descriptors, less the few of its own).
-        per_instance = [len(os.listdir(f"/proc/{s.pid}/fd")) for s in servers]
         outs = [g.communicate(timeout=600) for g in generators_run]
         results = []
         for g, (out, err) in zip(generators_run, outs):
