@@ -32,7 +32,9 @@ use crate::{Error, Shutdown, Timer};
 #[non_exhaustive]
 pub struct Config {
     /// The request path that is upgraded; any other path gets HTTP 404. Default: `/ws`.
-    /// The query string is not part of the comparison.
+    /// The query string is not part of the comparison. A path that ends with `/` upgrades
+    /// every path under it (`/rooms/` takes `/rooms/tea`), for a handler that routes by path
+    /// in [`Handler::on_open`](crate::Handler::on_open).
     pub path: String,
     /// Origins allowed to connect, compared exactly (scheme, host and port, as the browser sends
     /// them). Empty means any origin, and requests without an `Origin` header, are accepted.
@@ -129,6 +131,16 @@ pub struct Config {
     /// works under any executor; an application on tokio sets [`Timer::Tokio`](Timer). The
     /// server sets its runtime's. Default: [`Timer::AsyncIo`].
     pub timer: Timer,
+    /// The test target: when on, the upgrade request's query may ask a connection to behave as
+    /// a client or proxy under test needs (`?info`, `?delay=200ms`, `?close=4000&after=3`,
+    /// `?abort`, `?status=503`, `?fragment=1024`; the README's table says what each does), and
+    /// a bad control value gets HTTP 400 naming it. Off, the query is ignored: a pure echo.
+    /// Default: `false`.
+    pub test_target: bool,
+    /// This server instance's name, as the test target's `?info` shows it (which instance
+    /// behind a load balancer served a connection). `None`: `pid` and the process id.
+    /// Default: `None`.
+    pub instance: Option<String>,
 }
 
 impl Default for Config {
@@ -158,6 +170,8 @@ impl Default for Config {
             tls: None,
             drain_timeout: Duration::from_secs(10),
             timer: Timer::AsyncIo,
+            test_target: false,
+            instance: None,
         }
     }
 }
@@ -349,6 +363,38 @@ impl Config {
     pub fn tls(mut self, tls: Arc<crate::tls::ServerConfig>) -> Self {
         self.tls = Some(tls);
         self
+    }
+
+    /// Turns on [`Config::test_target`].
+    ///
+    /// ```
+    /// let config = ws_echo::Config::default().test_target().instance("eu-1");
+    /// assert!(config.test_target);
+    /// assert_eq!(config.instance.as_deref(), Some("eu-1"));
+    /// ```
+    pub fn test_target(mut self) -> Self {
+        self.test_target = true;
+        self
+    }
+
+    /// Sets [`Config::instance`].
+    pub fn instance(mut self, name: impl Into<String>) -> Self {
+        self.instance = Some(name.into());
+        self
+    }
+
+    /// The instance's name for `?info`.
+    pub(crate) fn instance_name(&self) -> String {
+        match &self.instance {
+            Some(name) => name.clone(),
+            None => format!("pid {}", std::process::id()),
+        }
+    }
+
+    /// Whether `path` (without its query) is upgraded: [`Config::path`] itself, or under it
+    /// when it ends with `/`.
+    pub(crate) fn serves_path(&self, path: &str) -> bool {
+        path == self.path || (self.path.ends_with('/') && path.starts_with(&self.path))
     }
 
     /// Sets [`Config::timer`].

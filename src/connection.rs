@@ -4,13 +4,20 @@
 //! WebSocket connection is run by [`echo_loop`](crate::echo_loop).
 
 use std::future::Future;
+use std::net::SocketAddr;
+use std::panic::{catch_unwind, AssertUnwindSafe};
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Instant;
 
 use futures_lite::{future, AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 
+use crate::echo_loop::Opening;
 use crate::handshake::{self, Decision};
+use crate::test_target::Target;
 use crate::timer::{later, Timer};
-use crate::{echo_loop, linger, Config, Error, Handler, Served, Summary, Upgrade};
+use crate::{
+    echo_loop, linger, Config, Connection, Error, Handler, Refusal, Served, Summary, Upgrade,
+};
 
 /// Serves one connection on a raw stream: answers the HTTP upgrade (checking the path and
 /// origin against `config`), then runs the echo loop with `handler` until the connection ends.
@@ -79,6 +86,58 @@ where
     S: AsyncRead + AsyncWrite + Unpin,
     H: Handler,
 {
+    serve_as(stream, Meta::counted(None, None), config, handler).await
+}
+
+/// [`serve`] for a connection the application accepted itself and whose addresses it knows:
+/// the handler's [`Connection`] (and the test target's `?info`) carries them.
+///
+/// ```
+/// # #[cfg(feature = "smol")]
+/// async fn accept_loop(listener: smol::net::TcpListener) -> std::io::Result<()> {
+///     let config = std::sync::Arc::new(ws_echo::Config::default());
+///     loop {
+///         let (stream, peer) = listener.accept().await?;
+///         let local = stream.local_addr()?;
+///         let config = std::sync::Arc::clone(&config);
+///         smol::spawn(async move {
+///             let _ = ws_echo::serve_accepted(stream, peer, local, &config, ws_echo::Echo).await;
+///         })
+///         .detach();
+///     }
+/// }
+/// ```
+pub async fn serve_accepted<S, H>(
+    stream: S,
+    peer: SocketAddr,
+    local: SocketAddr,
+    config: &Config,
+    handler: H,
+) -> Result<Served, Error>
+where
+    S: AsyncRead + AsyncWrite + Unpin,
+    H: Handler,
+{
+    serve_as(
+        stream,
+        Meta::counted(Some(peer), Some(local)),
+        config,
+        handler,
+    )
+    .await
+}
+
+/// [`serve`], for a connection `meta` says who it is.
+pub(crate) async fn serve_as<S, H>(
+    stream: S,
+    meta: Meta,
+    config: &Config,
+    handler: H,
+) -> Result<Served, Error>
+where
+    S: AsyncRead + AsyncWrite + Unpin,
+    H: Handler,
+{
     config.check()?;
     let started = Instant::now();
     let deadline = later(started, config.handshake_timeout);
@@ -92,16 +151,21 @@ where
                 .map_err(|e| Error::Tls(format!("handshake failed: {e}")))
         });
         let stream = within(config.timer, deadline, accepting).await?;
-        return upgrade_and_run(stream, config, handler, started, deadline).await;
+        return upgrade_and_run(stream, config, handler, meta, started, deadline).await;
     }
-    upgrade_and_run(stream, config, handler, started, deadline).await
+    upgrade_and_run(stream, config, handler, meta, started, deadline).await
 }
 
 /// Runs the echo loop on a stream whose HTTP upgrade the application's own HTTP layer (hyper,
 /// axum, ...) answered: it decided the request with [`Upgrade::check`] (which applies
 /// [`Config`]'s origin policy, as [`serve`] does), sent the 101 with [`Upgrade::headers`], and
 /// hands over the upgraded stream with that `Upgrade`. Limits, timeouts and everything after
-/// the upgrade are as under [`serve`]; the path is the application's to route.
+/// the upgrade are as under [`serve`]; the path is the application's to route. The handler's
+/// [`on_open`](Handler::on_open) is called with a [`Connection`] that knows the selected
+/// subprotocol and a process-wide id, but not the request (the application's HTTP layer has
+/// it, and hands what the handler needs to the handler value); [`Open::Refuse`](crate::Open)
+/// becomes a Close 1008 with the refusal's reason, the 101 having gone. The test target's
+/// controls are not read here.
 ///
 /// Not cancel-safe, like [`serve`].
 ///
@@ -131,15 +195,32 @@ where
     S: AsyncRead + AsyncWrite + Unpin,
     H: Handler,
 {
-    let Upgrade { .. } = upgrade; // decided and answered: what it carried went in the 101
-    echo_loop::run(stream, Vec::new(), config, handler, Instant::now()).await
+    let mut handler = handler;
+    let meta = Meta::counted(None, None);
+    let connection = Connection {
+        id: meta.id,
+        protocol: upgrade.protocol(),
+        ..Connection::new("GET", "", &[])
+    };
+    let mut opening = Opening::default();
+    if let Err(refusal) = opening.add(on_open(&mut handler, &connection)) {
+        // The 101 has gone: the refusal becomes a Close (1011 for a handler that failed).
+        let code = match refusal.status() {
+            500 => crate::CloseCode::Error,
+            _ => crate::CloseCode::Policy,
+        };
+        let reason = refusal.reason().into();
+        opening.close = Some(crate::CloseFrame { code, reason });
+    }
+    echo_loop::run(stream, Vec::new(), config, handler, Instant::now(), opening).await
 }
 
 /// The HTTP upgrade (before `deadline`), then the loop.
 async fn upgrade_and_run<S, H>(
     mut stream: S,
     config: &Config,
-    handler: H,
+    mut handler: H,
+    meta: Meta,
     started: Instant,
     deadline: Instant,
 ) -> Result<Served, Error>
@@ -148,38 +229,61 @@ where
     H: Handler,
 {
     // Boxed: its buffers would otherwise stay in every connection's future for its whole life.
-    let upgrade = Box::pin(upgrade(&mut stream, config));
-    let rest = match within(config.timer, deadline, upgrade).await? {
-        Handshake::Upgraded(rest) => rest,
+    let upgrade = Box::pin(upgrade(&mut stream, config, &mut handler, meta));
+    let (rest, opening) = match within(config.timer, deadline, upgrade).await? {
+        Handshake::Upgraded(rest, opening) => (rest, opening),
         Handshake::Answered(served) => return Ok(served),
     };
     crate::metrics::handshake(started.elapsed());
-    let summary = echo_loop::run(stream, rest, config, handler, started).await;
+    let summary = echo_loop::run(stream, rest, config, handler, started, opening).await;
     Ok(Served::WebSocket(summary))
+}
+
+/// Who a connection is, as far as the code that accepted it knows.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct Meta {
+    pub(crate) id: u64,
+    pub(crate) peer: Option<SocketAddr>,
+    pub(crate) local: Option<SocketAddr>,
+}
+
+impl Meta {
+    /// A connection whose accepter gave no id: the next of the process's count.
+    fn counted(peer: Option<SocketAddr>, local: Option<SocketAddr>) -> Meta {
+        static COUNT: AtomicU64 = AtomicU64::new(0);
+        let id = COUNT.fetch_add(1, Ordering::Relaxed) + 1;
+        Meta { id, peer, local }
+    }
 }
 
 /// How the handshake went, when it did not fail.
 enum Handshake {
     /// Upgraded: the bytes the peer sent after the head (the start of its first frames, if
-    /// it did not wait for our 101).
-    Upgraded(Vec<u8>),
+    /// it did not wait for our 101), and what the connection opens with.
+    Upgraded(Vec<u8>, Opening),
     /// A plain HTTP request, answered: the page or the health check.
     Answered(Served),
 }
 
-/// Reads the request head, answers it as [`handshake::decide`] says, and lingers after an
-/// answer that ends the connection.
+/// Reads the request head, answers it as [`handshake::decide`] and the handler's
+/// [`on_open`](Handler::on_open) say, and lingers after an answer that ends the connection.
 ///
 /// Not cancel-safe: dropping it part-way loses what was read of the request.
-async fn upgrade<S>(stream: &mut S, config: &Config) -> Result<Handshake, Error>
+async fn upgrade<S, H>(
+    stream: &mut S,
+    config: &Config,
+    handler: &mut H,
+    meta: Meta,
+) -> Result<Handshake, Error>
 where
     S: AsyncRead + AsyncWrite + Unpin,
+    H: Handler,
 {
     let mut head = Vec::with_capacity(512);
     let mut chunk = [0u8; 2048];
     loop {
         let decision = handshake::decide(&head, config);
-        let last = match &decision {
+        let (last, served) = match decision {
             Decision::NeedMore => {
                 // One byte past the limit is enough to tell that the head is too large.
                 let room = (config.max_request_head + 1).saturating_sub(head.len());
@@ -191,42 +295,90 @@ where
                 head.extend_from_slice(&chunk[..n]);
                 continue;
             }
-            Decision::Upgrade { upgrade, head_len } => {
-                stream
-                    .write_all(handshake::upgrade_response(upgrade).as_bytes())
-                    .await?;
-                stream.flush().await?;
-                head.drain(..*head_len);
-                return Ok(Handshake::Upgraded(head));
-            }
+            Decision::Upgrade {
+                upgrade,
+                request,
+                head_len,
+            } => match open(handler, &upgrade, request, meta, config) {
+                Ok(opening) => {
+                    stream
+                        .write_all(handshake::upgrade_response(&upgrade).as_bytes())
+                        .await?;
+                    stream.flush().await?;
+                    head.drain(..head_len);
+                    return Ok(Handshake::Upgraded(head, opening));
+                }
+                Err(refusal) => refused(refusal),
+            },
             // Counted as decided, before the answer goes out: whoever reads the answer and
             // then the metrics finds it counted.
             Decision::Page(page) => {
                 crate::metrics::page();
-                handshake::page_response(page)
+                (handshake::page_response(page), Ok(Served::Page))
             }
             Decision::Health { draining } => {
-                crate::metrics::health_check(*draining);
-                handshake::health_response(*draining)
+                crate::metrics::health_check(draining);
+                let answer = handshake::health_response(draining);
+                (answer, Ok(Served::Health { draining }))
             }
-            Decision::Metrics(body) => handshake::metrics_response(body),
-            Decision::Refuse(refusal) => {
-                crate::metrics::refused(refusal.status());
-                refusal.response()
-            }
+            Decision::Metrics(body) => (handshake::metrics_response(&body), Ok(Served::Metrics)),
+            Decision::Refuse(refusal) => refused(refusal),
         };
         linger::answer_and_linger(stream, last.as_bytes(), config.timer, config.close_timeout)
             .await?;
-        return match decision {
-            Decision::Refuse(refusal) => Err(Error::Refused {
-                status: refusal.status(),
-                reason: refusal.reason(),
-            }),
-            Decision::Health { draining } => Ok(Handshake::Answered(Served::Health { draining })),
-            Decision::Metrics(_) => Ok(Handshake::Answered(Served::Metrics)),
-            _ => Ok(Handshake::Answered(Served::Page)),
-        };
+        return served.map(Handshake::Answered);
     }
+}
+
+/// A refusal's answer, counted, and the error it ends the handshake with.
+fn refused(refusal: Refusal) -> (String, Result<Served, Error>) {
+    crate::metrics::refused(refusal.status());
+    let error = Error::Refused {
+        status: refusal.status(),
+        reason: refusal.reason(),
+    };
+    (refusal.response(), Err(error))
+}
+
+/// Asks the handler about an upgrade that passed every check, and adds the test target's
+/// controls: what the connection opens with, or the refusal to answer instead of the 101.
+fn open<H: Handler>(
+    handler: &mut H,
+    upgrade: &Upgrade,
+    request: handshake::Request<'_>,
+    meta: Meta,
+    config: &Config,
+) -> Result<Opening, Refusal> {
+    let connection = Connection {
+        id: meta.id,
+        peer: meta.peer,
+        local: meta.local,
+        method: request.method,
+        target: request.target,
+        headers: &request.headers,
+        protocol: upgrade.protocol(),
+    };
+    let mut opening = Opening::default();
+    let opened = on_open(handler, &connection);
+    if let Some(controls) = request.controls {
+        if controls.info {
+            opening.first.push(crate::test_target::info(
+                &connection,
+                &config.instance_name(),
+            ));
+        }
+        opening.target = Some(Target::new(controls));
+    }
+    opening.add(opened)?;
+    Ok(opening)
+}
+
+/// The handler's answer to `connection`; a panic is a refusal with HTTP 500.
+fn on_open<H: Handler>(handler: &mut H, connection: &Connection<'_>) -> crate::Open {
+    catch_unwind(AssertUnwindSafe(|| handler.on_open(connection))).unwrap_or_else(|_| {
+        log::warn!("the handler panicked in on_open; refusing the connection");
+        crate::Open::Refuse(Refusal::of(500, "handler failed"))
+    })
 }
 
 /// Runs a handshake step, failing with [`Error::HandshakeTimeout`] at `deadline`.

@@ -7,6 +7,7 @@
 //! write timeout, shared with the client). What the stream under tungstenite does with the
 //! bytes is [`Buffered`]'s.
 
+use std::collections::VecDeque;
 use std::future::Future;
 use std::io;
 use std::ops::ControlFlow::{self, Break, Continue};
@@ -29,8 +30,9 @@ use crate::liveness::{Beat, Liveness, Watched};
 use crate::metrics::Live;
 use crate::shutdown::Watch;
 use crate::summary::{Ending, Summary, Timeout};
-use crate::timer::later;
-use crate::{linger, Config, Handler};
+use crate::test_target::{End, Target};
+use crate::timer::{later, Sleep, Timer};
+use crate::{linger, Config, Handler, Open, Refusal};
 
 /// Messages echoed in one go before we flush and let other tasks run, so that a peer whose
 /// input never pauses cannot starve the rest of the executor.
@@ -43,6 +45,33 @@ const BATCH_BYTES: u64 = 1 << 20;
 /// A close reason may hold 123 bytes: a control frame's 125 less the 2-byte code.
 const MAX_REASON: usize = 123;
 
+/// What a connection opens with, as the handler's [`on_open`](Handler::on_open) and the test
+/// target's controls ask: first messages, a Close at once, and the controls to follow.
+#[derive(Debug, Default)]
+pub(crate) struct Opening {
+    /// Sent before any echo: the test target's `?info`, the handler's greeting.
+    pub(crate) first: Vec<Message>,
+    /// Sent after `first`, ending the connection.
+    pub(crate) close: Option<CloseFrame>,
+    pub(crate) target: Option<Target>,
+}
+
+impl Opening {
+    /// Adds what the handler answered; a refusal is the caller's to send.
+    pub(crate) fn add(&mut self, open: Open) -> Result<(), Refusal> {
+        match open {
+            Open::Greet(Message::Close(frame)) => {
+                self.close = Some(frame.unwrap_or_else(|| close_frame(CloseCode::Normal, "")));
+            }
+            Open::Greet(message) => self.first.push(message),
+            Open::Close(frame) => self.close = Some(frame),
+            Open::Refuse(refusal) => return Err(refusal),
+            _ => {}
+        }
+        Ok(())
+    }
+}
+
 /// Runs a WebSocket connection whose upgrade is done; `rest` is what the peer sent after its
 /// request head.
 pub(crate) async fn run<S, H>(
@@ -51,6 +80,7 @@ pub(crate) async fn run<S, H>(
     config: &Config,
     mut handler: H,
     started: Instant,
+    opening: Opening,
 ) -> Summary
 where
     S: AsyncRead + AsyncWrite + Unpin,
@@ -74,8 +104,18 @@ where
         liveness,
         counts: Counts::default(),
         live: Live::open(),
+        later: None,
+        target: opening.target.map(Box::new),
     };
-    let ending = conn.echo(&mut handler).await;
+    let plain = opening.first.is_empty() && opening.close.is_none() && conn.target.is_none();
+    let opened = match plain {
+        true => Continue(()),
+        false => Box::pin(conn.open(opening.first, opening.close)).await,
+    };
+    let ending = match opened {
+        Continue(()) => conn.echo(&mut handler).await,
+        Break(ending) => ending,
+    };
     let Counts {
         messages_in,
         messages_out,
@@ -105,6 +145,72 @@ struct Conn<'a, S> {
     /// The connection's metrics, its traffic added at each flush; `None` when none are
     /// recorded.
     live: Option<Live>,
+    /// Answers waiting for their time ([`Handler::delay`], `?delay=`); made at the first.
+    later: Option<Box<Later>>,
+    /// The test target's controls, when the request gave some.
+    target: Option<Box<Target>>,
+}
+
+/// Answers that go out later than at once, in the order given, each at or after its time.
+/// What they hold counts against the connection's bound: past it, the loop stops reading.
+struct Later {
+    queue: VecDeque<(Instant, Message)>,
+    /// Payload bytes waiting, and [`ENTRY`] for each answer.
+    bytes: usize,
+    sleep: Sleep,
+    /// The deadline `sleep` is set to.
+    armed: Option<Instant>,
+}
+
+/// What a waiting answer costs besides its payload, for the bound.
+const ENTRY: usize = 64;
+
+impl Later {
+    fn new(timer: Timer) -> Later {
+        Later {
+            queue: VecDeque::new(),
+            bytes: 0,
+            sleep: timer.never(),
+            armed: None,
+        }
+    }
+
+    fn is_empty(&self) -> bool {
+        self.queue.is_empty()
+    }
+
+    /// Waits `answer` until `due`, or after the answer before it, whichever is later.
+    fn push(&mut self, due: Instant, answer: Message) {
+        let due = self.queue.back().map_or(due, |(last, _)| due.max(*last));
+        self.bytes += answer.len() + ENTRY;
+        self.queue.push_back((due, answer));
+    }
+
+    /// The first answer, if its time has come.
+    fn pop_due(&mut self, now: Instant) -> Option<Message> {
+        if self.queue.front().is_none_or(|(due, _)| *due > now) {
+            return None;
+        }
+        let (_, answer) = self.queue.pop_front()?;
+        self.bytes -= answer.len() + ENTRY;
+        Some(answer)
+    }
+
+    /// Ready when the first answer's time has come.
+    fn poll_due(&mut self, cx: &mut std::task::Context<'_>) -> Poll<()> {
+        let Some(&(due, _)) = self.queue.front() else {
+            return Poll::Pending;
+        };
+        if self.armed != Some(due) {
+            self.sleep.set_at(due);
+            self.armed = Some(due);
+        }
+        let fired = Pin::new(&mut self.sleep).poll(cx);
+        if fired.is_ready() {
+            self.armed = None;
+        }
+        fired
+    }
 }
 
 /// Data messages and payload bytes each way, for the [`Summary`].
@@ -221,6 +327,8 @@ struct State {
 enum Take {
     /// Send this answer.
     Reply(Message),
+    /// Send this answer after this delay.
+    Later(Message, Duration),
     /// Nothing to send.
     Nothing,
     /// Close the connection with this frame.
@@ -249,6 +357,8 @@ enum Wake {
     Full,
     /// The timer: the heartbeat or the idle timeout.
     Timer,
+    /// A waiting answer's time has come.
+    Due,
     /// The shutdown signal.
     Shutdown,
 }
@@ -277,6 +387,12 @@ where
             let wake = self.wait(&mut state).await;
             let step = match wake {
                 Wake::Item(Some(Ok(message))) => match self.take(message, handler, &mut state) {
+                    Take::Reply(reply) if self.later.is_some() || self.target.is_some() => {
+                        Box::pin(self.answer(reply, Duration::ZERO, &mut state)).await
+                    }
+                    Take::Later(reply, delay) => {
+                        Box::pin(self.answer(reply, delay, &mut state)).await
+                    }
                     Take::Reply(reply) => {
                         // Inline rather than an `async fn`: one state machine less per echo.
                         let len = reply.len() as u64;
@@ -321,6 +437,7 @@ where
                     }
                 }
                 Wake::Timer => Box::pin(self.on_timer(&mut state)).await,
+                Wake::Due => Box::pin(self.send_due(&mut state)).await,
                 Wake::Shutdown => {
                     state.phase.drain();
                     Continue(())
@@ -338,19 +455,32 @@ where
     #[inline]
     fn wait<'w>(&'w mut self, state: &'w mut State) -> impl Future<Output = Wake> + 'w {
         let stream_waiting = std::mem::take(&mut state.stream_waiting);
-        let full = state.batch.is_full() || state.phase.budget_spent();
-        let sleep = !full && state.batch.is_empty() && state.phase == Phase::Serving;
+        let serving = state.phase == Phase::Serving;
+        // Answers waiting for their time, and whether they are as many as the bound allows:
+        // then nothing more is read until some have gone.
+        let (waiting, over) = match &self.later {
+            Some(later) => (
+                !later.is_empty(),
+                later.bytes >= self.config.max_message_size,
+            ),
+            None => (false, false),
+        };
+        let spent = state.phase.budget_spent();
+        let full = state.batch.is_full() || (spent && !waiting);
+        let read = !spent && !over;
+        let sleep = !full && state.batch.is_empty() && (serving || waiting);
         // Only a sleep skips its first poll of the stream (see `State::stream_waiting`).
         let mut skip_stream = sleep && stream_waiting;
         if sleep {
             self.liveness.aim(state.idle.deadline());
         }
         let (ws, liveness, shutdown) = (&mut self.ws, &mut self.liveness, &mut state.shutdown);
+        let mut later = self.later.as_deref_mut().filter(|_| waiting);
         future::poll_fn(move |cx| {
             if full {
                 return Poll::Ready(Wake::Full);
             }
-            if !std::mem::take(&mut skip_stream) {
+            if read && !std::mem::take(&mut skip_stream) {
                 if let Poll::Ready(item) = StreamExt::poll_next(ws, cx) {
                     return Poll::Ready(Wake::Item(item));
                 }
@@ -358,10 +488,15 @@ where
             if !sleep {
                 return Poll::Ready(Wake::Pending);
             }
+            if let Some(later) = later.as_deref_mut() {
+                if later.poll_due(cx).is_ready() {
+                    return Poll::Ready(Wake::Due);
+                }
+            }
             if liveness.poll_timer(cx).is_ready() {
                 return Poll::Ready(Wake::Timer);
             }
-            if shutdown.poll_triggered(cx).is_ready() {
+            if serving && shutdown.poll_triggered(cx).is_ready() {
                 return Poll::Ready(Wake::Shutdown);
             }
             Poll::Pending
@@ -387,7 +522,10 @@ where
                     Ok(Some(Message::Close(frame))) => {
                         Take::Close(frame.unwrap_or_else(|| close_frame(CloseCode::Normal, "")))
                     }
-                    Ok(Some(reply)) => Take::Reply(reply),
+                    Ok(Some(reply)) => match handler.delay(&reply) {
+                        delay if delay.is_zero() => Take::Reply(reply),
+                        delay => Take::Later(reply, delay),
+                    },
                 }
             }
             // tungstenite has queued the pong; the next flush sends it.
@@ -417,11 +555,14 @@ where
     /// drained (everything that had arrived is echoed, or the budget is spent), or yield after
     /// a full batch.
     fn after_batch(&self, pending: bool, state: &mut State) -> AfterBatch {
+        let waiting = self.later.as_ref().is_some_and(|later| !later.is_empty());
         match state.phase {
             Phase::Serving if self.shutdown_requested() => {
                 state.phase.drain();
                 AfterBatch::Go
             }
+            // Answers still waiting for their time go first.
+            Phase::Draining { .. } if waiting => AfterBatch::Go,
             Phase::Draining { left } if pending || left == 0 => {
                 AfterBatch::Close(close_frame(CloseCode::Away, "going away"))
             }
@@ -441,11 +582,113 @@ where
             }
             Beat::Wait => {}
         }
-        if state.idle.expired(now) {
+        let waiting = self.later.as_ref().is_some_and(|later| !later.is_empty());
+        if state.idle.expired(now) && !waiting {
             let idle = close_frame(CloseCode::Away, "idle timeout");
             return Break(self.close(idle, self.config.close_timeout).await);
         }
         Continue(())
+    }
+
+    /// Sends what the connection opens with (after the 101): the first messages, then the Close
+    /// the handler asked for, or the test target's end when it comes after no echo.
+    async fn open(
+        &mut self,
+        first: Vec<Message>,
+        close: Option<CloseFrame>,
+    ) -> ControlFlow<Ending> {
+        let sent = !first.is_empty();
+        for message in first {
+            let len = message.len() as u64;
+            self.write(|ws| ws.feed(message)).await?;
+            self.counts.messages_out += 1;
+            self.counts.bytes_out += len;
+        }
+        if let Some(frame) = close {
+            return Break(self.close(frame, self.config.close_timeout).await);
+        }
+        if let Some(end) = self.target.as_ref().and_then(|t| t.due_end()).cloned() {
+            return Break(self.end(end).await);
+        }
+        if sent {
+            self.flush().await?;
+        }
+        Continue(())
+    }
+
+    /// An answer that may not go at once: the handler's `delay` and the test target's add up;
+    /// behind answers already waiting, it waits too, so that answers keep their order.
+    async fn answer(
+        &mut self,
+        reply: Message,
+        delay: Duration,
+        state: &mut State,
+    ) -> ControlFlow<Ending> {
+        let delay = delay + self.target.as_ref().map_or(Duration::ZERO, |t| t.delay());
+        if delay.is_zero() && self.later.as_ref().is_none_or(|later| later.is_empty()) {
+            return self.deliver(reply, state).await;
+        }
+        let timer = self.config.timer;
+        let later = self
+            .later
+            .get_or_insert_with(|| Box::new(Later::new(timer)));
+        later.push(crate::timer::later(Instant::now(), delay), reply);
+        Continue(())
+    }
+
+    /// Sends every waiting answer whose time has come.
+    async fn send_due(&mut self, state: &mut State) -> ControlFlow<Ending> {
+        let now = Instant::now();
+        while let Some(answer) = self.later.as_mut().and_then(|later| later.pop_due(now)) {
+            self.deliver(answer, state).await?;
+        }
+        Continue(())
+    }
+
+    /// Feeds one answer (in frames of the test target's `?fragment=` size), counts it, and
+    /// ends the connection if the test target asked for that after this many echoes.
+    async fn deliver(&mut self, reply: Message, state: &mut State) -> ControlFlow<Ending> {
+        let len = reply.len() as u64;
+        let frames = match &self.target {
+            Some(target) => target.frames(reply),
+            None => Err(reply),
+        };
+        match frames {
+            Ok(frames) => {
+                for frame in frames {
+                    self.write(|ws| ws.feed(frame)).await?;
+                }
+            }
+            Err(reply) => self.write(|ws| ws.feed(reply)).await?,
+        }
+        self.counts.messages_out += 1;
+        self.counts.bytes_out += len;
+        state.batch.add(len);
+        if let Some(target) = &mut self.target {
+            target.echoed();
+            if let Some(end) = target.due_end().cloned() {
+                return Break(self.end(end).await);
+            }
+        }
+        Continue(())
+    }
+
+    /// Ends the connection as the test target asked: a Close after everything fed, or the TCP
+    /// connection shut down without one once everything fed has gone.
+    async fn end(&mut self, end: End) -> Ending {
+        match end {
+            End::Close(frame) => self.close(frame, self.config.close_timeout).await,
+            End::Abort => {
+                if let Break(ending) = self.flush().await {
+                    return ending;
+                }
+                let stream = self.ws.get_mut();
+                if let Err(e) = futures_lite::AsyncWriteExt::close(stream).await {
+                    log::debug!("shutting down for the abort failed: {e}");
+                }
+                Ending::Aborted
+            }
+        }
     }
 
     fn shutdown_requested(&self) -> bool {

@@ -6,19 +6,24 @@
 
 use async_tungstenite::tungstenite::handshake::derive_accept_key;
 
+use crate::test_target::Controls;
 use crate::Config;
 
 /// How many headers a request may carry before we answer 431.
 const MAX_HEADERS: usize = 32;
 
 /// What the request head read so far calls for.
-#[derive(Debug, PartialEq, Eq)]
-pub(crate) enum Decision<'c> {
+#[derive(Debug, PartialEq)]
+pub(crate) enum Decision<'h, 'c> {
     /// The head is not complete yet: read more.
     NeedMore,
-    /// Answer 101; the head is `head_len` bytes long, and what follows it is the start of the
-    /// peer's first frames.
-    Upgrade { upgrade: Upgrade, head_len: usize },
+    /// Answer 101 (unless the handler refuses `request`); the head is `head_len` bytes long,
+    /// and what follows it is the start of the peer's first frames.
+    Upgrade {
+        upgrade: Upgrade,
+        request: Request<'h>,
+        head_len: usize,
+    },
     /// Answer 200 with the configured page.
     Page(&'c str),
     /// Answer the health check: 200 ok, or 503 draining.
@@ -52,11 +57,26 @@ pub struct Refusal {
 }
 
 impl Refusal {
-    pub(crate) const fn new(status: u16, reason: &'static str) -> Refusal {
+    pub(crate) const fn of(status: u16, reason: &'static str) -> Refusal {
         Refusal { status, reason }
     }
 
-    /// The HTTP status: 400, 403, 404, 426, 429, 431 or 503.
+    /// A refusal of one's own, for [`Open::Refuse`](crate::Open): an error status (400 to
+    /// 599) and its one-line reason; `None` for any other status.
+    ///
+    /// ```
+    /// let refusal = ws_echo::Refusal::new(401, "log in first").unwrap();
+    /// assert_eq!(refusal.body(), "log in first\n");
+    /// assert_eq!(ws_echo::Refusal::new(200, "fine"), None);
+    /// ```
+    pub fn new(status: u16, reason: &'static str) -> Option<Refusal> {
+        (400..=599)
+            .contains(&status)
+            .then_some(Refusal::of(status, reason))
+    }
+
+    /// The HTTP status: 400, 403, 404, 426, 429, 431 or 503 of ours, or what a handler or the
+    /// test target's `?status=` gave.
     pub fn status(&self) -> u16 {
         self.status
     }
@@ -194,16 +214,27 @@ impl Upgrade {
     }
 }
 
+/// An upgrade request as it came, for [`Handler::on_open`](crate::Handler::on_open), and the
+/// test target's controls it gave (when the test target is on).
+#[derive(Debug, PartialEq)]
+pub(crate) struct Request<'h> {
+    pub(crate) method: &'h str,
+    pub(crate) target: &'h str,
+    pub(crate) headers: Vec<(&'h str, &'h [u8])>,
+    pub(crate) controls: Option<Controls>,
+}
+
 /// Decides what the request head in `head` (everything read so far) gets.
-pub(crate) fn decide<'c>(head: &[u8], config: &'c Config) -> Decision<'c> {
+pub(crate) fn decide<'h, 'c>(head: &'h [u8], config: &'c Config) -> Decision<'h, 'c> {
     let mut headers = [httparse::EMPTY_HEADER; MAX_HEADERS];
     let mut request = httparse::Request::new(&mut headers);
-    let too_large = Decision::Refuse(Refusal::new(431, "request head too large"));
+    let too_large = Decision::Refuse(Refusal::of(431, "request head too large"));
     match request.parse(head) {
         Ok(httparse::Status::Complete(len)) if len <= config.max_request_head => {
             match check(&request, config) {
-                Ok(Answer::Upgrade(upgrade)) => Decision::Upgrade {
+                Ok(Answer::Upgrade(upgrade, request)) => Decision::Upgrade {
                     upgrade,
+                    request,
                     head_len: len,
                 },
                 Ok(Answer::Page(page)) => Decision::Page(page),
@@ -218,7 +249,7 @@ pub(crate) fn decide<'c>(head: &[u8], config: &'c Config) -> Decision<'c> {
             Decision::NeedMore
         }
         Ok(_) | Err(httparse::Error::TooManyHeaders) => too_large,
-        Err(_) => Decision::Refuse(Refusal::new(400, "malformed HTTP request")),
+        Err(_) => Decision::Refuse(Refusal::of(400, "malformed HTTP request")),
     }
 }
 
@@ -266,10 +297,10 @@ pub(crate) fn metrics_response(body: &str) -> String {
 }
 
 /// The health check's answer while draining.
-const DRAINING: Refusal = Refusal::new(503, "draining");
+const DRAINING: Refusal = Refusal::of(503, "draining");
 
 /// The answer to an upgrade once the shutdown signal has fired.
-const SHUTTING_DOWN: Refusal = Refusal::new(503, "shutting down, retry later");
+const SHUTTING_DOWN: Refusal = Refusal::of(503, "shutting down, retry later");
 
 /// The `Sec-WebSocket-Accept` value that answers a request's `Sec-WebSocket-Key` (RFC 6455,
 /// 4.2.2), for applications that answer the upgrade themselves and then call
@@ -283,9 +314,9 @@ pub fn accept_key(key: &[u8]) -> String {
 }
 
 /// What a valid request gets.
-enum Answer<'a> {
+enum Answer<'h, 'a> {
     /// 101.
-    Upgrade(Upgrade),
+    Upgrade(Upgrade, Request<'h>),
     /// 200 with the configured page.
     Page(&'a str),
     /// The health check.
@@ -294,13 +325,17 @@ enum Answer<'a> {
     Metrics(&'a crate::metrics::MetricsEndpoint),
 }
 
-/// Checks a complete request head: the page, the path, then the upgrade itself.
-fn check<'c>(
-    request: &httparse::Request<'_, '_>,
+/// Checks a complete request head: the page, the path, then the upgrade itself, and the test
+/// target's controls.
+fn check<'h, 'c>(
+    request: &httparse::Request<'_, 'h>,
     config: &'c Config,
-) -> Result<Answer<'c>, Refusal> {
+) -> Result<Answer<'h, 'c>, Refusal> {
     let target = request.path.unwrap_or("");
-    let path = target.split_once('?').map_or(target, |(path, _query)| path);
+    let (path, query) = match target.split_once('?') {
+        Some((path, query)) => (path, Some(query)),
+        None => (target, None),
+    };
     let headers = request.headers.iter().map(|h| (h.name, h.value));
     let upgrade = has_token(headers.clone(), "upgrade", "websocket");
     if let (Some(page), "/", false, Some("GET")) = (&config.page, path, upgrade, request.method) {
@@ -314,11 +349,22 @@ fn check<'c>(
             return Ok(Answer::Metrics(endpoint));
         }
     }
-    if path != config.path || !config.websocket {
-        return Err(Refusal::new(404, "no WebSocket endpoint at this path"));
+    if !config.serves_path(path) || !config.websocket {
+        return Err(Refusal::of(404, "no WebSocket endpoint at this path"));
     }
     let http_1_1 = request.version == Some(1);
-    check_upgrade(config, request.method, http_1_1, upgrade, headers).map(Answer::Upgrade)
+    let upgrade = check_upgrade(config, request.method, http_1_1, upgrade, headers.clone())?;
+    let controls = match config.test_target {
+        true => Controls::parse(query)?,
+        false => None,
+    };
+    let request = Request {
+        method: request.method.unwrap_or("GET"),
+        target,
+        headers: headers.collect(),
+        controls,
+    };
+    Ok(Answer::Upgrade(upgrade, request))
 }
 
 /// Checks an upgrade request, its path aside; `upgrade`: whether its `Upgrade` header lists
@@ -331,25 +377,25 @@ fn check_upgrade<'h>(
     headers: impl Iterator<Item = (&'h str, &'h [u8])> + Clone,
 ) -> Result<Upgrade, Refusal> {
     if method != Some("GET") {
-        return Err(Refusal::new(400, "the upgrade request must use GET"));
+        return Err(Refusal::of(400, "the upgrade request must use GET"));
     }
     if !http_1_1 {
-        return Err(Refusal::new(400, "the upgrade request must use HTTP/1.1"));
+        return Err(Refusal::of(400, "the upgrade request must use HTTP/1.1"));
     }
     if !upgrade || !has_token(headers.clone(), "connection", "upgrade") {
-        return Err(Refusal::new(426, "this endpoint only speaks WebSocket"));
+        return Err(Refusal::of(426, "this endpoint only speaks WebSocket"));
     }
     if header(headers.clone(), "sec-websocket-version") != Some(b"13".as_slice()) {
-        return Err(Refusal::new(
+        return Err(Refusal::of(
             426,
             "unsupported Sec-WebSocket-Version, use 13",
         ));
     }
     let key = header(headers.clone(), "sec-websocket-key")
         .filter(|key| is_valid_key(key))
-        .ok_or(Refusal::new(400, "missing or malformed Sec-WebSocket-Key"))?;
+        .ok_or(Refusal::of(400, "missing or malformed Sec-WebSocket-Key"))?;
     if !config.origin_allowed(header(headers.clone(), "origin")) {
-        return Err(Refusal::new(403, "origin not allowed"));
+        return Err(Refusal::of(403, "origin not allowed"));
     }
     if config.is_shutting_down() {
         return Err(SHUTTING_DOWN);
@@ -414,12 +460,24 @@ fn is_valid_key(key: &[u8]) -> bool {
 fn reason_phrase(status: u16) -> &'static str {
     match status {
         400 => "Bad Request",
+        401 => "Unauthorized",
+        402 => "Payment Required",
         403 => "Forbidden",
         404 => "Not Found",
+        405 => "Method Not Allowed",
+        408 => "Request Timeout",
+        409 => "Conflict",
+        410 => "Gone",
+        413 => "Content Too Large",
+        418 => "I'm a teapot",
         426 => "Upgrade Required",
         429 => "Too Many Requests",
         431 => "Request Header Fields Too Large",
+        500 => "Internal Server Error",
+        501 => "Not Implemented",
+        502 => "Bad Gateway",
         503 => "Service Unavailable",
+        504 => "Gateway Timeout",
         _ => "Error",
     }
 }
@@ -466,16 +524,26 @@ mod tests {
                 Decision::NeedMore
             );
         }
+        let Decision::Upgrade {
+            upgrade,
+            request,
+            head_len,
+        } = decide(REQUEST.as_bytes(), &config)
+        else {
+            panic!("not an upgrade");
+        };
         assert_eq!(
-            decide(REQUEST.as_bytes(), &config),
-            Decision::Upgrade {
-                upgrade: Upgrade {
-                    accept: "s3pPLMBiTxaQ9kYGzzhZRbK+xOo=".to_owned(),
-                    protocol: None,
-                },
-                head_len: REQUEST.len()
+            upgrade,
+            Upgrade {
+                accept: "s3pPLMBiTxaQ9kYGzzhZRbK+xOo=".to_owned(),
+                protocol: None,
             }
         );
+        assert_eq!(head_len, REQUEST.len());
+        assert_eq!((request.method, request.target), ("GET", "/ws"));
+        assert_eq!(request.headers.len(), 5);
+        assert_eq!(request.headers[0], ("Host", b"x".as_slice()));
+        assert_eq!(request.controls, None);
     }
 
     #[test]
@@ -574,7 +642,7 @@ mod tests {
         for (request, status, reason) in cases {
             assert_eq!(
                 decide(request.as_bytes(), &config),
-                Decision::Refuse(Refusal::new(status, reason)),
+                Decision::Refuse(Refusal::of(status, reason)),
                 "{request:?}"
             );
         }
@@ -587,7 +655,7 @@ mod tests {
     #[test]
     fn a_head_over_the_limit_gets_431_complete_or_not() {
         let config = Config::default().max_request_head(64);
-        let too_large = Decision::Refuse(Refusal::new(431, "request head too large"));
+        let too_large = Decision::Refuse(Refusal::of(431, "request head too large"));
         assert_eq!(decide(REQUEST.as_bytes(), &config), too_large);
         assert_eq!(decide(&REQUEST.as_bytes()[..65], &config), too_large);
         let many: String = (0..40).map(|i| format!("X-{i}: y\r\n")).collect();
@@ -600,7 +668,7 @@ mod tests {
         let plain = "GET / HTTP/1.1\r\nHost: x\r\n\r\n";
         assert_eq!(
             decide(plain.as_bytes(), &Config::default()),
-            Decision::Refuse(Refusal::new(404, "no WebSocket endpoint at this path"))
+            Decision::Refuse(Refusal::of(404, "no WebSocket endpoint at this path"))
         );
         let config = Config::default().page("<p>hi</p>");
         assert_eq!(
@@ -617,13 +685,13 @@ mod tests {
     #[test]
     fn refusals_carry_the_headers_their_status_calls_for() {
         assert_eq!(
-            Refusal::new(426, "this endpoint only speaks WebSocket").response(),
+            Refusal::of(426, "this endpoint only speaks WebSocket").response(),
             "HTTP/1.1 426 Upgrade Required\r\nContent-Type: text/plain; charset=utf-8\r\n\
              Content-Length: 36\r\nConnection: close\r\nUpgrade: websocket\r\n\
              Sec-WebSocket-Version: 13\r\n\r\nthis endpoint only speaks WebSocket\n"
         );
         assert_eq!(
-            Refusal::new(503, "too many connections, retry later").response(),
+            Refusal::of(503, "too many connections, retry later").response(),
             "HTTP/1.1 503 Service Unavailable\r\nContent-Type: text/plain; charset=utf-8\r\n\
              Content-Length: 34\r\nConnection: close\r\nRetry-After: 1\r\n\r\n\
              too many connections, retry later\n"

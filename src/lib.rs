@@ -70,6 +70,7 @@ mod handshake; // the upgrade as a pure function over the bytes read so far
 mod linger; // shutting down our side and draining, so that our last answer is read
 mod liveness; // activity stamps, heartbeat, write timeout (server loop and client)
 pub mod metrics; // what is recorded through the metrics facade, and a metrics endpoint
+mod open; // Connection and Open: what the upgrade carried, and the handler's answer to it
 pub mod runtimes; // what each runtime owns: listener, accept, spawn, dial, timer
 #[cfg(any(feature = "smol", feature = "async-std", feature = "tokio"))]
 mod server; // Server: accept loop, connection slots, drain, statistics
@@ -77,16 +78,18 @@ mod shutdown; // Shutdown, the graceful-stop signal
 #[cfg(any(feature = "smol", feature = "async-std", feature = "tokio"))]
 mod socket; // socket options through socket2
 mod summary; // Served, Summary, Ending: how a connection went
+mod test_target; // the query's controls: ?info, ?delay, ?close, ?abort, ?status, ?fragment
 mod timer; // Timer: whose timers and yield; deadlines that saturate
 #[cfg(feature = "tls")]
 #[cfg_attr(docsrs, doc(cfg(feature = "tls")))]
 pub mod tls; // rustls configs for the server and the client
 
 pub use config::Config;
-pub use connection::{serve, serve_upgraded};
+pub use connection::{serve, serve_accepted, serve_upgraded};
 pub use error::Error;
 pub use handler::{Echo, Handler};
 pub use handshake::{accept_key, Refusal, Upgrade};
+pub use open::{Connection, Open};
 #[cfg(any(feature = "smol", feature = "async-std", feature = "tokio"))]
 #[cfg_attr(
     docsrs,

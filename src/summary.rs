@@ -101,6 +101,8 @@ pub enum Ending {
     TimedOut(Timeout),
     /// Another I/O error ended the connection.
     Failed(String),
+    /// We dropped the connection without a Close, as the test target's `?abort` asked.
+    Aborted,
 }
 
 impl Ending {
@@ -164,6 +166,7 @@ impl fmt::Display for Ending {
             ),
             Ending::TimedOut(Timeout::WriteStalled) => write!(f, "timed out: writes stalled"),
             Ending::Failed(error) => write!(f, "failed: {error}"),
+            Ending::Aborted => write!(f, "aborted without Close, as asked"),
         }
     }
 }

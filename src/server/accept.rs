@@ -20,10 +20,10 @@ use crate::{linger, socket, Config, Error, Handler, Served, Shutdown, StatsHandl
 const ACCEPT_BACKOFF: Duration = Duration::from_millis(100);
 
 /// The answer to a connection over the limit, sent without reading its request.
-const BUSY: Refusal = Refusal::new(503, "too many connections, retry later");
+const BUSY: Refusal = Refusal::of(503, "too many connections, retry later");
 
 /// The answer to a connection over the limit for its client's address, sent the same way.
-const TOO_MANY: Refusal = Refusal::new(429, "too many connections from your address, retry later");
+const TOO_MANY: Refusal = Refusal::of(429, "too many connections from your address, retry later");
 
 /// Whether an accepted connection is served: in a slot (and in its address's place, under a
 /// limit per address), or refused with this answer, sent without reading its request, and why.
@@ -348,7 +348,12 @@ async fn connection<H: Handler>(
         conn = id, peer:% = peer, local:% = local, event = "open";
         "#{id} new connection {peer} -> {local}"
     );
-    match crate::serve(stream, &shared.config, handler).await {
+    let meta = crate::connection::Meta {
+        id,
+        peer: Some(peer),
+        local: Some(local),
+    };
+    match crate::connection::serve_as(stream, meta, &shared.config, handler).await {
         Ok(Served::WebSocket(summary)) => {
             log::info!(
                 conn = id, peer:% = peer, event = "ended",

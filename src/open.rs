@@ -1,0 +1,129 @@
+//! [`Connection`], what a connection's upgrade carried, as [`Handler::on_open`] sees it, and
+//! [`Open`], the handler's answer to it.
+//!
+//! [`Handler::on_open`]: crate::Handler::on_open
+
+use std::net::SocketAddr;
+
+use crate::{CloseFrame, Message, Refusal};
+
+/// A connection about to open: the upgrade request as the server received it, the addresses
+/// and the connection id. Borrowed from the request head, and only for the call to
+/// [`Handler::on_open`](crate::Handler::on_open): a handler keeps what it needs.
+///
+/// ```
+/// let headers: &[(&str, &[u8])] = &[("Host", b"example.com"), ("X-User", b"ada")];
+/// let connection = ws_echo::Connection::new("GET", "/chat/room?lang=en", headers);
+/// assert_eq!(connection.path(), "/chat/room");
+/// assert_eq!(connection.query(), Some("lang=en"));
+/// assert_eq!(connection.header("x-user"), Some(&b"ada"[..]));
+/// assert_eq!(connection.peer(), None);
+/// ```
+#[derive(Clone, Debug)]
+pub struct Connection<'r> {
+    pub(crate) id: u64,
+    pub(crate) peer: Option<SocketAddr>,
+    pub(crate) local: Option<SocketAddr>,
+    pub(crate) method: &'r str,
+    pub(crate) target: &'r str,
+    pub(crate) headers: &'r [(&'r str, &'r [u8])],
+    pub(crate) protocol: Option<&'r str>,
+}
+
+impl<'r> Connection<'r> {
+    /// A connection with this request line and headers, id 0 and no addresses: for testing a
+    /// handler's [`on_open`](crate::Handler::on_open) without a socket.
+    pub fn new(method: &'r str, target: &'r str, headers: &'r [(&'r str, &'r [u8])]) -> Self {
+        Connection {
+            id: 0,
+            peer: None,
+            local: None,
+            method,
+            target,
+            headers,
+            protocol: None,
+        }
+    }
+
+    /// The same with the peer's address.
+    pub fn with_peer(mut self, peer: SocketAddr) -> Self {
+        self.peer = Some(peer);
+        self
+    }
+
+    /// The connection's number: a [`Server`](crate::Server)'s count of the connections it has
+    /// accepted, from 1, as its log lines show it (`#7`); under [`serve`](crate::serve), a count
+    /// kept by the process.
+    pub fn id(&self) -> u64 {
+        self.id
+    }
+
+    /// The peer's address, when the server knows it: a [`Server`](crate::Server) and
+    /// [`serve_accepted`](crate::serve_accepted) do, [`serve`](crate::serve) on a bare stream
+    /// does not.
+    pub fn peer(&self) -> Option<SocketAddr> {
+        self.peer
+    }
+
+    /// Our address on the connection, when the server knows it (as [`peer`](Self::peer)).
+    pub fn local(&self) -> Option<SocketAddr> {
+        self.local
+    }
+
+    /// The request's method (`GET` for every upgrade served).
+    pub fn method(&self) -> &'r str {
+        self.method
+    }
+
+    /// The request target as sent: the path and, after a `?`, the query.
+    pub fn target(&self) -> &'r str {
+        self.target
+    }
+
+    /// The path, without the query.
+    pub fn path(&self) -> &'r str {
+        self.target
+            .split_once('?')
+            .map_or(self.target, |(path, _)| path)
+    }
+
+    /// The query, without its `?`; `None` when the target has none.
+    pub fn query(&self) -> Option<&'r str> {
+        self.target.split_once('?').map(|(_, query)| query)
+    }
+
+    /// The request's headers, in the order received, names as the client spelled them.
+    pub fn headers(&self) -> impl Iterator<Item = (&'r str, &'r [u8])> + '_ {
+        self.headers.iter().copied()
+    }
+
+    /// The first header of that name (in any case).
+    pub fn header(&self, name: &str) -> Option<&'r [u8]> {
+        self.headers()
+            .find(|(n, _)| n.eq_ignore_ascii_case(name))
+            .map(|(_, value)| value)
+    }
+
+    /// The subprotocol selected for the connection ([`Config::protocols`](crate::Config)).
+    pub fn protocol(&self) -> Option<&'r str> {
+        self.protocol
+    }
+}
+
+/// What [`Handler::on_open`](crate::Handler::on_open) answers: open the connection, open it
+/// with a first message, or refuse it.
+#[derive(Clone, Debug, PartialEq)]
+#[non_exhaustive]
+pub enum Open {
+    /// Upgrade and serve.
+    Accept,
+    /// Upgrade and send this message first, before any echo.
+    Greet(Message),
+    /// Upgrade, then close at once with this code and reason (the client learns why from the
+    /// Close; a browser sees it in its `close` event, which an HTTP status would not give it).
+    Close(CloseFrame),
+    /// Do not upgrade: answer with this HTTP status and one-line body. Under
+    /// [`serve_upgraded`](crate::serve_upgraded), whose 101 has already gone, this is a Close
+    /// 1008 with the refusal's reason.
+    Refuse(Refusal),
+}

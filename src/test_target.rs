@@ -1,0 +1,365 @@
+//! The test target ([`Config::test_target`](crate::Config::test_target)): controls read from
+//! the upgrade request's query that make a connection behave as a client or a proxy under test
+//! needs it to (late answers, a close or an abort after some echoes, a refused upgrade,
+//! fragmented echoes, the request as the server saw it). [`Controls::parse`] reads them (a bad
+//! value is an HTTP 400 naming it); the loop follows them through [`Target`].
+
+use std::time::Duration;
+
+use async_tungstenite::tungstenite::protocol::frame::coding::{CloseCode, Data, OpCode};
+use async_tungstenite::tungstenite::protocol::frame::Frame;
+use async_tungstenite::tungstenite::{Bytes, Message};
+
+use crate::{CloseFrame, Connection, Refusal};
+
+/// The longest `?delay=` and `?jitter=`: a test target answers within a minute.
+const MAX_DELAY: Duration = Duration::from_secs(60);
+
+/// How a connection ends once its `after` echoes have gone.
+#[derive(Clone, Debug, PartialEq)]
+pub(crate) enum End {
+    /// `?close=CODE[&reason=...]`: a Close with that code and reason.
+    Close(CloseFrame),
+    /// `?abort`: the TCP connection is dropped without a Close.
+    Abort,
+}
+
+/// The controls one request asked for.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub(crate) struct Controls {
+    /// `?info`: the first message is the request as the server saw it.
+    pub(crate) info: bool,
+    /// `?delay=`: every echo goes back this much later...
+    pub(crate) delay: Duration,
+    /// `?jitter=`: ...plus up to this much more, at random, each.
+    pub(crate) jitter: Duration,
+    /// `?close=` or `?abort`...
+    pub(crate) end: Option<End>,
+    /// ...after this many echoes (`?after=`, 0 when not given: at once).
+    pub(crate) after: u64,
+    /// `?fragment=`: every echo in frames of at most this many bytes.
+    pub(crate) fragment: Option<usize>,
+}
+
+/// `key=value` as `Controls::parse` reads it: the reason of a bad one names the control.
+fn bad(reason: &'static str) -> Refusal {
+    Refusal::of(400, reason)
+}
+
+impl Controls {
+    /// Reads the controls from a request's query. `Ok(None)`: none were given (unknown keys are
+    /// ignored: a proxy may add its own). `Err`: the answer instead of the upgrade, a 400 that
+    /// names the bad control or the status `?status=` asked for.
+    pub(crate) fn parse(query: Option<&str>) -> Result<Option<Controls>, Refusal> {
+        let Some(query) = query else {
+            return Ok(None);
+        };
+        let mut controls = Controls::default();
+        let (mut any, mut close, mut reason, mut abort, mut after) =
+            (false, None, None, false, None);
+        for (key, value) in form_urlencoded::parse(query.as_bytes()) {
+            any |= matches!(
+                &*key,
+                "info"
+                    | "delay"
+                    | "jitter"
+                    | "close"
+                    | "reason"
+                    | "abort"
+                    | "after"
+                    | "status"
+                    | "fragment"
+            );
+            match &*key {
+                "info" => controls.info = flag(&value).ok_or(bad("bad info: give it alone"))?,
+                "delay" => {
+                    controls.delay = duration(&value)
+                        .ok_or(bad("bad delay: want a duration such as 200ms, at most 1m"))?;
+                }
+                "jitter" => {
+                    controls.jitter = duration(&value)
+                        .ok_or(bad("bad jitter: want a duration such as 50ms, at most 1m"))?;
+                }
+                "close" => {
+                    close = Some(
+                        value
+                            .parse::<u16>()
+                            .ok()
+                            .filter(|&c| sendable(c))
+                            .ok_or(bad(
+                            "bad close: want a code we may send: 1000-1003, 1007-1014, 3000-4999",
+                        ))?,
+                    );
+                }
+                "reason" => {
+                    if value.len() > 123 {
+                        return Err(bad("bad reason: at most 123 bytes"));
+                    }
+                    reason = Some(value.into_owned());
+                }
+                "abort" => abort = flag(&value).ok_or(bad("bad abort: give it alone"))?,
+                "after" => {
+                    after = Some(
+                        value
+                            .parse::<u64>()
+                            .map_err(|_| bad("bad after: want a count of echoes, such as 3"))?,
+                    );
+                }
+                "status" => {
+                    let status = value
+                        .parse::<u16>()
+                        .ok()
+                        .filter(|s| (400..=599).contains(s));
+                    return Err(match status {
+                        Some(status) => Refusal::of(status, "refused as ?status= asked"),
+                        None => bad("bad status: want an HTTP error status, 400-599"),
+                    });
+                }
+                "fragment" => {
+                    controls.fragment =
+                        Some(
+                            value.parse::<usize>().ok().filter(|&n| n > 0).ok_or(bad(
+                                "bad fragment: want a frame size in bytes, 1 or more",
+                            ))?,
+                        );
+                }
+                _ => {}
+            }
+        }
+        controls.end = match (close, abort) {
+            (Some(_), true) => return Err(bad("bad close and abort: give one of them")),
+            (Some(code), false) => Some(End::Close(CloseFrame {
+                code: CloseCode::from(code),
+                reason: reason.unwrap_or_default().into(),
+            })),
+            (None, true) => Some(End::Abort),
+            (None, false) if reason.is_some() => return Err(bad("bad reason: it goes with close")),
+            (None, false) if after.is_some() => {
+                return Err(bad("bad after: it counts echoes before close or abort"))
+            }
+            (None, false) => None,
+        };
+        controls.after = after.unwrap_or(0);
+        Ok(any.then_some(controls))
+    }
+}
+
+/// A control given alone (`?info`), or as `1` / `true`; `0` / `false` turn it off.
+fn flag(value: &str) -> Option<bool> {
+    match value {
+        "" | "1" | "true" => Some(true),
+        "0" | "false" => Some(false),
+        _ => None,
+    }
+}
+
+/// A duration as humans write it, at most [`MAX_DELAY`].
+fn duration(value: &str) -> Option<Duration> {
+    humantime::parse_duration(value)
+        .ok()
+        .filter(|d| *d <= MAX_DELAY)
+}
+
+/// Whether a server may send this close code (RFC 6455, 7.4): not 1004-1006, 1015, nor the
+/// unassigned 1016-2999 or anything past 4999.
+fn sendable(code: u16) -> bool {
+    matches!(code, 1000..=1003 | 1007..=1014 | 3000..=4999)
+}
+
+/// The `?info` message: the request as the server saw it, one JSON text.
+pub(crate) fn info(connection: &Connection<'_>, instance: &str) -> Message {
+    let address = |a: Option<std::net::SocketAddr>| a.map(|a| a.to_string());
+    let headers: Vec<[String; 2]> = connection
+        .headers()
+        .map(|(name, value)| [name.to_owned(), String::from_utf8_lossy(value).into_owned()])
+        .collect();
+    let info = serde_json::json!({
+        "id": connection.id(),
+        "peer": address(connection.peer()),
+        "local": address(connection.local()),
+        "method": connection.method(),
+        "path": connection.path(),
+        "query": connection.query(),
+        "headers": headers,
+        "protocol": connection.protocol(),
+        "instance": instance,
+    });
+    Message::text(info.to_string())
+}
+
+/// The controls as one connection follows them: its count of echoes so far.
+#[derive(Debug)]
+pub(crate) struct Target {
+    controls: Controls,
+    echoes: u64,
+}
+
+impl Target {
+    pub(crate) fn new(controls: Controls) -> Target {
+        Target {
+            controls,
+            echoes: 0,
+        }
+    }
+
+    /// How much later the next echo goes back.
+    pub(crate) fn delay(&self) -> Duration {
+        let Controls { delay, jitter, .. } = self.controls;
+        if jitter.is_zero() {
+            return delay;
+        }
+        let nanos = u64::try_from(jitter.as_nanos()).unwrap_or(u64::MAX);
+        delay + Duration::from_nanos(fastrand::u64(0..=nanos))
+    }
+
+    /// How the connection ends now, if it was asked to end after as many echoes as have gone.
+    pub(crate) fn due_end(&self) -> Option<&End> {
+        (self.echoes >= self.controls.after)
+            .then_some(self.controls.end.as_ref())
+            .flatten()
+    }
+
+    /// One more echo went.
+    pub(crate) fn echoed(&mut self) {
+        self.echoes += 1;
+    }
+
+    /// `message` as the frames to send: more than one when it is longer than `?fragment=`.
+    pub(crate) fn frames(&self, message: Message) -> Result<Vec<Message>, Message> {
+        let Some(size) = self.controls.fragment else {
+            return Err(message);
+        };
+        let (data, payload) = match message {
+            Message::Text(text) if text.len() > size => (Data::Text, Bytes::from(text)),
+            Message::Binary(bytes) if bytes.len() > size => (Data::Binary, bytes),
+            other => return Err(other),
+        };
+        let count = payload.len().div_ceil(size);
+        Ok((0..count)
+            .map(|i| {
+                let opcode = OpCode::Data(if i == 0 { data } else { Data::Continue });
+                let end = ((i + 1) * size).min(payload.len());
+                let frame = Frame::message(payload.slice(i * size..end), opcode, i + 1 == count);
+                Message::Frame(frame)
+            })
+            .collect())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parse(query: &str) -> Result<Option<Controls>, (u16, &'static str)> {
+        Controls::parse(Some(query)).map_err(|r| (r.status(), r.reason()))
+    }
+
+    #[test]
+    fn no_query_or_only_unknown_keys_is_no_controls() {
+        assert_eq!(Controls::parse(None), Ok(None));
+        assert_eq!(parse(""), Ok(None));
+        assert_eq!(parse("token=abc&x"), Ok(None));
+    }
+
+    #[test]
+    fn each_control_is_read_as_written() {
+        let controls = parse("info&delay=200ms&jitter=50ms&fragment=1024&lb=1")
+            .unwrap()
+            .unwrap();
+        assert!(controls.info);
+        assert_eq!(controls.delay, Duration::from_millis(200));
+        assert_eq!(controls.jitter, Duration::from_millis(50));
+        assert_eq!(controls.fragment, Some(1024));
+        assert_eq!(controls.end, None);
+        let close = parse("close=4000&after=3&reason=bye%20now")
+            .unwrap()
+            .unwrap();
+        assert_eq!(
+            close.end,
+            Some(End::Close(CloseFrame {
+                code: CloseCode::from(4000),
+                reason: "bye now".into()
+            }))
+        );
+        assert_eq!(close.after, 3);
+        let abort = parse("abort&after=2").unwrap().unwrap();
+        assert_eq!((abort.end, abort.after), (Some(End::Abort), 2));
+        assert_eq!(parse("abort").unwrap().unwrap().after, 0);
+    }
+
+    #[test]
+    fn status_refuses_with_that_status() {
+        assert_eq!(parse("status=503"), Err((503, "refused as ?status= asked")));
+        assert_eq!(parse("status=418"), Err((418, "refused as ?status= asked")));
+    }
+
+    #[test]
+    fn a_bad_value_is_a_400_naming_the_control() {
+        for (query, word) in [
+            ("delay=soon", "bad delay"),
+            ("delay=2m", "bad delay"),
+            ("jitter=-1", "bad jitter"),
+            ("close=1005", "bad close"),
+            ("close=999", "bad close"),
+            ("close=5000", "bad close"),
+            ("close=4000&abort", "bad close and abort"),
+            ("after=3", "bad after"),
+            ("close=4000&after=x", "bad after"),
+            ("reason=x", "bad reason"),
+            ("status=200", "bad status"),
+            ("status=x", "bad status"),
+            ("fragment=0", "bad fragment"),
+            ("info=yes", "bad info"),
+            ("abort=maybe", "bad abort"),
+        ] {
+            let (status, reason) = parse(query).unwrap_err();
+            assert_eq!(status, 400, "{query}");
+            assert!(reason.starts_with(word), "{query}: {reason}");
+        }
+        let long = format!("close=4000&reason={}", "x".repeat(124));
+        assert_eq!(parse(&long), Err((400, "bad reason: at most 123 bytes")));
+    }
+
+    #[test]
+    fn fragments_are_at_most_the_size_and_only_the_first_has_the_type() {
+        let target = Target::new(Controls {
+            fragment: Some(4),
+            ..Controls::default()
+        });
+        let frames = target.frames(Message::text("0123456789")).unwrap();
+        let shapes: Vec<(OpCode, bool, Vec<u8>)> = frames
+            .into_iter()
+            .map(|m| match m {
+                Message::Frame(f) => (f.header().opcode, f.header().is_final, f.payload().to_vec()),
+                other => panic!("{other:?}"),
+            })
+            .collect();
+        assert_eq!(
+            shapes,
+            [
+                (OpCode::Data(Data::Text), false, b"0123".to_vec()),
+                (OpCode::Data(Data::Continue), false, b"4567".to_vec()),
+                (OpCode::Data(Data::Continue), true, b"89".to_vec()),
+            ]
+        );
+        assert_eq!(
+            target.frames(Message::binary(vec![1, 2, 3, 4])),
+            Err(Message::binary(vec![1, 2, 3, 4]))
+        );
+    }
+
+    #[test]
+    fn the_end_comes_after_its_count_of_echoes() {
+        let mut target = Target::new(parse("close=4000&after=2").unwrap().unwrap());
+        assert_eq!(target.due_end(), None);
+        target.echoed();
+        assert_eq!(target.due_end(), None);
+        target.echoed();
+        assert!(matches!(target.due_end(), Some(End::Close(_))));
+        let jittered = Target::new(parse("delay=10ms&jitter=5ms").unwrap().unwrap());
+        for _ in 0..100 {
+            let d = jittered.delay();
+            assert!(d >= Duration::from_millis(10) && d <= Duration::from_millis(15));
+        }
+    }
+}
