@@ -254,6 +254,10 @@ fn print(event: &Event) {
                 rtt.as_secs_f64() * 1e3
             )
         }
+        Event::ServerInfo { json } => match server_view(json) {
+            Some(view) => say!("the server saw: {view}"),
+            None => say!("the server saw: {json}"),
+        },
         Event::Unexpected { text } => say!("unexpected message: {}", shown(text)),
         Event::ServerClosed {
             code: Some(code),
@@ -375,4 +379,33 @@ fn finish(report: &ClientReport, rtts: &mut [Duration], args: &Args) -> ExitCode
     } else {
         ExitCode::FAILURE
     }
+}
+
+/// A test target's `?info` JSON as lines to read: the request line and addresses, then each
+/// header as the server received it. `None` when it is not that JSON.
+fn server_view(json: &str) -> Option<String> {
+    let info: serde_json::Value = serde_json::from_str(json).ok()?;
+    let text = |key: &str| info.get(key).and_then(|v| v.as_str()).unwrap_or("?");
+    let target = match info.get("query").and_then(|q| q.as_str()) {
+        Some(query) => format!("{}?{query}", text("path")),
+        None => text("path").to_owned(),
+    };
+    let mut view = format!(
+        "{} {target} from {} to {} (connection {} of {}, subprotocol {})",
+        text("method"),
+        text("peer"),
+        text("local"),
+        info.get("id")?,
+        text("instance"),
+        info.get("protocol")
+            .and_then(|p| p.as_str())
+            .unwrap_or("none"),
+    );
+    for header in info.get("headers")?.as_array()? {
+        let [name, value] = header.as_array()?.as_slice() else {
+            return None;
+        };
+        view += &format!("\n  {}: {}", name.as_str()?, value.as_str()?);
+    }
+    Some(view)
 }

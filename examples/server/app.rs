@@ -117,6 +117,13 @@ struct Args {
         from_str_fn(crate::runtime::runtime)
     )]
     runtime: Runtime,
+    /// be a test target: the upgrade request's query may ask for ?info, ?delay=200ms,
+    /// ?jitter=50ms, ?close=4000&after=3, ?abort&after=3, ?status=503, ?fragment=1024
+    #[argh(switch)]
+    test_target: bool,
+    /// this instance's name in the test target's ?info (default: "pid" and the process id)
+    #[argh(option)]
+    instance: Option<String>,
     /// executor threads: connections spread over them (default: one per core this process
     /// may run on; async-std keeps its own, one per core)
     #[argh(option, default = "crate::runtime::cores()")]
@@ -253,6 +260,12 @@ pub fn main() -> ExitCode {
     if let Some(bytes) = args.max_frame_size {
         config = config.max_frame_size(bytes);
     }
+    if args.test_target {
+        config = config.test_target();
+    }
+    if let Some(name) = &args.instance {
+        config = config.instance(name.as_str());
+    }
     for protocol in &args.protocol {
         config = config.protocol(protocol.as_str());
     }
@@ -330,6 +343,9 @@ pub fn main() -> ExitCode {
                 args.runtime.name()
             );
             println!("a page to try it: {http}://{local}/");
+            if args.test_target {
+                print_controls(&format!("{ws}://{local}{path}"));
+            }
         }
         Err(e) => log::warn!("the listener's address is unknown: {e}"),
     }
@@ -449,4 +465,35 @@ fn log_stats_every_minute(stats: StatsHandle) {
         std::thread::sleep(Duration::from_secs(60));
         log::debug!("so far: {}", stats.snapshot());
     });
+}
+
+/// What the test target takes, as the first lines say it (`--test-target`).
+fn print_controls(url: &str) {
+    println!("test target: add controls to the URL's query, e.g. {url}?delay=200ms&info");
+    for (control, what) in [
+        (
+            "info",
+            "the first message is the request as the server saw it (JSON)",
+        ),
+        ("delay=200ms", "every echo goes back that much later"),
+        ("jitter=50ms", "and up to that much more, at random"),
+        (
+            "close=4000&after=3",
+            "after 3 echoes, Close 4000 (&reason=... for a reason)",
+        ),
+        (
+            "abort&after=3",
+            "after 3 echoes, the TCP connection drops without a Close",
+        ),
+        (
+            "status=503",
+            "the upgrade is refused with that HTTP status (400-599)",
+        ),
+        (
+            "fragment=1024",
+            "every echo in frames of at most 1024 bytes",
+        ),
+    ] {
+        println!("  ?{control:<20} {what}");
+    }
 }

@@ -103,6 +103,17 @@ impl Default for ClientConfig {
 }
 
 impl ClientConfig {
+    /// Whether the URL asks a test target for its view of the request (`?info` in the query),
+    /// which comes as the first message of each connection.
+    pub(crate) fn asks_info(&self) -> bool {
+        let query = self.url.split_once('?').map_or("", |(_, q)| q);
+        let query = query.split_once('#').map_or(query, |(q, _)| q);
+        form_urlencoded::parse(query.as_bytes())
+            .filter(|(key, _)| key == "info")
+            .last()
+            .is_some_and(|(_, value)| !matches!(&*value, "0" | "false"))
+    }
+
     /// A config for `url` with every other setting at its default.
     pub fn new(url: impl Into<String>) -> Self {
         ClientConfig {

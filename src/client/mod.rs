@@ -72,6 +72,13 @@ pub enum Event {
         /// The echoed text, or "N bytes of binary".
         text: String,
     },
+    /// The server's view of our upgrade request: the first message of each connection when the
+    /// URL asks a test target for it (`?info`), the JSON text it sent (see
+    /// [`Config::test_target`](crate::Config)). Not an echo; not counted as unexpected.
+    ServerInfo {
+        /// The JSON text as received.
+        json: String,
+    },
     /// A message arrived that is not the echo of the oldest message awaiting one.
     Unexpected {
         /// What arrived: its text, or "N bytes of binary".
@@ -220,6 +227,7 @@ where
         },
         echoes: Echoes::default(),
         on_event: &mut on_event,
+        info_due: false,
     };
     loop {
         match run.session(&mut link, stop.as_mut()).await {

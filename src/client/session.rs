@@ -48,6 +48,8 @@ pub(super) struct Run<'a, E> {
     pub(super) report: ClientReport,
     pub(super) echoes: Echoes,
     pub(super) on_event: &'a mut E,
+    /// The connection's first message is the server's view of the request (`?info`).
+    pub(super) info_due: bool,
 }
 
 /// What woke a session up.
@@ -71,6 +73,8 @@ impl<E: FnMut(&Event)> Run<'_, E> {
         link: &mut Link<S>,
         mut stop: Pin<&mut impl Future<Output = ()>>,
     ) -> SessionEnd {
+        // A test target asked for `?info` sends it first, before any echo.
+        self.info_due = self.config.asks_info();
         if let Err(reason) = self.resend(link).await {
             return SessionEnd::Lost(reason);
         }
@@ -246,6 +250,10 @@ impl<E: FnMut(&Event)> Run<'_, E> {
             Message::Text(text) => text.to_string(),
             other => format!("{} bytes of binary", other.len()),
         };
+        if std::mem::take(&mut self.info_due) && message.is_text() {
+            (self.on_event)(&Event::ServerInfo { json: text });
+            return None;
+        }
         match self.echoes.received(&message) {
             Matched::Echo { seq, rtt } => {
                 self.report.echoed += 1;
