@@ -1,0 +1,320 @@
+//! The test target (`Config::test_target`): each control of the upgrade request's query, under
+//! each runtime, on real sockets and read frame by frame; a bad value's 400; and a server
+//! without the setting, which ignores them all.
+
+use std::io::Read;
+use std::time::{Duration, Instant};
+
+use suite::*;
+use ws_echo::client::{ClientConfig, Event};
+use ws_echo::Config;
+
+fn target() -> Config {
+    Config::default().test_target().instance("test-1")
+}
+
+/// The upgrade of `target` (path and query) on a test target; the 101 asserted exactly.
+fn open(addr: std::net::SocketAddr, target: &str) -> Raw {
+    Raw::upgrade_with(addr, &upgrade_request(target, ""))
+}
+
+#[test]
+fn info_is_the_request_as_the_server_saw_it() {
+    for rt in runtimes() {
+        let addr = start(rt, target());
+        let request = upgrade_request("/ws?info&lb=eu", "X-Probe: seen by the server\r\n");
+        let (stream, head) = answer_head(addr, &request);
+        assert!(head.starts_with("HTTP/1.1 101 "), "{head}");
+        let peer = stream.local_addr().unwrap();
+        let mut raw = Raw { stream };
+        let first = raw.read();
+        assert_eq!((first.opcode, first.fin), (TEXT, true));
+        let info: serde_json::Value = serde_json::from_slice(&first.payload).unwrap();
+        assert_eq!(info["peer"], peer.to_string(), "{rt:?}");
+        assert_eq!(info["local"], addr.to_string(), "{rt:?}");
+        assert_eq!(info["method"], "GET");
+        assert_eq!(info["path"], "/ws");
+        assert_eq!(info["query"], "info&lb=eu");
+        assert_eq!(info["id"], 1, "{rt:?}: the server's first connection");
+        assert_eq!(info["instance"], "test-1");
+        assert_eq!(info["protocol"], serde_json::Value::Null);
+        let headers = info["headers"].as_array().unwrap();
+        assert_eq!(headers.len(), 6);
+        assert_eq!(headers[0], serde_json::json!(["Host", "test"]));
+        assert_eq!(
+            headers[5],
+            serde_json::json!(["X-Probe", "seen by the server"])
+        );
+        // Then a plain echo.
+        raw.send(true, TEXT, b"after info");
+        assert_eq!(raw.read().payload, b"after info");
+    }
+}
+
+#[test]
+fn delay_holds_each_echo_while_pings_are_answered_at_once() {
+    const DELAY: Duration = Duration::from_millis(300);
+    // The slack allowed past the delay: this machine is shared; a late timer, not a wrong one.
+    const SLACK: Duration = Duration::from_secs(2);
+    for rt in runtimes() {
+        let addr = start(rt, target());
+        let mut raw = open(addr, "/ws?delay=300ms");
+        let sent = Instant::now();
+        raw.send(true, TEXT, b"one");
+        raw.send(true, PING, b"meanwhile");
+        let pong = raw.read();
+        assert_eq!(
+            (pong.opcode, pong.payload),
+            (PONG, b"meanwhile".to_vec()),
+            "{rt:?}"
+        );
+        assert!(
+            sent.elapsed() < DELAY,
+            "{rt:?}: the pong waited {:?}",
+            sent.elapsed()
+        );
+        let echo = raw.read();
+        let rtt = sent.elapsed();
+        assert_eq!(
+            (echo.opcode, echo.payload),
+            (TEXT, b"one".to_vec()),
+            "{rt:?}"
+        );
+        assert!(rtt >= DELAY && rtt < DELAY + SLACK, "{rt:?}: rtt {rtt:?}");
+    }
+}
+
+#[test]
+fn jitter_adds_at_most_its_amount_and_order_is_kept() {
+    let addr = start(runtimes()[0], target());
+    let mut raw = open(addr, "/ws?delay=50ms&jitter=100ms");
+    let sent = Instant::now();
+    for n in 0..10u8 {
+        raw.send(true, BINARY, &[n]);
+    }
+    for n in 0..10u8 {
+        assert_eq!(raw.read().payload, [n], "in order");
+    }
+    assert!(sent.elapsed() >= Duration::from_millis(50));
+}
+
+#[test]
+fn close_after_three_gives_exactly_three_echoes_then_the_close() {
+    for rt in runtimes() {
+        let addr = start(rt, target());
+        let mut raw = open(addr, "/ws?close=4000&after=3&reason=bye%20now");
+        for n in 0..5u8 {
+            raw.send(true, BINARY, &[n]);
+        }
+        for n in 0..3u8 {
+            let echo = raw.read();
+            assert_eq!((echo.opcode, echo.payload), (BINARY, vec![n]), "{rt:?}");
+        }
+        assert_eq!(raw.read_close(), (4000, "bye now".to_owned()), "{rt:?}");
+        raw.send(true, CLOSE, &close_payload(4000, ""));
+        raw.assert_eof();
+    }
+}
+
+#[test]
+fn abort_after_three_gives_three_echoes_then_eof_without_a_close() {
+    for rt in runtimes() {
+        let addr = start(rt, target());
+        let mut raw = open(addr, "/ws?abort&after=3");
+        for n in 0..3u8 {
+            raw.send(true, BINARY, &[n]);
+        }
+        for n in 0..3u8 {
+            assert_eq!(raw.read().payload, [n], "{rt:?}");
+        }
+        let mut rest = Vec::new();
+        raw.stream.read_to_end(&mut rest).unwrap();
+        assert_eq!(rest, b"", "{rt:?}: EOF, no Close");
+    }
+}
+
+/// Our client under `?abort&after=3`: it reconnects after each abort and every message sent is
+/// accounted for, echoed or missing.
+#[test]
+fn the_client_reconnects_through_aborts_and_accounts_for_every_message() {
+    for rt in runtimes() {
+        let addr = start(rt, target());
+        let mut config = ClientConfig::new(format!("ws://{addr}/ws?abort&after=3"))
+            .interval(Duration::from_millis(5))
+            .count(10);
+        config.backoff_initial = Duration::from_millis(5);
+        let mut downs = 0;
+        let report = run_client(rt, &config, never(), |e| {
+            if let Event::LinkDown { reason } = e {
+                assert_eq!(reason, "the server closed the connection without a Close");
+                downs += 1;
+            }
+        })
+        .unwrap();
+        assert_eq!(report.echoed, 10, "{rt:?}: {report:?}");
+        assert_eq!(report.missing + report.unexpected, 0, "{rt:?}: {report:?}");
+        assert_eq!(report.sent, report.echoed + report.missing, "{rt:?}");
+        // Every third echo ends a connection: after 3, 6 and 9.
+        assert_eq!(report.reconnects, 3, "{rt:?}: {report:?}");
+        assert_eq!(downs, 3, "{rt:?}");
+    }
+}
+
+/// `?info` through our client: the first message of each connection is the server's view,
+/// not an echo.
+#[test]
+fn the_client_takes_info_as_the_servers_view_not_as_an_echo() {
+    let rt = runtimes()[0];
+    let addr = start(rt, target());
+    let config = ClientConfig::new(format!("ws://{addr}/ws?info&delay=20ms"))
+        .interval(Duration::from_millis(5))
+        .count(3);
+    let mut views = Vec::new();
+    let mut rtts = Vec::new();
+    let report = run_client(rt, &config, never(), |e| match e {
+        Event::ServerInfo { json } => views.push(json.clone()),
+        Event::Echo { rtt, .. } => rtts.push(*rtt),
+        _ => {}
+    })
+    .unwrap();
+    assert_eq!(
+        (report.echoed, report.unexpected, report.missing),
+        (3, 0, 0)
+    );
+    assert_eq!(views.len(), 1);
+    let info: serde_json::Value = serde_json::from_str(&views[0]).unwrap();
+    assert_eq!(info["query"], "info&delay=20ms");
+    assert!(
+        rtts.iter().all(|rtt| *rtt >= Duration::from_millis(20)),
+        "{rtts:?}"
+    );
+}
+
+#[test]
+fn status_refuses_the_upgrade_with_that_status() {
+    for rt in runtimes() {
+        let addr = start(rt, target());
+        assert_eq!(
+            http(addr, &upgrade_request("/ws?status=503", "")),
+            "HTTP/1.1 503 Service Unavailable\r\nContent-Type: text/plain; charset=utf-8\r\n\
+             Content-Length: 26\r\nConnection: close\r\nRetry-After: 1\r\n\r\n\
+             refused as ?status= asked\n",
+            "{rt:?}"
+        );
+        let answer = http(addr, &upgrade_request("/ws?status=418", ""));
+        assert!(
+            answer.starts_with("HTTP/1.1 418 I'm a teapot\r\n"),
+            "{answer}"
+        );
+    }
+}
+
+#[test]
+fn fragment_sends_each_echo_in_frames_of_at_most_that_size() {
+    for rt in runtimes() {
+        let addr = start(rt, target());
+        let mut raw = open(addr, "/ws?fragment=1024");
+        let payload: Vec<u8> = (0..3000u32).map(|i| (i % 251) as u8).collect();
+        raw.send(true, BINARY, &payload);
+        let frames: Vec<Frame> = (0..3).map(|_| raw.read()).collect();
+        let shapes: Vec<(bool, u8, usize)> = frames
+            .iter()
+            .map(|f| (f.fin, f.opcode, f.payload.len()))
+            .collect();
+        assert_eq!(
+            shapes,
+            [
+                (false, BINARY, 1024),
+                (false, CONTINUATION, 1024),
+                (true, CONTINUATION, 952)
+            ],
+            "{rt:?}"
+        );
+        let whole: Vec<u8> = frames.into_iter().flat_map(|f| f.payload).collect();
+        assert_eq!(whole, payload, "{rt:?}");
+        // Text too, split anywhere (the whole is what must be UTF-8); a short one stays whole.
+        let text = "é".repeat(1000);
+        raw.send(true, TEXT, text.as_bytes());
+        let first = raw.read();
+        assert_eq!(
+            (first.fin, first.opcode, first.payload.len()),
+            (false, TEXT, 1024)
+        );
+        let second = raw.read();
+        assert_eq!(
+            (second.fin, second.opcode, second.payload.len()),
+            (true, CONTINUATION, 976)
+        );
+        assert_eq!([first.payload, second.payload].concat(), text.as_bytes());
+        raw.send(true, TEXT, b"short");
+        let short = raw.read();
+        assert_eq!(
+            (short.fin, short.opcode, short.payload),
+            (true, TEXT, b"short".to_vec())
+        );
+    }
+}
+
+#[test]
+fn a_bad_control_value_gets_400_naming_it() {
+    for rt in runtimes() {
+        let addr = start(rt, target());
+        for (query, reason) in [
+            (
+                "delay=soon",
+                "bad delay: want a duration such as 200ms, at most 1m",
+            ),
+            (
+                "close=1006",
+                "bad close: want a code we may send: 1000-1003, 1007-1014, 3000-4999",
+            ),
+            (
+                "fragment=0",
+                "bad fragment: want a frame size in bytes, 1 or more",
+            ),
+            (
+                "status=302",
+                "bad status: want an HTTP error status, 400-599",
+            ),
+        ] {
+            let answer = http(addr, &upgrade_request(&format!("/ws?{query}"), ""));
+            assert_eq!(
+                answer,
+                format!(
+                    "HTTP/1.1 400 Bad Request\r\nContent-Type: text/plain; charset=utf-8\r\n\
+                     Content-Length: {}\r\nConnection: close\r\n\r\n{reason}\n",
+                    reason.len() + 1
+                ),
+                "{rt:?}: {query}"
+            );
+        }
+    }
+}
+
+#[test]
+fn without_the_setting_every_control_is_ignored() {
+    for rt in runtimes() {
+        let addr = start(rt, Config::default());
+        let mut raw = open(
+            addr,
+            "/ws?info&delay=5s&close=4000&after=0&abort&status=503&fragment=1&delay=soon",
+        );
+        let sent = Instant::now();
+        for n in 0..3u8 {
+            raw.send(true, BINARY, &[n, n]);
+        }
+        for n in 0..3u8 {
+            assert_eq!(
+                raw.read(),
+                Frame {
+                    fin: true,
+                    opcode: BINARY,
+                    payload: vec![n, n]
+                }
+            );
+        }
+        assert!(sent.elapsed() < Duration::from_secs(5), "{rt:?}: delayed");
+        raw.send(true, CLOSE, &close_payload(1000, ""));
+        assert_eq!(raw.read_close(), (1000, String::new()), "{rt:?}");
+    }
+}
