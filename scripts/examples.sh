@@ -130,6 +130,31 @@ serve_as nohealth --no-health
 check "with --no-health, /health gets 404" test "$(curl -s -o /dev/null -w '%{http_code}' "$(http_of "$served_url")/health")" = 404
 kill "$served_pid"
 
+# The test target: the controls printed, ?info shown by the client, a delay in its RTTs, a bad
+# value's 400 named, ?status and an abort answered as asked; and a plain server ignores them.
+serve_as target --test-target --instance examples-1
+check "--test-target prints the controls" grep -q '^  ?close=4000&after=3 ' "$work/target.out"
+timeout 20 "$bin/client" "${args[@]}" --url "$served_url?info&delay=200ms" --interval 50ms --count 2 >"$work/info.out" 2>&1
+check "?info: the client prints the server's view" \
+  grep -Eq '^the server saw: GET /ws\?info&delay=200ms from 127\.0\.0\.1:[0-9]+ to 127\.0\.0\.1:[0-9]+ \(connection 1 of examples-1, subprotocol none\)$' "$work/info.out"
+check "?info: ... with the headers it received" grep -qx '  Origin: http://localhost/' "$work/info.out"
+check "?delay=200ms: every round trip takes the delay" \
+  test "$(grep -Ec '^received: Hello World \(#[12], rtt 2[0-9]{2}\.[0-9]+ ms\)$' "$work/info.out")" -eq 2
+check "?info and ?delay: every echo accounted for" grep -qx 'sent 2, echoed 2, missing 0, resent 0, reconnects 0' "$work/info.out"
+timeout 20 "$bin/client" "${args[@]}" --url "$served_url?delay=soon" --count 1 >/dev/null 2>"$work/bad.err"
+check "a bad control: exit 1" test $? -eq 1
+check "... with the 400 naming it" grep -qx "error: $served_url?delay=soon: the server answered HTTP 400 instead of upgrading: bad delay: want a duration such as 200ms, at most 1m" "$work/bad.err"
+timeout 20 "$bin/client" "${args[@]}" --url "$served_url?status=503" --count 1 >/dev/null 2>"$work/status.err"
+check "?status=503: HTTP 503" grep -q 'the server answered HTTP 503 instead of upgrading: refused as ?status= asked$' "$work/status.err"
+timeout 20 "$bin/client" "${args[@]}" --url "$served_url?abort&after=2" --interval 20ms --count 5 >"$work/abort.out" 2>&1
+check "?abort&after=2: the client sees the link drop twice" \
+  test "$(grep -cx 'link down: the server closed the connection without a Close' "$work/abort.out")" -eq 2
+check "... reconnects, and every echo is accounted for" grep -Eqx 'sent 5, echoed 5, missing 0, resent [0-9]+, reconnects 2' "$work/abort.out"
+kill "$served_pid"
+timeout 20 "$bin/client" "${args[@]}" --url "$url?delay=5s&status=503&abort" --interval 20ms --count 2 >"$work/plain.out" 2>&1
+check "a server without --test-target ignores the controls" \
+  grep -qx 'sent 2, echoed 2, missing 0, resent 0, reconnects 0' "$work/plain.out"
+
 # Bad usage: one line, exit 2, nothing served.
 usage() { # usage NAME BINARY ARGS...: the binary refuses its flags with one line and exit 2
   local name=$1 binary=$2; shift 2

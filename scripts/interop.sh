@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Interoperability with real third-party peers, every byte checked by the peer scripts in
 # interop/: Chromium (the server's page, driven by chromedriver), Python's websockets, Node's ws
+# (and the first two against the test target's ?info and ?delay, the page's controls too)
 # and the Go seed against our server example; our client example against Python's, Node's and
 # the Go seed's servers; and our server behind nginx, whose proxy_read_timeout a heartbeat must
 # beat (shortened to 2 s here, with a 500 ms ping, to keep the check fast; the defaults are
@@ -52,6 +53,11 @@ if need "chromium, chromedriver, selenium" python3 -c 'import selenium; import s
   protocols_page=${protocols_url/ws:/http:}
   check "subprotocols from python websockets and chromium" \
     python3 interop/subprotocols.py "$protocols_url" "${protocols_page%/ws}/"
+  start target "$bin/server" --addr 127.0.0.1:0 --test-target
+  wait_line "$work/target.log" '^serving ws://'
+  target_url=$(sed -n 's/^serving \(ws:[^ ]*\).*/\1/p' "$work/target.log")
+  check "the test target's ?info and ?delay from python websockets and chromium" \
+    python3 interop/test_target.py "$target_url"
   # The page names its icon inline: the browser asks for no /favicon.ico (nothing else here
   # asks for a path the server does not serve).
   check "chromium asked for no path the server lacks" test "$(grep -c 'refused with HTTP 404' "$work/ours.log")" -eq 0

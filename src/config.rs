@@ -282,8 +282,9 @@ impl Config {
 
     /// Sets [`Config::page`] to ws-echo's own page: type messages, see their echoes and round
     /// trip times, the connection's state; it reconnects when the server comes back. No build
-    /// step, no external assets. It talks to [`Config::path`] as set when this is called: set
-    /// the path first.
+    /// step, no external assets. It talks to [`Config::path`] as set when this is called, and
+    /// offers the test target's controls (info, a delay, a close after some echoes) when
+    /// [`Config::test_target`] is on: set both first.
     ///
     /// ```
     /// let config = ws_echo::Config::default().path("/echo").bundled_page();
@@ -291,7 +292,9 @@ impl Config {
     /// assert!(page.contains("\"/echo\""));
     /// ```
     pub fn bundled_page(self) -> Self {
-        let page = include_str!("page.html").replace("{{WS_PATH}}", &self.path);
+        let page = include_str!("page.html")
+            .replace("{{WS_PATH}}", &self.path)
+            .replace("{{TEST_TARGET}}", if self.test_target { "true" } else { "false" });
         self.page(page)
     }
 
