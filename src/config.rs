@@ -294,7 +294,10 @@ impl Config {
     pub fn bundled_page(self) -> Self {
         let page = include_str!("page.html")
             .replace("{{WS_PATH}}", &self.path)
-            .replace("{{TEST_TARGET}}", if self.test_target { "true" } else { "false" });
+            .replace(
+                "{{TEST_TARGET}}",
+                if self.test_target { "true" } else { "false" },
+            );
         self.page(page)
     }
 

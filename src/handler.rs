@@ -102,7 +102,9 @@ pub trait Handler {
     /// out in the order they were given, each no earlier than its delay. What waits counts
     /// against the connection's bound ([`Config::max_message_size`](crate::Config)): past it, no
     /// more is read until answers have gone. A shutdown sends its Close 1001 after every
-    /// waiting answer has gone (within [`Config::drain_timeout`](crate::Config)).
+    /// waiting answer has gone (within [`Config::drain_timeout`](crate::Config)); a Close from
+    /// the peer, or one the handler returns, ends the connection after what has gone already
+    /// (the peer closed before the rest was due).
     fn delay(&mut self, answer: &Message) -> Duration {
         let _ = answer;
         Duration::ZERO

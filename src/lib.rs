@@ -13,7 +13,10 @@
 //! The timed-writer client lives in [`client`].
 //!
 //! The per-message step is a [`Handler`]; [`Echo`] is the default. Plug in your own to keep all
-//! the connection handling and change only the answer.
+//! the connection handling and change only the answer: it sees each upgrade request first
+//! ([`Handler::on_open`]: route by path, refuse, greet) and may answer later than at once
+//! ([`Handler::delay`]). [`Config::test_target`] turns the server into a target for testing
+//! WebSocket clients and proxies (`?info`, `?delay=200ms`, `?close=4000&after=3`, ...).
 //!
 //! # Example
 //!

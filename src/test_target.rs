@@ -132,6 +132,7 @@ impl Controls {
                 code: CloseCode::from(code),
                 reason: reason.unwrap_or_default().into(),
             })),
+            (None, true) if reason.is_some() => return Err(bad("bad reason: it goes with close")),
             (None, true) => Some(End::Abort),
             (None, false) if reason.is_some() => return Err(bad("bad reason: it goes with close")),
             (None, false) if after.is_some() => {
@@ -306,6 +307,7 @@ mod tests {
             ("after=3", "bad after"),
             ("close=4000&after=x", "bad after"),
             ("reason=x", "bad reason"),
+            ("abort&reason=x", "bad reason"),
             ("status=200", "bad status"),
             ("status=x", "bad status"),
             ("fragment=0", "bad fragment"),
