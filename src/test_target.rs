@@ -111,7 +111,10 @@ impl Controls {
                         .ok()
                         .filter(|s| (400..=599).contains(s));
                     return Err(match status {
-                        Some(status) => Refusal::of(status, "refused as ?status= asked"),
+                        Some(status) => {
+                            crate::metrics::test_target(&["status"]);
+                            Refusal::of(status, "refused as ?status= asked")
+                        }
                         None => bad("bad status: want an HTTP error status, 400-599"),
                     });
                 }
@@ -141,7 +144,27 @@ impl Controls {
             (None, false) => None,
         };
         controls.after = after.unwrap_or(0);
+        if any {
+            crate::metrics::test_target(&controls.names());
+        }
         Ok(any.then_some(controls))
+    }
+
+    /// The controls given, as the metrics name them.
+    fn names(&self) -> Vec<&'static str> {
+        let given = [
+            ("info", self.info),
+            ("delay", !self.delay.is_zero()),
+            ("jitter", !self.jitter.is_zero()),
+            ("close", matches!(self.end, Some(End::Close(_)))),
+            ("abort", matches!(self.end, Some(End::Abort))),
+            ("fragment", self.fragment.is_some()),
+        ];
+        given
+            .into_iter()
+            .filter(|(_, on)| *on)
+            .map(|(name, _)| name)
+            .collect()
     }
 }
 

@@ -47,7 +47,7 @@ fn moved(before: &BTreeMap<String, f64>) -> BTreeMap<String, f64> {
 fn each_connection_refusal_and_close_is_counted_exactly() {
     recorder();
     for rt in runtimes() {
-        let config = Config::default().health("/health");
+        let config = Config::default().health("/health").test_target();
         let server = start_server(rt, config, ws_echo::Echo);
         // A server describes the metrics and sets its build info as it starts.
         eventually("the build info", build_info_is_set);
@@ -80,22 +80,37 @@ fn each_connection_refusal_and_close_is_counted_exactly() {
             .starts_with("HTTP/1.1 200"));
         // A connection that just goes away: ended without a close.
         drop(Raw::upgrade(server.addr));
-        eventually("both connections ended", || {
-            server.stats.snapshot().connections == 2 && server.stats.snapshot().open == 0
+        // The test target: a late echo, then an abort; a refusal as asked.
+        let mut late = Raw::upgrade_with(
+            server.addr,
+            &upgrade_request("/ws?delay=1ms&abort&after=1", ""),
+        );
+        late.send(true, TEXT, b"x");
+        assert_eq!(late.read().payload, b"x");
+        late.assert_eof();
+        assert!(
+            http(server.addr, &upgrade_request("/ws?status=503", "")).starts_with("HTTP/1.1 503")
+        );
+        eventually("the three connections ended", || {
+            server.stats.snapshot().connections == 3 && server.stats.snapshot().open == 0
         });
 
         let expected: BTreeMap<String, f64> = [
-            ("ws_echo_connections_total", 2.0),
-            ("ws_echo_messages_total{direction=\"received\"}", 3.0),
-            ("ws_echo_messages_total{direction=\"sent\"}", 3.0),
-            ("ws_echo_bytes_total{direction=\"received\"}", 12.0),
-            ("ws_echo_bytes_total{direction=\"sent\"}", 12.0),
+            ("ws_echo_connections_total", 3.0),
+            ("ws_echo_messages_total{direction=\"received\"}", 4.0),
+            ("ws_echo_messages_total{direction=\"sent\"}", 4.0),
+            ("ws_echo_bytes_total{direction=\"received\"}", 13.0),
+            ("ws_echo_bytes_total{direction=\"sent\"}", 13.0),
             ("ws_echo_closes_total{code=\"1000\"}", 1.0),
-            ("ws_echo_ended_without_close_total", 1.0),
+            ("ws_echo_ended_without_close_total", 2.0),
             ("ws_echo_refused_total{status=\"404\"}", 1.0),
+            ("ws_echo_refused_total{status=\"503\"}", 1.0),
+            ("ws_echo_test_target_total{control=\"delay\"}", 1.0),
+            ("ws_echo_test_target_total{control=\"abort\"}", 1.0),
+            ("ws_echo_test_target_total{control=\"status\"}", 1.0),
             ("ws_echo_health_checks_total{status=\"200\"}", 1.0),
-            ("ws_echo_handshake_duration_seconds_count", 2.0),
-            ("ws_echo_connection_duration_seconds_count", 2.0),
+            ("ws_echo_handshake_duration_seconds_count", 3.0),
+            ("ws_echo_connection_duration_seconds_count", 3.0),
         ]
         .into_iter()
         .map(|(name, n)| (name.to_owned(), n))
