@@ -86,16 +86,18 @@ fn delay_holds_each_echo_while_pings_are_answered_at_once() {
 
 #[test]
 fn jitter_adds_at_most_its_amount_and_order_is_kept() {
-    let addr = start(runtimes()[0], target());
-    let mut raw = open(addr, "/ws?delay=50ms&jitter=100ms");
-    let sent = Instant::now();
-    for n in 0..10u8 {
-        raw.send(true, BINARY, &[n]);
+    for rt in runtimes() {
+        let addr = start(rt, target());
+        let mut raw = open(addr, "/ws?delay=50ms&jitter=100ms");
+        let sent = Instant::now();
+        for n in 0..10u8 {
+            raw.send(true, BINARY, &[n]);
+        }
+        for n in 0..10u8 {
+            assert_eq!(raw.read().payload, [n], "{rt:?}: in order");
+        }
+        assert!(sent.elapsed() >= Duration::from_millis(50), "{rt:?}");
     }
-    for n in 0..10u8 {
-        assert_eq!(raw.read().payload, [n], "in order");
-    }
-    assert!(sent.elapsed() >= Duration::from_millis(50));
 }
 
 #[test]
@@ -157,6 +159,40 @@ fn the_client_reconnects_through_aborts_and_accounts_for_every_message() {
         // Every third echo ends a connection: after 3, 6 and 9.
         assert_eq!(report.reconnects, 3, "{rt:?}: {report:?}");
         assert_eq!(downs, 3, "{rt:?}");
+    }
+}
+
+/// Our client under `?close=4000&after=3`: each Close is reported, counted as abnormal, and
+/// reconnected from; every message is accounted for.
+#[test]
+fn the_client_reconnects_through_closes_and_accounts_for_every_message() {
+    for rt in runtimes() {
+        let addr = start(rt, target());
+        let mut config =
+            ClientConfig::new(format!("ws://{addr}/ws?close=4000&after=3&reason=again"))
+                .interval(Duration::from_millis(5))
+                .count(7);
+        config.backoff_initial = Duration::from_millis(5);
+        let mut closes = Vec::new();
+        let report = run_client(rt, &config, never(), |e| {
+            if let Event::ServerClosed { code, reason } = e {
+                closes.push((*code, reason.clone()));
+            }
+        })
+        .unwrap();
+        assert_eq!(
+            (report.echoed, report.missing, report.unexpected),
+            (7, 0, 0),
+            "{rt:?}: {report:?}"
+        );
+        assert_eq!(report.sent, 7, "{rt:?}");
+        // After 3 and 6 echoes; the 7th ends the run before a third close.
+        assert_eq!(closes, vec![(Some(4000), "again".to_owned()); 2], "{rt:?}");
+        assert_eq!(
+            (report.reconnects, report.abnormal_closes),
+            (2, 2),
+            "{rt:?}"
+        );
     }
 }
 
