@@ -662,8 +662,13 @@ where
         };
         match frames {
             Ok(frames) => {
-                for frame in frames {
+                // `?fragment=1` makes a frame of every byte: let the others run between
+                // batches of them, as between batches of echoes.
+                for (n, frame) in frames.enumerate() {
                     self.feed_aside(frame).await?;
+                    if n % BATCH as usize == BATCH as usize - 1 {
+                        self.config.timer.yield_now().await;
+                    }
                 }
             }
             Err(reply) => self.feed_aside(reply).await?,

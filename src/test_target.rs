@@ -248,8 +248,9 @@ impl Target {
         self.echoes += 1;
     }
 
-    /// `message` as the frames to send: more than one when it is longer than `?fragment=`.
-    pub(crate) fn frames(&self, message: Message) -> Result<Vec<Message>, Message> {
+    /// `message` as the frames to send, when it is longer than `?fragment=`: made one at a
+    /// time (`?fragment=1` on a mebibyte is a million frames). `Err`: the message as it is.
+    pub(crate) fn frames(&self, message: Message) -> Result<Fragments, Message> {
         let Some(size) = self.controls.fragment else {
             return Err(message);
         };
@@ -258,15 +259,45 @@ impl Target {
             Message::Binary(bytes) if bytes.len() > size => (Data::Binary, bytes),
             other => return Err(other),
         };
-        let count = payload.len().div_ceil(size);
-        Ok((0..count)
-            .map(|i| {
-                let opcode = OpCode::Data(if i == 0 { data } else { Data::Continue });
-                let end = ((i + 1) * size).min(payload.len());
-                let frame = Frame::message(payload.slice(i * size..end), opcode, i + 1 == count);
-                Message::Frame(frame)
-            })
-            .collect())
+        Ok(Fragments {
+            data,
+            payload,
+            size,
+            sent: 0,
+        })
+    }
+}
+
+/// The frames of one fragmented echo: the first carries the type, the rest are continuations,
+/// the last is final.
+#[derive(Debug)]
+pub(crate) struct Fragments {
+    data: Data,
+    payload: Bytes,
+    size: usize,
+    /// Bytes of the payload in frames so far.
+    sent: usize,
+}
+
+impl Iterator for Fragments {
+    type Item = Message;
+
+    fn next(&mut self) -> Option<Message> {
+        if self.sent >= self.payload.len() {
+            return None;
+        }
+        let opcode = match self.sent {
+            0 => OpCode::Data(self.data),
+            _ => OpCode::Data(Data::Continue),
+        };
+        let end = (self.sent + self.size).min(self.payload.len());
+        let frame = Frame::message(
+            self.payload.slice(self.sent..end),
+            opcode,
+            end == self.payload.len(),
+        );
+        self.sent = end;
+        Some(Message::Frame(frame))
     }
 }
 
@@ -351,7 +382,10 @@ mod tests {
             fragment: Some(4),
             ..Controls::default()
         });
-        let frames = target.frames(Message::text("0123456789")).unwrap();
+        let frames: Vec<Message> = target
+            .frames(Message::text("0123456789"))
+            .unwrap()
+            .collect();
         let shapes: Vec<(OpCode, bool, Vec<u8>)> = frames
             .into_iter()
             .map(|m| match m {
@@ -368,8 +402,10 @@ mod tests {
             ]
         );
         assert_eq!(
-            target.frames(Message::binary(vec![1, 2, 3, 4])),
-            Err(Message::binary(vec![1, 2, 3, 4]))
+            target
+                .frames(Message::binary(vec![1, 2, 3, 4]))
+                .unwrap_err(),
+            Message::binary(vec![1, 2, 3, 4])
         );
     }
 
