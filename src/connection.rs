@@ -13,7 +13,7 @@ use futures_lite::{future, AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 
 use crate::echo_loop::Opening;
 use crate::handshake::{self, Decision};
-use crate::test_target::Target;
+use crate::test_target::{Controls, Target};
 use crate::timer::{later, Timer};
 use crate::{
     echo_loop, linger, Config, Connection, Error, Handler, Refusal, Served, Summary, Upgrade,
@@ -358,9 +358,14 @@ fn open<H: Handler>(
         headers: &request.headers,
         protocol: upgrade.protocol(),
     };
+    // The test target's controls first: a bad one is the answer, whatever the handler says.
+    let controls = match config.test_target {
+        true => Controls::parse(connection.query())?,
+        false => None,
+    };
     let mut opening = Opening::default();
     let opened = on_open(handler, &connection);
-    if let Some(controls) = request.controls {
+    if let Some(controls) = controls {
         if controls.info {
             opening.first.push(crate::test_target::info(
                 &connection,

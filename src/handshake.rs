@@ -6,7 +6,6 @@
 
 use async_tungstenite::tungstenite::handshake::derive_accept_key;
 
-use crate::test_target::Controls;
 use crate::Config;
 
 /// How many headers a request may carry before we answer 431.
@@ -214,14 +213,13 @@ impl Upgrade {
     }
 }
 
-/// An upgrade request as it came, for [`Handler::on_open`](crate::Handler::on_open), and the
-/// test target's controls it gave (when the test target is on).
+/// An upgrade request as it came, for [`Handler::on_open`](crate::Handler::on_open) and the
+/// test target's controls.
 #[derive(Debug, PartialEq)]
 pub(crate) struct Request<'h> {
     pub(crate) method: &'h str,
     pub(crate) target: &'h str,
     pub(crate) headers: Vec<(&'h str, &'h [u8])>,
-    pub(crate) controls: Option<Controls>,
 }
 
 /// Decides what the request head in `head` (everything read so far) gets.
@@ -325,17 +323,13 @@ enum Answer<'h, 'a> {
     Metrics(&'a crate::metrics::MetricsEndpoint),
 }
 
-/// Checks a complete request head: the page, the path, then the upgrade itself, and the test
-/// target's controls.
+/// Checks a complete request head: the page, the path, then the upgrade itself.
 fn check<'h, 'c>(
     request: &httparse::Request<'_, 'h>,
     config: &'c Config,
 ) -> Result<Answer<'h, 'c>, Refusal> {
     let target = request.path.unwrap_or("");
-    let (path, query) = match target.split_once('?') {
-        Some((path, query)) => (path, Some(query)),
-        None => (target, None),
-    };
+    let path = target.split_once('?').map_or(target, |(path, _query)| path);
     let headers = request.headers.iter().map(|h| (h.name, h.value));
     let upgrade = has_token(headers.clone(), "upgrade", "websocket");
     if let (Some(page), "/", false, Some("GET")) = (&config.page, path, upgrade, request.method) {
@@ -354,15 +348,10 @@ fn check<'h, 'c>(
     }
     let http_1_1 = request.version == Some(1);
     let upgrade = check_upgrade(config, request.method, http_1_1, upgrade, headers.clone())?;
-    let controls = match config.test_target {
-        true => Controls::parse(query)?,
-        false => None,
-    };
     let request = Request {
         method: request.method.unwrap_or("GET"),
         target,
         headers: headers.collect(),
-        controls,
     };
     Ok(Answer::Upgrade(upgrade, request))
 }
@@ -543,7 +532,6 @@ mod tests {
         assert_eq!((request.method, request.target), ("GET", "/ws"));
         assert_eq!(request.headers.len(), 5);
         assert_eq!(request.headers[0], ("Host", b"x".as_slice()));
-        assert_eq!(request.controls, None);
     }
 
     #[test]
