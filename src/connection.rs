@@ -52,6 +52,8 @@ use crate::{
 /// | a plain `GET /` with [`Config::page`] set | 200 and the page |
 /// | a plain `GET` of [`Config::health`] | `200 ok`; `503 draining` once the shutdown signal fired |
 /// | an upgrade once the shutdown signal fired | HTTP 503 "shutting down, retry later", `Retry-After: 1` |
+/// | the handler's [`on_open`](Handler::on_open) answers [`Open::Refuse`](crate::Open) / [`Open::Close`](crate::Open) | that HTTP status / the 101, then that Close |
+/// | a bad control in the query, with [`Config::test_target`] on | HTTP 400 naming it (otherwise the query is ignored) |
 ///
 /// An HTTP refusal's body is its one-line reason. Echoes of everything that has already arrived
 /// are written before one flush, and the loop stops reading while the socket cannot take its
@@ -189,13 +191,12 @@ pub async fn serve_upgraded<S, H>(
     stream: S,
     upgrade: Upgrade,
     config: &Config,
-    handler: H,
+    mut handler: H,
 ) -> Summary
 where
     S: AsyncRead + AsyncWrite + Unpin,
     H: Handler,
 {
-    let mut handler = handler;
     let meta = Meta::counted(None, None);
     let connection = Connection {
         id: meta.id,
