@@ -66,7 +66,7 @@ impl Opening {
             Open::Greet(message) => self.first.push(message),
             Open::Close(frame) => self.close = Some(frame),
             Open::Refuse(refusal) => return Err(refusal),
-            _ => {}
+            Open::Accept => {}
         }
         Ok(())
     }
