@@ -342,6 +342,61 @@ mod tests {
         assert_eq!(parse("abort").unwrap().unwrap().after, 0);
     }
 
+    /// Whatever the query, an answer: controls, none, or a refusal with an error status and a
+    /// reason naming a control; never a panic.
+    #[test]
+    fn any_query_gets_an_answer() {
+        const PIECES: &[&str] = &[
+            "info",
+            "delay",
+            "jitter",
+            "close",
+            "reason",
+            "abort",
+            "after",
+            "status",
+            "fragment",
+            "=",
+            "&",
+            "%",
+            "%2",
+            "%20",
+            "%ff",
+            "0",
+            "1",
+            "4000",
+            "65536",
+            "99999999999999999999",
+            "ms",
+            "s",
+            "1m",
+            "-",
+            "+",
+            ".",
+            "é",
+            "?",
+            "#",
+            "",
+            "true",
+            "x",
+        ];
+        let mut rng = fastrand::Rng::with_seed(6455);
+        for _ in 0..20_000 {
+            let query: String = (0..rng.usize(0..12))
+                .map(|_| PIECES[rng.usize(..PIECES.len())])
+                .collect();
+            match Controls::parse(Some(&query)) {
+                Ok(_) => {}
+                Err(refusal) => {
+                    assert!((400..=599).contains(&refusal.status()), "{query}");
+                    let named = refusal.reason().starts_with("bad ")
+                        || refusal.reason() == "refused as ?status= asked";
+                    assert!(named, "{query}: {}", refusal.reason());
+                }
+            }
+        }
+    }
+
     #[test]
     fn status_refuses_with_that_status() {
         assert_eq!(parse("status=503"), Err((503, "refused as ?status= asked")));
