@@ -148,8 +148,9 @@ fn handles() -> Option<Arc<Handles>> {
     HANDLES.read().ok()?.clone()
 }
 
-/// The bucket bounds, in seconds, that suit `ws_echo_handshake_duration_seconds` and `ws_echo_connection_duration_seconds`: from a loopback
-/// handshake (100 µs) to a day-long connection. For an exporter's histogram settings.
+/// The bucket bounds, in seconds, that suit `ws_echo_handshake_duration_seconds` and
+/// `ws_echo_connection_duration_seconds`: from a loopback handshake (100 µs) to a day-long
+/// connection. For an exporter's histogram settings.
 pub const DURATION_BUCKETS: &[f64] = &[
     0.0001, 0.0005, 0.001, 0.005, 0.01, 0.05, 0.1, 0.5, 1.0, 5.0, 30.0, 60.0, 300.0, 3600.0,
     86400.0,
