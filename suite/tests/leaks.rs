@@ -1,5 +1,6 @@
-//! Abrupt disconnects (a reset mid-handshake, mid-frame, mid-message, or a plain close there)
-//! leak nothing: the open file descriptors and the connection tasks return to their baseline.
+//! Abrupt disconnects (a reset mid-handshake, mid-frame, mid-message, with answers waiting for
+//! their time, or a plain close there; the test target's abort) leak nothing: the open file
+//! descriptors and the connection tasks return to their baseline.
 
 use std::io::Write;
 use std::net::TcpStream;
@@ -62,7 +63,8 @@ fn eventually(mut done: impl FnMut() -> bool) -> bool {
 fn abrupt_disconnects_leave_no_descriptor_or_task_behind() {
     for rt in runtimes() {
         let alive = Arc::new(AtomicUsize::new(1));
-        let addr = start_with(rt, Config::default(), Counted(Arc::clone(&alive)));
+        let config = Config::default().test_target();
+        let addr = start_with(rt, config, Counted(Arc::clone(&alive)));
         // Warm up: the runtime's own descriptors and threads exist from here on.
         let mut ws = connect(addr);
         assert_eq!(
@@ -79,6 +81,15 @@ fn abrupt_disconnects_leave_no_descriptor_or_task_behind() {
         let baseline = open_fds();
 
         for round in 0..20 {
+            // With answers waiting a minute (the test target's delay), and with the test
+            // target's abort: each connection goes when its peer does, not when its answers
+            // are due.
+            let mut waiting = Raw::upgrade_with(addr, &upgrade_request("/ws?delay=1m", ""));
+            waiting.send(true, TEXT, b"due in a minute");
+            let mut aborted = Raw::upgrade_with(addr, &upgrade_request("/ws?abort&after=1", ""));
+            aborted.send(true, TEXT, b"one");
+            assert_eq!(aborted.read().payload, b"one");
+            aborted.assert_eof();
             // Mid-handshake: half a request.
             let mut half = TcpStream::connect(addr).unwrap();
             half.write_all(b"GET /ws HTTP/1.1\r\nHost: x\r\nSec-WebSocket-")
@@ -90,6 +101,7 @@ fn abrupt_disconnects_leave_no_descriptor_or_task_behind() {
             let mut mid_message = Raw::upgrade(addr);
             mid_message.send(false, TEXT, b"to be continued");
             if round % 2 == 0 {
+                reset(waiting.stream);
                 reset(half);
                 reset(mid_frame.stream);
                 reset(mid_message.stream);
