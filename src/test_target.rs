@@ -41,7 +41,7 @@ pub(crate) struct Controls {
     pub(crate) fragment: Option<usize>,
 }
 
-/// `key=value` as `Controls::parse` reads it: the reason of a bad one names the control.
+/// The 400 for a bad control value; its reason names the control.
 fn bad(reason: &'static str) -> Refusal {
     Refusal::of(400, reason)
 }
@@ -58,18 +58,6 @@ impl Controls {
         let (mut any, mut close, mut reason, mut abort, mut after) =
             (false, None, None, false, None);
         for (key, value) in form_urlencoded::parse(query.as_bytes()) {
-            any |= matches!(
-                &*key,
-                "info"
-                    | "delay"
-                    | "jitter"
-                    | "close"
-                    | "reason"
-                    | "abort"
-                    | "after"
-                    | "status"
-                    | "fragment"
-            );
             match &*key {
                 "info" => controls.info = flag(&value).ok_or(bad("bad info: give it alone"))?,
                 "delay" => {
@@ -126,8 +114,9 @@ impl Controls {
                             ))?,
                         );
                 }
-                _ => {}
+                _ => continue,
             }
+            any = true;
         }
         controls.end = match (close, abort) {
             (Some(_), true) => return Err(bad("bad close and abort: give one of them")),
@@ -169,7 +158,7 @@ impl Controls {
 }
 
 /// A control given alone (`?info`), or as `1` / `true`; `0` / `false` turn it off.
-fn flag(value: &str) -> Option<bool> {
+pub(crate) fn flag(value: &str) -> Option<bool> {
     match value {
         "" | "1" | "true" => Some(true),
         "0" | "false" => Some(false),
