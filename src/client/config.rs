@@ -111,7 +111,7 @@ impl ClientConfig {
         form_urlencoded::parse(query.as_bytes())
             .filter(|(key, _)| key == "info")
             .last()
-            .is_some_and(|(_, value)| !matches!(&*value, "0" | "false"))
+            .is_some_and(|(_, value)| crate::test_target::flag(&value) == Some(true))
     }
 
     /// A config for `url` with every other setting at its default.
