@@ -39,6 +39,11 @@ pub fn eventually(what: &str, mut done: impl FnMut() -> bool) {
     }
 }
 
+/// The file descriptors this process has open now.
+pub fn open_fds() -> usize {
+    std::fs::read_dir("/proc/self/fd").unwrap().count()
+}
+
 /// The examples' runtime helper: `block_on`, and `block_on_threads` with `run_server` for a
 /// server on several executor threads as the server example runs one.
 #[path = "../../examples/common/runtime.rs"]

@@ -35,10 +35,6 @@ impl Handler for Counted {
     }
 }
 
-fn open_fds() -> usize {
-    std::fs::read_dir("/proc/self/fd").unwrap().count()
-}
-
 /// Closes `stream` with a reset (SO_LINGER 0) instead of a FIN.
 fn reset(stream: TcpStream) {
     socket2::SockRef::from(&stream)
