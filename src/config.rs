@@ -131,16 +131,10 @@ pub struct Config {
     /// works under any executor; an application on tokio sets [`Timer::Tokio`](Timer). The
     /// server sets its runtime's. Default: [`Timer::AsyncIo`].
     pub timer: Timer,
-    /// The test target: when on, the upgrade request's query may ask a connection to behave as
-    /// a client or proxy under test needs (`?info`, `?delay=200ms`, `?close=4000&after=3`,
-    /// `?abort`, `?status=503`, `?fragment=1024`; the README's table says what each does), and
-    /// a bad control value gets HTTP 400 naming it. Off, the query is ignored: a pure echo.
-    /// Default: `false`.
-    pub test_target: bool,
-    /// This server instance's name, as the test target's `?info` shows it (which instance
-    /// behind a load balancer served a connection). `None`: `pid` and the process id.
-    /// Default: `None`.
-    pub instance: Option<String>,
+    /// The most that answers waiting for their time ([`Handler::delivery`](crate::Handler))
+    /// may hold on one connection, in payload bytes (each answer also counts 64): past it,
+    /// nothing more is read until some have gone. Default: 1 MiB.
+    pub max_waiting_answers: usize,
 }
 
 impl Default for Config {
@@ -170,8 +164,7 @@ impl Default for Config {
             tls: None,
             drain_timeout: Duration::from_secs(10),
             timer: Timer::AsyncIo,
-            test_target: false,
-            instance: None,
+            max_waiting_answers: 1 << 20,
         }
     }
 }
@@ -282,9 +275,8 @@ impl Config {
 
     /// Sets [`Config::page`] to ws-echo's own page: type messages, see their echoes and round
     /// trip times, the connection's state; it reconnects when the server comes back. No build
-    /// step, no external assets. It talks to [`Config::path`] as set when this is called, and
-    /// offers the test target's controls (info, a delay, a close after some echoes) when
-    /// [`Config::test_target`] is on: set both first.
+    /// step, no external assets. It talks to [`Config::path`] as set when this is called: set
+    /// that first.
     ///
     /// ```
     /// let config = ws_echo::Config::default().path("/echo").bundled_page();
@@ -292,12 +284,7 @@ impl Config {
     /// assert!(page.contains("\"/echo\""));
     /// ```
     pub fn bundled_page(self) -> Self {
-        let page = include_str!("page.html")
-            .replace("{{WS_PATH}}", &self.path)
-            .replace(
-                "{{TEST_TARGET}}",
-                if self.test_target { "true" } else { "false" },
-            );
+        let page = crate::page::render(&self.path, false);
         self.page(page)
     }
 
@@ -371,30 +358,10 @@ impl Config {
         self
     }
 
-    /// Turns on [`Config::test_target`].
-    ///
-    /// ```
-    /// let config = ws_echo::Config::default().test_target().instance("eu-1");
-    /// assert!(config.test_target);
-    /// assert_eq!(config.instance.as_deref(), Some("eu-1"));
-    /// ```
-    pub fn test_target(mut self) -> Self {
-        self.test_target = true;
+    /// Sets [`Config::max_waiting_answers`].
+    pub fn max_waiting_answers(mut self, bytes: usize) -> Self {
+        self.max_waiting_answers = bytes;
         self
-    }
-
-    /// Sets [`Config::instance`].
-    pub fn instance(mut self, name: impl Into<String>) -> Self {
-        self.instance = Some(name.into());
-        self
-    }
-
-    /// The instance's name for `?info`.
-    pub(crate) fn instance_name(&self) -> String {
-        match &self.instance {
-            Some(name) => name.clone(),
-            None => format!("pid {}", std::process::id()),
-        }
     }
 
     /// Whether `path` (without its query) is upgraded: [`Config::path`] itself, or under it
@@ -461,6 +428,7 @@ impl Config {
             ("max_request_head", self.max_request_head),
             ("read_buffer_size", self.read_buffer_size),
             ("write_buffer_size", self.write_buffer_size),
+            ("max_waiting_answers", self.max_waiting_answers),
         ];
         if let Some((name, _)) = sizes.iter().find(|(_, size)| *size == 0) {
             return invalid(format!("{name} must be above 0"));

@@ -11,13 +11,15 @@ use std::time::Instant;
 
 use futures_lite::{future, AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 
-use crate::echo_loop::Opening;
-use crate::handshake::{self, Decision};
-use crate::test_target::{Controls, Target};
+use crate::config::Config;
+use crate::echo_loop::{self, Prelude};
+use crate::error::Error;
+use crate::handler::Handler;
+use crate::handshake::{self, Decision, Refusal, Upgrade};
+use crate::linger;
+use crate::open::{Connection, Open};
+use crate::summary::{Served, Summary};
 use crate::timer::{later, Timer};
-use crate::{
-    echo_loop, linger, Config, Connection, Error, Handler, Refusal, Served, Summary, Upgrade,
-};
 
 /// Serves one connection on a raw stream: answers the HTTP upgrade (checking the path and
 /// origin against `config`), then runs the echo loop with `handler` until the connection ends.
@@ -53,7 +55,6 @@ use crate::{
 /// | a plain `GET` of [`Config::health`] | `200 ok`; `503 draining` once the shutdown signal fired |
 /// | an upgrade once the shutdown signal fired | HTTP 503 "shutting down, retry later", `Retry-After: 1` |
 /// | the handler's [`on_open`](Handler::on_open) answers [`Open::Refuse`](crate::Open) / [`Open::Close`](crate::Open) | that HTTP status / the 101, then that Close |
-/// | a bad control in the query, with [`Config::test_target`] on | HTTP 400 naming it (otherwise the query is ignored) |
 ///
 /// An HTTP refusal's body is its one-line reason. Echoes of everything that has already arrived
 /// are written before one flush, and the loop stops reading while the socket cannot take its
@@ -88,11 +89,11 @@ where
     S: AsyncRead + AsyncWrite + Unpin,
     H: Handler,
 {
-    serve_as(stream, Meta::counted(None, None), config, handler).await
+    serve_as(stream, Identity::counted(None, None), config, handler).await
 }
 
 /// [`serve`] for a connection the application accepted itself and whose addresses it knows:
-/// the handler's [`Connection`] (and the test target's `?info`) carries them.
+/// the handler's [`Connection`] carries them.
 ///
 /// ```
 /// # #[cfg(feature = "smol")]
@@ -122,17 +123,17 @@ where
 {
     serve_as(
         stream,
-        Meta::counted(Some(peer), Some(local)),
+        Identity::counted(Some(peer), Some(local)),
         config,
         handler,
     )
     .await
 }
 
-/// [`serve`], for a connection `meta` says who it is.
+/// [`serve`], for a connection `identity` says who it is.
 pub(crate) async fn serve_as<S, H>(
     stream: S,
-    meta: Meta,
+    identity: Identity,
     config: &Config,
     handler: H,
 ) -> Result<Served, Error>
@@ -153,9 +154,9 @@ where
                 .map_err(|e| Error::Tls(format!("handshake failed: {e}")))
         });
         let stream = within(config.timer, deadline, accepting).await?;
-        return upgrade_and_run(stream, config, handler, meta, started, deadline).await;
+        return upgrade_and_run(stream, config, handler, identity, started, deadline).await;
     }
-    upgrade_and_run(stream, config, handler, meta, started, deadline).await
+    upgrade_and_run(stream, config, handler, identity, started, deadline).await
 }
 
 /// Runs the echo loop on a stream whose HTTP upgrade the application's own HTTP layer (hyper,
@@ -166,8 +167,7 @@ where
 /// [`on_open`](Handler::on_open) is called with a [`Connection`] that knows the selected
 /// subprotocol and a process-wide id, but not the request (the application's HTTP layer has
 /// it, and hands what the handler needs to the handler value); [`Open::Refuse`](crate::Open)
-/// becomes a Close 1008 with the refusal's reason, the 101 having gone. The test target's
-/// controls are not read here.
+/// becomes a Close 1008 with the refusal's reason, the 101 having gone.
 ///
 /// Not cancel-safe, like [`serve`].
 ///
@@ -197,23 +197,25 @@ where
     S: AsyncRead + AsyncWrite + Unpin,
     H: Handler,
 {
-    let meta = Meta::counted(None, None);
+    let identity = Identity::counted(None, None);
     let connection = Connection {
-        id: meta.id,
+        id: identity.id,
         protocol: upgrade.protocol(),
         ..Connection::new("GET", "", &[])
     };
-    let mut opening = Opening::default();
-    if let Err(refusal) = opening.add(on_open(&mut handler, &connection)) {
+    let prelude = Prelude::of(on_open(&mut handler, &connection)).unwrap_or_else(|refusal| {
         // The 101 has gone: the refusal becomes a Close (1011 for a handler that failed).
         let code = match refusal.status() {
             500 => crate::CloseCode::Error,
             _ => crate::CloseCode::Policy,
         };
         let reason = refusal.reason().into();
-        opening.close = Some(crate::CloseFrame { code, reason });
-    }
-    echo_loop::run(stream, Vec::new(), config, handler, Instant::now(), opening).await
+        Prelude {
+            then: crate::Then::Close(crate::CloseFrame { code, reason }),
+            ..Prelude::default()
+        }
+    });
+    echo_loop::run(stream, Vec::new(), config, handler, Instant::now(), prelude).await
 }
 
 /// The HTTP upgrade (before `deadline`), then the loop.
@@ -221,7 +223,7 @@ async fn upgrade_and_run<S, H>(
     mut stream: S,
     config: &Config,
     mut handler: H,
-    meta: Meta,
+    identity: Identity,
     started: Instant,
     deadline: Instant,
 ) -> Result<Served, Error>
@@ -230,30 +232,30 @@ where
     H: Handler,
 {
     // Boxed: its buffers would otherwise stay in every connection's future for its whole life.
-    let upgrade = Box::pin(upgrade(&mut stream, config, &mut handler, meta));
-    let (rest, opening) = match within(config.timer, deadline, upgrade).await? {
-        Handshake::Upgraded(rest, opening) => (rest, opening),
+    let upgrade = Box::pin(upgrade(&mut stream, config, &mut handler, identity));
+    let (rest, prelude) = match within(config.timer, deadline, upgrade).await? {
+        Handshake::Upgraded(rest, prelude) => (rest, prelude),
         Handshake::Answered(served) => return Ok(served),
     };
     crate::metrics::handshake(started.elapsed());
-    let summary = echo_loop::run(stream, rest, config, handler, started, opening).await;
+    let summary = echo_loop::run(stream, rest, config, handler, started, prelude).await;
     Ok(Served::WebSocket(summary))
 }
 
 /// Who a connection is, as far as the code that accepted it knows.
 #[derive(Clone, Copy, Debug)]
-pub(crate) struct Meta {
+pub(crate) struct Identity {
     pub(crate) id: u64,
     pub(crate) peer: Option<SocketAddr>,
     pub(crate) local: Option<SocketAddr>,
 }
 
-impl Meta {
+impl Identity {
     /// A connection whose accepter gave no id: the next of the process's count.
-    fn counted(peer: Option<SocketAddr>, local: Option<SocketAddr>) -> Meta {
+    fn counted(peer: Option<SocketAddr>, local: Option<SocketAddr>) -> Identity {
         static COUNT: AtomicU64 = AtomicU64::new(0);
         let id = COUNT.fetch_add(1, Ordering::Relaxed) + 1;
-        Meta { id, peer, local }
+        Identity { id, peer, local }
     }
 }
 
@@ -261,7 +263,7 @@ impl Meta {
 enum Handshake {
     /// Upgraded: the bytes the peer sent after the head (the start of its first frames, if
     /// it did not wait for our 101), and what the connection opens with.
-    Upgraded(Vec<u8>, Opening),
+    Upgraded(Vec<u8>, Prelude),
     /// A plain HTTP request, answered: the page or the health check.
     Answered(Served),
 }
@@ -274,7 +276,7 @@ async fn upgrade<S, H>(
     stream: &mut S,
     config: &Config,
     handler: &mut H,
-    meta: Meta,
+    identity: Identity,
 ) -> Result<Handshake, Error>
 where
     S: AsyncRead + AsyncWrite + Unpin,
@@ -300,14 +302,14 @@ where
                 upgrade,
                 request,
                 head_len,
-            } => match open(handler, &upgrade, request, meta, config) {
-                Ok(opening) => {
+            } => match open(handler, &upgrade, request, identity) {
+                Ok(prelude) => {
                     stream
                         .write_all(handshake::upgrade_response(&upgrade).as_bytes())
                         .await?;
                     stream.flush().await?;
                     head.drain(..head_len);
-                    return Ok(Handshake::Upgraded(head, opening));
+                    return Ok(Handshake::Upgraded(head, prelude));
                 }
                 Err(refusal) => refused(refusal),
             },
@@ -341,49 +343,31 @@ fn refused(refusal: Refusal) -> (String, Result<Served, Error>) {
     (refusal.response(), Err(error))
 }
 
-/// Asks the handler about an upgrade that passed every check, and adds the test target's
-/// controls: what the connection opens with, or the refusal to answer instead of the 101.
+/// Asks the handler about an upgrade that passed every check: what the connection opens with,
+/// or the refusal to answer instead of the 101.
 fn open<H: Handler>(
     handler: &mut H,
     upgrade: &Upgrade,
     request: handshake::Request<'_>,
-    meta: Meta,
-    config: &Config,
-) -> Result<Opening, Refusal> {
+    identity: Identity,
+) -> Result<Prelude, Refusal> {
     let connection = Connection {
-        id: meta.id,
-        peer: meta.peer,
-        local: meta.local,
+        id: identity.id,
+        peer: identity.peer,
+        local: identity.local,
         method: request.method,
         target: request.target,
         headers: &request.headers,
         protocol: upgrade.protocol(),
     };
-    // The test target's controls first: a bad one is the answer, whatever the handler says.
-    let controls = match config.test_target {
-        true => Controls::parse(connection.query())?,
-        false => None,
-    };
-    let mut opening = Opening::default();
-    let opened = on_open(handler, &connection);
-    if let Some(controls) = controls {
-        if controls.info {
-            opening.first.push(crate::test_target::info(
-                &connection,
-                &config.instance_name(),
-            ));
-        }
-        opening.target = Some(Target::new(controls));
-    }
-    opening.add(opened)?;
-    Ok(opening)
+    Prelude::of(on_open(handler, &connection))
 }
 
 /// The handler's answer to `connection`; a panic is a refusal with HTTP 500.
-fn on_open<H: Handler>(handler: &mut H, connection: &Connection<'_>) -> crate::Open {
+fn on_open<H: Handler>(handler: &mut H, connection: &Connection<'_>) -> Open {
     catch_unwind(AssertUnwindSafe(|| handler.on_open(connection))).unwrap_or_else(|_| {
         log::warn!("the handler panicked in on_open; refusing the connection");
-        crate::Open::Refuse(Refusal::of(500, "handler failed"))
+        Open::Refuse(Refusal::of(500, "handler failed"))
     })
 }
 

@@ -74,6 +74,15 @@ impl Refusal {
             .then_some(Refusal::of(status, reason))
     }
 
+    /// A 400 Bad Request with this reason.
+    ///
+    /// ```
+    /// assert_eq!(ws_echo::Refusal::bad_request("bad token").status(), 400);
+    /// ```
+    pub fn bad_request(reason: &'static str) -> Refusal {
+        Refusal::of(400, reason)
+    }
+
     /// The HTTP status: 400, 403, 404, 426, 429, 431 or 503 of ours, or what a handler or the
     /// test target's `?status=` gave.
     pub fn status(&self) -> u16 {

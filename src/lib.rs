@@ -15,8 +15,10 @@
 //! The per-message step is a [`Handler`]; [`Echo`] is the default. Plug in your own to keep all
 //! the connection handling and change only the answer: it sees each upgrade request first
 //! ([`Handler::on_open`]: route by path, refuse, greet) and may answer later than at once
-//! ([`Handler::delay`]). [`Config::test_target`] turns the server into a target for testing
-//! WebSocket clients and proxies (`?info`, `?delay=200ms`, `?close=4000&after=3`, ...).
+//! ([`Handler::delivery`]), in frames, and end the connection after an answer. Built on that
+//! alone, [`test_target::TestTarget`] (feature `test-target`, on by default) wraps any handler
+//! into a target for testing WebSocket clients and proxies (`?info`, `?delay=200ms`,
+//! `?close=4000&after=3`, ...).
 //!
 //! # Example
 //!
@@ -58,22 +60,23 @@
 #![warn(missing_docs, missing_debug_implementations, rust_2018_idioms)]
 
 // The house, from the outside in. `serve` (connection.rs) answers the upgrade as handshake.rs
-// decides and runs echo_loop.rs; the loop's stream is buffered.rs over liveness.rs's `Watched`;
-// linger.rs lets a connection go without losing our last words. `Server` (server/) accepts and
-// spawns on one of runtimes/, with socket.rs's options. The client (client/) shares liveness.rs
-// and timer.rs with the loop.
-mod buffered; // read-ahead and gathering buffers under tungstenite, and its buffer settings
+// decides and runs echo_loop/; the loop's stream is codec/'s layers (buffering over liveness
+// stamps); linger.rs lets a connection go without losing our last words. `Server` (server/)
+// accepts and spawns on one of runtimes/, with socket.rs's options. The client (client/) shares
+// codec/watched.rs, liveness.rs and timer.rs with the loop. test_target/ is a Handler.
 pub mod client; // the timed writer: config, session, echo matching, the wire (plain or TLS)
+mod codec; // the stream layers under tungstenite: buffering, liveness stamps; their contract
 mod config; // Config, every default stated on its field
 mod connection; // serve and serve_upgraded: the upgrade's I/O, then the loop
-mod echo_loop; // the per-connection loop: read -> Handler -> write, and its policies
+mod echo_loop; // the per-connection loop: its decision, answers kept for later, drain, close
 mod error; // Error
-mod handler; // Handler and Echo
+mod handler; // Handler, Delivery and Echo
 mod handshake; // the upgrade as a pure function over the bytes read so far
 mod linger; // shutting down our side and draining, so that our last answer is read
-mod liveness; // activity stamps, heartbeat, write timeout (server loop and client)
+mod liveness; // heartbeat, write timeout (server loop and client)
 pub mod metrics; // what is recorded through the metrics facade, and a metrics endpoint
 mod open; // Connection and Open: what the upgrade carried, and the handler's answer to it
+mod page; // the bundled page
 pub mod runtimes; // what each runtime owns: listener, accept, spawn, dial, timer
 #[cfg(any(feature = "smol", feature = "async-std", feature = "tokio"))]
 mod server; // Server: accept loop, connection slots, drain, statistics
@@ -81,7 +84,9 @@ mod shutdown; // Shutdown, the graceful-stop signal
 #[cfg(any(feature = "smol", feature = "async-std", feature = "tokio"))]
 mod socket; // socket options through socket2
 mod summary; // Served, Summary, Ending: how a connection went
-mod test_target; // the query's controls: ?info, ?delay, ?close, ?abort, ?status, ?fragment
+#[cfg(feature = "test-target")]
+#[cfg_attr(docsrs, doc(cfg(feature = "test-target")))]
+pub mod test_target; // a Handler wrapper: the query's controls ?info, ?delay, ?close, ...
 mod timer; // Timer: whose timers and yield; deadlines that saturate
 #[cfg(feature = "tls")]
 #[cfg_attr(docsrs, doc(cfg(feature = "tls")))]
@@ -90,7 +95,7 @@ pub mod tls; // rustls configs for the server and the client
 pub use config::Config;
 pub use connection::{serve, serve_accepted, serve_upgraded};
 pub use error::Error;
-pub use handler::{Echo, Handler};
+pub use handler::{Delivery, Echo, Handler, Then};
 pub use handshake::{accept_key, Refusal, Upgrade};
 pub use open::{Connection, Open};
 #[cfg(any(feature = "smol", feature = "async-std", feature = "tokio"))]

@@ -1,114 +1,18 @@
-//! What keeps a dead peer from going unnoticed, for the server's loop and the client alike: a
-//! stream wrapper that records when bytes last moved each way, the heartbeat's decisions and its
-//! timer ([`Liveness`]), and a write timeout that tolerates slow progress but not none.
+//! What keeps a dead peer from going unnoticed, for the server's loop and the client alike: the
+//! heartbeat's decisions and its timer ([`Liveness`]), and a write timeout that tolerates slow
+//! progress but not none. When bytes last moved is the codec's liveness layer's record
+//! ([`Activity`]).
 
 use std::future::Future;
-use std::io;
 use std::pin::{pin, Pin};
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Arc;
 use std::task::{Context, Poll};
 use std::time::{Duration, Instant};
 
-use futures_lite::{future, AsyncRead, AsyncWrite};
+use futures_lite::future;
 
+use crate::codec::watched::Activity;
 use crate::timer::{later, Sleep, Timer};
-
-/// When bytes last arrived from the peer and last left for it.
-#[derive(Debug)]
-pub(crate) struct Activity {
-    origin: Instant,
-    last_read: AtomicU64,
-    last_write: AtomicU64,
-    /// A write is waiting ([`write_within`]): only then do writes stamp `last_write`. Most
-    /// writes finish at once and need no stamp, and reading the clock is a good part of what
-    /// a small echo costs.
-    write_waiting: AtomicBool,
-}
-
-impl Activity {
-    pub(crate) fn new() -> Arc<Activity> {
-        Arc::new(Activity {
-            origin: Instant::now(),
-            last_read: AtomicU64::new(0),
-            last_write: AtomicU64::new(0),
-            write_waiting: AtomicBool::new(false),
-        })
-    }
-
-    fn stamp(&self, slot: &AtomicU64) {
-        let nanos = u64::try_from(self.origin.elapsed().as_nanos()).unwrap_or(u64::MAX);
-        slot.store(nanos, Ordering::Relaxed);
-    }
-
-    fn at(&self, slot: &AtomicU64) -> Instant {
-        self.origin + Duration::from_nanos(slot.load(Ordering::Relaxed))
-    }
-
-    /// When bytes last arrived (or the connection started).
-    pub(crate) fn last_read(&self) -> Instant {
-        self.at(&self.last_read)
-    }
-
-    /// When a write last made progress, or a write operation started waiting.
-    fn last_write(&self) -> Instant {
-        self.at(&self.last_write)
-    }
-}
-
-/// A stream that stamps [`Activity`] whenever bytes arrive, and whenever they leave while a
-/// write waits.
-#[derive(Debug)]
-pub(crate) struct Watched<S> {
-    inner: S,
-    activity: Arc<Activity>,
-}
-
-impl<S> Watched<S> {
-    pub(crate) fn new(inner: S, activity: Arc<Activity>) -> Self {
-        Watched { inner, activity }
-    }
-}
-
-impl<S: AsyncRead + Unpin> AsyncRead for Watched<S> {
-    fn poll_read(
-        mut self: Pin<&mut Self>,
-        cx: &mut Context<'_>,
-        buf: &mut [u8],
-    ) -> Poll<io::Result<usize>> {
-        let this = &mut *self;
-        let result = Pin::new(&mut this.inner).poll_read(cx, buf);
-        if let Poll::Ready(Ok(1..)) = result {
-            this.activity.stamp(&this.activity.last_read);
-        }
-        result
-    }
-}
-
-impl<S: AsyncWrite + Unpin> AsyncWrite for Watched<S> {
-    fn poll_write(
-        mut self: Pin<&mut Self>,
-        cx: &mut Context<'_>,
-        buf: &[u8],
-    ) -> Poll<io::Result<usize>> {
-        let this = &mut *self;
-        let result = Pin::new(&mut this.inner).poll_write(cx, buf);
-        if let Poll::Ready(Ok(1..)) = result {
-            if this.activity.write_waiting.load(Ordering::Relaxed) {
-                this.activity.stamp(&this.activity.last_write);
-            }
-        }
-        result
-    }
-
-    fn poll_flush(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
-        Pin::new(&mut self.inner).poll_flush(cx)
-    }
-
-    fn poll_close(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
-        Pin::new(&mut self.inner).poll_close(cx)
-    }
-}
 
 /// Runs a write operation (`feed`, `flush`, `send`), giving up once no byte has left for
 /// `timeout`: a peer that reads slowly keeps its connection, one that stopped reading (or a
@@ -127,8 +31,7 @@ pub(crate) async fn write_within<F: Future>(
             return Poll::Ready(Some(output));
         }
         let timer = timer.get_or_insert_with(|| {
-            activity.write_waiting.store(true, Ordering::Relaxed);
-            activity.stamp(&activity.last_write);
+            activity.write_waits();
             clock.at(later(activity.last_write(), timeout))
         });
         while Pin::new(&mut *timer).poll(cx).is_ready() {
@@ -142,13 +45,13 @@ pub(crate) async fn write_within<F: Future>(
     })
     .await;
     if timer.is_some() {
-        activity.write_waiting.store(false, Ordering::Relaxed);
+        activity.write_done();
     }
     output
 }
 
 /// One connection's liveness: when bytes last moved ([`Activity`], stamped by the stream that
-/// [`Liveness::watch`] wraps), the [`Heartbeat`], the one timer that wakes the connection for it
+/// [`watch`](crate::codec::watched::watch) wraps), the [`Heartbeat`], the one timer that wakes the connection for it
 /// (and for one more deadline of the owner's, such as an idle timeout), and the write timeout.
 ///
 /// The timer is made once for the connection's life and re-armed only when it fired or an
@@ -167,15 +70,6 @@ pub(crate) struct Liveness {
 }
 
 impl Liveness {
-    /// `stream`, stamping a new record of the connection's activity, and that record, from
-    /// which [`Liveness::new`] makes the connection's liveness. (Two steps: the stream's
-    /// handshake comes in between, and a whole `Liveness` held across it would take room in
-    /// every connection's future for its whole life.)
-    pub(crate) fn watch<S>(stream: S) -> (Watched<S>, Arc<Activity>) {
-        let activity = Activity::new();
-        (Watched::new(stream, Arc::clone(&activity)), activity)
-    }
-
     pub(crate) fn new(
         activity: Arc<Activity>,
         timer: Timer,
@@ -360,8 +254,10 @@ impl Heartbeat {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::codec::watched::Watched;
     use futures_lite::future::block_on;
-    use futures_lite::AsyncWriteExt;
+    use futures_lite::{AsyncWrite, AsyncWriteExt};
+    use std::io;
 
     const SEC: Duration = Duration::from_secs(1);
     const MS: Duration = Duration::from_millis(1);
@@ -411,7 +307,7 @@ mod tests {
             timeout,
             watched.write_all(&bytes),
         ));
-        (outcome, watched.inner.taken)
+        (outcome, watched.into_inner().taken)
     }
 
     /// A write that takes twice the timeout in all, but moves a byte every twentieth of it,

@@ -15,7 +15,6 @@
 //! | `ws_echo_connection_duration_seconds` | histogram | | from the first byte to the end |
 //! | `ws_echo_health_checks_total` | counter | `status` (`200`, `503`) | [`Config::health`](crate::Config) answers |
 //! | `ws_echo_pages_total` | counter | | [`Config::page`](crate::Config) answers |
-//! | `ws_echo_test_target_total` | counter | `control` (`info`, `delay`, `jitter`, `close`, `abort`, `fragment`, `status`) | connections that asked the [test target](crate::Config::test_target) for it |
 //! | `ws_echo_build_info` | gauge (1) | `version` | set by [`describe`] |
 //!
 //! Messages and bytes are counted as each batch of echoes is flushed, so a long connection's
@@ -51,8 +50,6 @@ const DURATION: &str = "ws_echo_connection_duration_seconds";
 const HEALTH: &str = "ws_echo_health_checks_total";
 const PAGES: &str = "ws_echo_pages_total";
 const BUILD: &str = "ws_echo_build_info";
-const TEST_TARGET: &str = "ws_echo_test_target_total";
-
 /// The content type of the Prometheus text exposition format.
 pub const CONTENT_TYPE: &str = "text/plain; version=0.0.4; charset=utf-8";
 
@@ -96,11 +93,6 @@ pub fn describe() {
     );
     describe_counter!(HEALTH, Unit::Count, "Health checks answered, by status");
     describe_counter!(PAGES, Unit::Count, "Requests for the page answered");
-    describe_counter!(
-        TEST_TARGET,
-        Unit::Count,
-        "Connections that asked the test target for a control, by control"
-    );
     describe_gauge!(BUILD, "ws-echo's version");
     gauge!(BUILD, "version" => env!("CARGO_PKG_VERSION")).set(1.0);
     let handles = Handles {
@@ -196,13 +188,10 @@ pub(crate) fn refused(status: u16) {
     }
 }
 
-/// A connection asked the test target for these controls.
-pub(crate) fn test_target(controls: &[&'static str]) {
-    if handles().is_some() {
-        for &control in controls {
-            counter!(TEST_TARGET, "control" => control).increment(1);
-        }
-    }
+/// Whether ws-echo records metrics: [`describe`] was called. A handler that records metrics of
+/// its own can follow the same rule.
+pub fn recording() -> bool {
+    handles().is_some()
 }
 
 pub(crate) fn health_check(draining: bool) {

@@ -5,7 +5,10 @@
 
 use std::net::SocketAddr;
 
-use crate::{CloseFrame, Message, Refusal};
+use async_tungstenite::tungstenite::protocol::CloseFrame;
+use async_tungstenite::tungstenite::Message;
+
+use crate::handshake::Refusal;
 
 /// A connection about to open: the upgrade request as the server received it, the addresses
 /// and the connection id. Borrowed from the request head, and only for the call to
@@ -111,7 +114,18 @@ impl<'r> Connection<'r> {
 }
 
 /// What [`Handler::on_open`](crate::Handler::on_open) answers: open the connection, open it
-/// with a first message, or refuse it.
+/// with a first message, close or abort it at once, or refuse it; or several of these in turn.
+///
+/// ```
+/// use ws_echo::{CloseCode, CloseFrame, Message, Open};
+///
+/// // A greeting, then a Close: a client sees both before the connection ends.
+/// let open = Open::Sequence(vec![
+///     Open::Greet(Message::text("hello")),
+///     Open::Close(CloseFrame { code: CloseCode::Normal, reason: "that was all".into() }),
+/// ]);
+/// # let _ = open;
+/// ```
 #[derive(Clone, Debug, PartialEq)]
 #[non_exhaustive]
 pub enum Open {
@@ -122,8 +136,13 @@ pub enum Open {
     /// Upgrade, then close at once with this code and reason (the client learns why from the
     /// Close; a browser sees it in its `close` event, which an HTTP status would not give it).
     Close(CloseFrame),
+    /// Upgrade, then shut the TCP connection down without a Close.
+    Abort,
     /// Do not upgrade: answer with this HTTP status and one-line body. Under
     /// [`serve_upgraded`](crate::serve_upgraded), whose 101 has already gone, this is a Close
     /// 1008 with the refusal's reason.
     Refuse(Refusal),
+    /// Each of these in turn: greetings in order, then a Close or an abort (what would follow
+    /// those is not sent). A refusal anywhere refuses the connection.
+    Sequence(Vec<Open>),
 }

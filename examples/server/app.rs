@@ -239,6 +239,12 @@ pub fn main() -> ExitCode {
         LogFormat::Json => logger.format(json_line),
     };
     logger.init();
+    if (args.test_target || args.instance.is_some()) && !cfg!(feature = "test-target") {
+        eprintln!(
+            "error: --test-target and --instance need the test-target feature (on by default)"
+        );
+        return ExitCode::from(2);
+    }
     if args.max_connections == 0 || args.max_connections_per_ip == Some(0) {
         eprintln!("error: a connection limit of 0 would refuse every connection");
         return ExitCode::from(2);
@@ -260,12 +266,6 @@ pub fn main() -> ExitCode {
     if let Some(bytes) = args.max_frame_size {
         config = config.max_frame_size(bytes);
     }
-    if args.test_target {
-        config = config.test_target();
-    }
-    if let Some(name) = &args.instance {
-        config = config.instance(name.as_str());
-    }
     for protocol in &args.protocol {
         config = config.protocol(protocol.as_str());
     }
@@ -283,8 +283,13 @@ pub fn main() -> ExitCode {
             return ExitCode::from(2);
         }
     };
-    // A page for browsers at `/`: type messages, see their echoes and round-trip times.
+    // A page for browsers at `/`: type messages, see their echoes and round-trip times (and,
+    // on a test target, its controls).
     config = config.bundled_page();
+    #[cfg(feature = "test-target")]
+    if args.test_target {
+        config = config.page(ws_echo::test_target::page(&args.path));
+    }
     let shutdown = Shutdown::new();
     let config = config
         .drain_timeout(args.drain_timeout)
@@ -372,7 +377,17 @@ pub fn main() -> ExitCode {
                 None => Ok(None),
             }
         };
-        let serving = crate::runtime::run_server(args.runtime, server, LoggedEcho);
+        let serving = async {
+            #[cfg(feature = "test-target")]
+            if args.test_target {
+                let mut target = ws_echo::test_target::TestTarget::new(LoggedEcho);
+                if let Some(name) = &args.instance {
+                    target = target.instance(name.as_str());
+                }
+                return crate::runtime::run_server(args.runtime, server, target).await;
+            }
+            crate::runtime::run_server(args.runtime, server, LoggedEcho).await
+        };
         both(futures_lite::future::zip(serving, admin).await)
     });
     match result.and_then(|served| served) {

@@ -105,13 +105,17 @@ impl Default for ClientConfig {
 impl ClientConfig {
     /// Whether the URL asks a test target for its view of the request (`?info` in the query),
     /// which comes as the first message of each connection.
+    #[cfg(feature = "test-target")]
     pub(crate) fn asks_info(&self) -> bool {
         let query = self.url.split_once('?').map_or("", |(_, q)| q);
         let query = query.split_once('#').map_or(query, |(q, _)| q);
-        form_urlencoded::parse(query.as_bytes())
-            .filter(|(key, _)| key == "info")
-            .last()
-            .is_some_and(|(_, value)| crate::test_target::flag(&value) == Some(true))
+        crate::test_target::asks_info(query)
+    }
+
+    /// Without the `test-target` feature, never: the first message is an echo like any other.
+    #[cfg(not(feature = "test-target"))]
+    pub(crate) fn asks_info(&self) -> bool {
+        false
     }
 
     /// A config for `url` with every other setting at its default.

@@ -74,7 +74,7 @@ pub enum Event {
     },
     /// The server's view of our upgrade request: the first message of each connection when the
     /// URL asks a test target for it (`?info`), the JSON text it sent (see
-    /// [`Config::test_target`](crate::Config)). Not an echo; not counted as unexpected.
+    /// `ws_echo::test_target::TestTarget`). Not an echo; not counted as unexpected.
     ServerInfo {
         /// The JSON text as received.
         json: String,
@@ -306,7 +306,7 @@ where
         let stream = dial(address.to_owned()).await?;
         let connect_time = started.elapsed();
         let stream = wire::wrap(stream, secure).await?;
-        let (stream, activity) = Liveness::watch(stream);
+        let (stream, activity) = crate::codec::watched::watch(stream);
         let (stream, heard) = answer::Heard::new(stream);
         let ws_config = WebSocketConfig::default().read_buffer_size(4096);
         let upgrading =

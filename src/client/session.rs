@@ -18,7 +18,8 @@ use super::answer::Heard;
 use super::echoes::{Echoes, Matched};
 use super::wire::Wire;
 use super::{ClientConfig, ClientReport, Event};
-use crate::liveness::{Beat, Liveness, Watched};
+use crate::codec::watched::Watched;
+use crate::liveness::{Beat, Liveness};
 use crate::timer::Interval;
 
 /// One connection: the WebSocket and its liveness.

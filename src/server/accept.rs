@@ -348,12 +348,12 @@ async fn connection<H: Handler>(
         conn = id, peer:% = peer, local:% = local, event = "open";
         "#{id} new connection {peer} -> {local}"
     );
-    let meta = crate::connection::Meta {
+    let identity = crate::connection::Identity {
         id,
         peer: Some(peer),
         local: Some(local),
     };
-    match crate::connection::serve_as(stream, meta, &shared.config, handler).await {
+    match crate::connection::serve_as(stream, identity, &shared.config, handler).await {
         Ok(Served::WebSocket(summary)) => {
             log::info!(
                 conn = id, peer:% = peer, event = "ended",

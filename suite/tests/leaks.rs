@@ -1,6 +1,7 @@
 //! Abrupt disconnects (a reset mid-handshake, mid-frame, mid-message, with answers waiting for
 //! their time, or a plain close there; the test target's abort) leak nothing: the open file
 //! descriptors and the connection tasks return to their baseline.
+#![cfg(feature = "test-target")]
 
 use std::io::Write;
 use std::net::TcpStream;
@@ -10,6 +11,7 @@ use std::time::{Duration, Instant};
 
 use async_tungstenite::tungstenite::Message;
 use suite::*;
+use ws_echo::test_target::TestTarget;
 use ws_echo::{Config, Handler};
 
 /// The echo, counting how many copies of it are alive: the adapter keeps one, and each
@@ -59,8 +61,8 @@ fn eventually(mut done: impl FnMut() -> bool) -> bool {
 fn abrupt_disconnects_leave_no_descriptor_or_task_behind() {
     for rt in runtimes() {
         let alive = Arc::new(AtomicUsize::new(1));
-        let config = Config::default().test_target();
-        let addr = start_with(rt, config, Counted(Arc::clone(&alive)));
+        let handler = TestTarget::new(Counted(Arc::clone(&alive)));
+        let addr = start_with(rt, Config::default(), handler);
         // Warm up: the runtime's own descriptors and threads exist from here on.
         let mut ws = connect(addr);
         assert_eq!(

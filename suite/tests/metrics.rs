@@ -1,5 +1,6 @@
 //! What ws-echo records through the metrics facade, read back from a real recorder (the
 //! Prometheus exporter's rendering), and the metrics endpoint that serves it.
+#![cfg(feature = "test-target")]
 
 use std::collections::BTreeMap;
 use std::sync::OnceLock;
@@ -47,8 +48,9 @@ fn moved(before: &BTreeMap<String, f64>) -> BTreeMap<String, f64> {
 fn each_connection_refusal_and_close_is_counted_exactly() {
     recorder();
     for rt in runtimes() {
-        let config = Config::default().health("/health").test_target();
-        let server = start_server(rt, config, ws_echo::Echo);
+        let config = Config::default().health("/health");
+        let handler = ws_echo::test_target::TestTarget::new(ws_echo::Echo);
+        let server = start_server(rt, config, handler);
         // A server describes the metrics and sets its build info as it starts.
         eventually("the build info", build_info_is_set);
         let before = samples();

@@ -7,7 +7,9 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use suite::*;
-use ws_echo::{CloseCode, CloseFrame, Config, Connection, Handler, Message, Open, Refusal};
+use ws_echo::{
+    CloseCode, CloseFrame, Config, Connection, Delivery, Handler, Message, Open, Refusal,
+};
 
 /// What `on_open` saw, as owned values.
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -211,8 +213,8 @@ impl Handler for Rooms {
         Some(message)
     }
 
-    fn delay(&mut self, _answer: &Message) -> Duration {
-        Duration::from_secs(1)
+    fn delivery(&mut self, _answer: &Message) -> Delivery {
+        Delivery::after(Duration::from_secs(1)).in_frames_of(1024)
     }
 }
 
@@ -262,13 +264,13 @@ impl Handler for Slow {
         Some(message)
     }
 
-    fn delay(&mut self, answer: &Message) -> Duration {
+    fn delivery(&mut self, answer: &Message) -> Delivery {
         let ms = answer
             .to_text()
             .ok()
             .and_then(|t| t.parse().ok())
             .unwrap_or(0);
-        Duration::from_millis(ms)
+        Delivery::after(Duration::from_millis(ms))
     }
 }
 
@@ -304,7 +306,7 @@ fn a_delayed_answer_waits_while_pings_are_answered_and_order_is_kept() {
     }
 }
 
-/// What waits counts against `max_message_size`: past it nothing more is read until answers
+/// What waits counts against `max_waiting_answers`: past it nothing more is read until answers
 /// have gone, so a client that floods a delayed echo holds a bounded amount of memory.
 #[test]
 fn waiting_answers_are_bounded_and_reading_resumes_as_they_go() {
@@ -317,7 +319,7 @@ fn waiting_answers_are_bounded_and_reading_resumes_as_they_go() {
     let handler = Slow::default();
     let addr = start_with(
         rt,
-        Config::default().max_message_size(BOUND),
+        Config::default().max_waiting_answers(BOUND),
         handler.clone(),
     );
     let mut raw = Raw::upgrade(addr);

@@ -1,16 +1,23 @@
-//! The test target (`Config::test_target`): each control of the upgrade request's query, under
+//! The test target (`ws_echo::test_target::TestTarget`): each control of the upgrade request's query, under
 //! each runtime, on real sockets and read frame by frame; a bad value's 400; and a server
-//! without the setting, which ignores them all.
+//! without it, which ignores them all.
+#![cfg(feature = "test-target")]
 
 use std::io::Read;
 use std::time::{Duration, Instant};
 
 use suite::*;
 use ws_echo::client::{ClientConfig, Event};
-use ws_echo::Config;
+use ws_echo::test_target::TestTarget;
+use ws_echo::{Config, Echo};
 
-fn target() -> Config {
-    Config::default().test_target().instance("test-1")
+/// A test target serving the echo under `rt`.
+fn start_target(rt: Rt) -> std::net::SocketAddr {
+    start_with(
+        rt,
+        Config::default(),
+        TestTarget::new(Echo).instance("test-1"),
+    )
 }
 
 /// The upgrade of `target` (path and query) on a test target; the 101 asserted exactly.
@@ -21,7 +28,7 @@ fn open(addr: std::net::SocketAddr, target: &str) -> Raw {
 #[test]
 fn info_is_the_request_as_the_server_saw_it() {
     for rt in runtimes() {
-        let addr = start(rt, target());
+        let addr = start_target(rt);
         let request = upgrade_request("/ws?info&lb=eu", "X-Probe: seen by the server\r\n");
         let (stream, head) = answer_head(addr, &request);
         assert!(head.starts_with("HTTP/1.1 101 "), "{head}");
@@ -57,7 +64,7 @@ fn delay_holds_each_echo_while_pings_are_answered_at_once() {
     // The slack allowed past the delay: this machine is shared; a late timer, not a wrong one.
     const SLACK: Duration = Duration::from_secs(2);
     for rt in runtimes() {
-        let addr = start(rt, target());
+        let addr = start_target(rt);
         let mut raw = open(addr, "/ws?delay=300ms");
         let sent = Instant::now();
         raw.send(true, TEXT, b"one");
@@ -102,7 +109,7 @@ fn delay_holds_each_echo_while_pings_are_answered_at_once() {
 #[test]
 fn jitter_adds_at_most_its_amount_and_order_is_kept() {
     for rt in runtimes() {
-        let addr = start(rt, target());
+        let addr = start_target(rt);
         let mut raw = open(addr, "/ws?delay=50ms&jitter=100ms");
         let sent = Instant::now();
         for n in 0..10u8 {
@@ -118,7 +125,7 @@ fn jitter_adds_at_most_its_amount_and_order_is_kept() {
 #[test]
 fn close_after_three_gives_exactly_three_echoes_then_the_close() {
     for rt in runtimes() {
-        let addr = start(rt, target());
+        let addr = start_target(rt);
         let mut raw = open(addr, "/ws?close=4000&after=3&reason=bye%20now");
         for n in 0..5u8 {
             raw.send(true, BINARY, &[n]);
@@ -136,7 +143,7 @@ fn close_after_three_gives_exactly_three_echoes_then_the_close() {
 #[test]
 fn abort_after_three_gives_three_echoes_then_eof_without_a_close() {
     for rt in runtimes() {
-        let addr = start(rt, target());
+        let addr = start_target(rt);
         let mut raw = open(addr, "/ws?abort&after=3");
         for n in 0..3u8 {
             raw.send(true, BINARY, &[n]);
@@ -155,7 +162,7 @@ fn abort_after_three_gives_three_echoes_then_eof_without_a_close() {
 #[test]
 fn the_client_reconnects_through_aborts_and_accounts_for_every_message() {
     for rt in runtimes() {
-        let addr = start(rt, target());
+        let addr = start_target(rt);
         let mut config = ClientConfig::new(format!("ws://{addr}/ws?abort&after=3"))
             .interval(Duration::from_millis(5))
             .count(10);
@@ -182,7 +189,7 @@ fn the_client_reconnects_through_aborts_and_accounts_for_every_message() {
 #[test]
 fn the_client_reconnects_through_closes_and_accounts_for_every_message() {
     for rt in runtimes() {
-        let addr = start(rt, target());
+        let addr = start_target(rt);
         let mut config =
             ClientConfig::new(format!("ws://{addr}/ws?close=4000&after=3&reason=again"))
                 .interval(Duration::from_millis(5))
@@ -216,7 +223,7 @@ fn the_client_reconnects_through_closes_and_accounts_for_every_message() {
 #[test]
 fn the_client_takes_info_as_the_servers_view_not_as_an_echo() {
     let rt = runtimes()[0];
-    let addr = start(rt, target());
+    let addr = start_target(rt);
     let config = ClientConfig::new(format!("ws://{addr}/ws?info&delay=20ms"))
         .interval(Duration::from_millis(5))
         .count(3);
@@ -244,7 +251,7 @@ fn the_client_takes_info_as_the_servers_view_not_as_an_echo() {
 #[test]
 fn status_refuses_the_upgrade_with_that_status() {
     for rt in runtimes() {
-        let addr = start(rt, target());
+        let addr = start_target(rt);
         assert_eq!(
             http(addr, &upgrade_request("/ws?status=503", "")),
             "HTTP/1.1 503 Service Unavailable\r\nContent-Type: text/plain; charset=utf-8\r\n\
@@ -263,7 +270,7 @@ fn status_refuses_the_upgrade_with_that_status() {
 #[test]
 fn fragment_sends_each_echo_in_frames_of_at_most_that_size() {
     for rt in runtimes() {
-        let addr = start(rt, target());
+        let addr = start_target(rt);
         let mut raw = open(addr, "/ws?fragment=1024");
         let payload: Vec<u8> = (0..3000u32).map(|i| (i % 251) as u8).collect();
         raw.send(true, BINARY, &payload);
@@ -309,7 +316,7 @@ fn fragment_sends_each_echo_in_frames_of_at_most_that_size() {
 #[test]
 fn a_bad_control_value_gets_400_naming_it() {
     for rt in runtimes() {
-        let addr = start(rt, target());
+        let addr = start_target(rt);
         for (query, reason) in [
             (
                 "delay=soon",

@@ -1,28 +1,12 @@
-//! The test target ([`Config::test_target`](crate::Config::test_target)): controls read from
-//! the upgrade request's query that make a connection behave as a client or a proxy under test
-//! needs it to (late answers, a close or an abort after some echoes, a refused upgrade,
-//! fragmented echoes, the request as the server saw it). [`Controls::parse`] reads them (a bad
-//! value is an HTTP 400 naming it); the loop follows them through [`Target`].
+//! The test target's controls: read from the upgrade request's query ([`Controls::parse`]; a bad
+//! value is an HTTP 400 naming it), and the durations and codes they take.
 
 use std::time::Duration;
 
-use async_tungstenite::tungstenite::protocol::frame::coding::{CloseCode, Data, OpCode};
-use async_tungstenite::tungstenite::protocol::frame::Frame;
-use async_tungstenite::tungstenite::{Bytes, Message};
-
-use crate::{CloseFrame, Connection, Refusal};
+use crate::{CloseCode, CloseFrame, Refusal, Then};
 
 /// The longest `?delay=` and `?jitter=`: a test target answers within a minute.
 const MAX_DELAY: Duration = Duration::from_secs(60);
-
-/// How a connection ends once its `after` echoes have gone.
-#[derive(Clone, Debug, PartialEq)]
-pub(crate) enum End {
-    /// `?close=CODE[&reason=...]`: a Close with that code and reason.
-    Close(CloseFrame),
-    /// `?abort`: the TCP connection is dropped without a Close.
-    Abort,
-}
 
 /// The controls one request asked for.
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -34,7 +18,7 @@ pub(crate) struct Controls {
     /// `?jitter=`: ...plus up to this much more, at random, each.
     pub(crate) jitter: Duration,
     /// `?close=` or `?abort`...
-    pub(crate) end: Option<End>,
+    pub(crate) end: Option<Then>,
     /// ...after this many echoes (`?after=`, 0 when not given: at once).
     pub(crate) after: u64,
     /// `?fragment=`: every echo in frames of at most this many bytes.
@@ -43,7 +27,7 @@ pub(crate) struct Controls {
 
 /// The 400 for a bad control value; its reason names the control.
 fn bad(reason: &'static str) -> Refusal {
-    Refusal::of(400, reason)
+    Refusal::bad_request(reason)
 }
 
 impl Controls {
@@ -94,14 +78,12 @@ impl Controls {
                     );
                 }
                 "status" => {
-                    let status = value
-                        .parse::<u16>()
-                        .ok()
-                        .filter(|s| (400..=599).contains(s));
-                    return Err(match status {
-                        Some(status) => {
-                            crate::metrics::test_target(&["status"]);
-                            Refusal::of(status, "refused as ?status= asked")
+                    let status = value.parse::<u16>().ok();
+                    let asked = status.and_then(|s| Refusal::new(s, "refused as ?status= asked"));
+                    return Err(match asked {
+                        Some(refusal) => {
+                            super::count(&["status"]);
+                            refusal
                         }
                         None => bad("bad status: want an HTTP error status, 400-599"),
                     });
@@ -120,12 +102,12 @@ impl Controls {
         }
         controls.end = match (close, abort) {
             (Some(_), true) => return Err(bad("bad close and abort: give one of them")),
-            (Some(code), false) => Some(End::Close(CloseFrame {
+            (Some(code), false) => Some(Then::Close(CloseFrame {
                 code: CloseCode::from(code),
                 reason: reason.unwrap_or_default().into(),
             })),
             (None, true) if reason.is_some() => return Err(bad("bad reason: it goes with close")),
-            (None, true) => Some(End::Abort),
+            (None, true) => Some(Then::Abort),
             (None, false) if reason.is_some() => return Err(bad("bad reason: it goes with close")),
             (None, false) if after.is_some() => {
                 return Err(bad("bad after: it counts echoes before close or abort"))
@@ -134,7 +116,7 @@ impl Controls {
         };
         controls.after = after.unwrap_or(0);
         if any {
-            crate::metrics::test_target(&controls.names());
+            super::count(&controls.names());
         }
         Ok(any.then_some(controls))
     }
@@ -145,8 +127,8 @@ impl Controls {
             ("info", self.info),
             ("delay", !self.delay.is_zero()),
             ("jitter", !self.jitter.is_zero()),
-            ("close", matches!(self.end, Some(End::Close(_)))),
-            ("abort", matches!(self.end, Some(End::Abort))),
+            ("close", matches!(self.end, Some(Then::Close(_)))),
+            ("abort", matches!(self.end, Some(Then::Abort))),
             ("fragment", self.fragment.is_some()),
         ];
         given
@@ -158,7 +140,7 @@ impl Controls {
 }
 
 /// A control given alone (`?info`), or as `1` / `true`; `0` / `false` turn it off.
-pub(crate) fn flag(value: &str) -> Option<bool> {
+pub(super) fn flag(value: &str) -> Option<bool> {
     match value {
         "" | "1" | "true" => Some(true),
         "0" | "false" => Some(false),
@@ -177,117 +159,6 @@ fn duration(value: &str) -> Option<Duration> {
 /// unassigned 1016-2999 or anything past 4999.
 fn sendable(code: u16) -> bool {
     matches!(code, 1000..=1003 | 1007..=1014 | 3000..=4999)
-}
-
-/// The `?info` message: the request as the server saw it, one JSON text.
-pub(crate) fn info(connection: &Connection<'_>, instance: &str) -> Message {
-    let address = |a: Option<std::net::SocketAddr>| a.map(|a| a.to_string());
-    let headers: Vec<[String; 2]> = connection
-        .headers()
-        .map(|(name, value)| [name.to_owned(), String::from_utf8_lossy(value).into_owned()])
-        .collect();
-    let info = serde_json::json!({
-        "id": connection.id(),
-        "peer": address(connection.peer()),
-        "local": address(connection.local()),
-        "method": connection.method(),
-        "path": connection.path(),
-        "query": connection.query(),
-        "headers": headers,
-        "protocol": connection.protocol(),
-        "instance": instance,
-    });
-    Message::text(info.to_string())
-}
-
-/// The controls as one connection follows them: its count of echoes so far.
-#[derive(Debug)]
-pub(crate) struct Target {
-    controls: Controls,
-    echoes: u64,
-}
-
-impl Target {
-    pub(crate) fn new(controls: Controls) -> Target {
-        Target {
-            controls,
-            echoes: 0,
-        }
-    }
-
-    /// How much later the next echo goes back.
-    pub(crate) fn delay(&self) -> Duration {
-        let Controls { delay, jitter, .. } = self.controls;
-        if jitter.is_zero() {
-            return delay;
-        }
-        let nanos = u64::try_from(jitter.as_nanos()).unwrap_or(u64::MAX);
-        delay + Duration::from_nanos(fastrand::u64(0..=nanos))
-    }
-
-    /// How the connection ends now, if it was asked to end after as many echoes as have gone.
-    pub(crate) fn due_end(&self) -> Option<&End> {
-        (self.echoes >= self.controls.after)
-            .then_some(self.controls.end.as_ref())
-            .flatten()
-    }
-
-    /// One more echo went.
-    pub(crate) fn echoed(&mut self) {
-        self.echoes += 1;
-    }
-
-    /// `message` as the frames to send, when it is longer than `?fragment=`: made one at a
-    /// time (`?fragment=1` on a mebibyte is a million frames). `Err`: the message as it is.
-    pub(crate) fn frames(&self, message: Message) -> Result<Fragments, Message> {
-        let Some(size) = self.controls.fragment else {
-            return Err(message);
-        };
-        let (data, payload) = match message {
-            Message::Text(text) if text.len() > size => (Data::Text, Bytes::from(text)),
-            Message::Binary(bytes) if bytes.len() > size => (Data::Binary, bytes),
-            other => return Err(other),
-        };
-        Ok(Fragments {
-            data,
-            payload,
-            size,
-            sent: 0,
-        })
-    }
-}
-
-/// The frames of one fragmented echo: the first carries the type, the rest are continuations,
-/// the last is final.
-#[derive(Debug)]
-pub(crate) struct Fragments {
-    data: Data,
-    payload: Bytes,
-    size: usize,
-    /// Bytes of the payload in frames so far.
-    sent: usize,
-}
-
-impl Iterator for Fragments {
-    type Item = Message;
-
-    fn next(&mut self) -> Option<Message> {
-        if self.sent >= self.payload.len() {
-            return None;
-        }
-        let opcode = match self.sent {
-            0 => OpCode::Data(self.data),
-            _ => OpCode::Data(Data::Continue),
-        };
-        let end = (self.sent + self.size).min(self.payload.len());
-        let frame = Frame::message(
-            self.payload.slice(self.sent..end),
-            opcode,
-            end == self.payload.len(),
-        );
-        self.sent = end;
-        Some(Message::Frame(frame))
-    }
 }
 
 #[cfg(test)]
@@ -320,14 +191,14 @@ mod tests {
             .unwrap();
         assert_eq!(
             close.end,
-            Some(End::Close(CloseFrame {
+            Some(Then::Close(CloseFrame {
                 code: CloseCode::from(4000),
                 reason: "bye now".into()
             }))
         );
         assert_eq!(close.after, 3);
         let abort = parse("abort&after=2").unwrap().unwrap();
-        assert_eq!((abort.end, abort.after), (Some(End::Abort), 2));
+        assert_eq!((abort.end, abort.after), (Some(Then::Abort), 2));
         assert_eq!(parse("abort").unwrap().unwrap().after, 0);
     }
 
@@ -418,53 +289,5 @@ mod tests {
         }
         let long = format!("close=4000&reason={}", "x".repeat(124));
         assert_eq!(parse(&long), Err((400, "bad reason: at most 123 bytes")));
-    }
-
-    #[test]
-    fn fragments_are_at_most_the_size_and_only_the_first_has_the_type() {
-        let target = Target::new(Controls {
-            fragment: Some(4),
-            ..Controls::default()
-        });
-        let frames: Vec<Message> = target
-            .frames(Message::text("0123456789"))
-            .unwrap()
-            .collect();
-        let shapes: Vec<(OpCode, bool, Vec<u8>)> = frames
-            .into_iter()
-            .map(|m| match m {
-                Message::Frame(f) => (f.header().opcode, f.header().is_final, f.payload().to_vec()),
-                other => panic!("{other:?}"),
-            })
-            .collect();
-        assert_eq!(
-            shapes,
-            [
-                (OpCode::Data(Data::Text), false, b"0123".to_vec()),
-                (OpCode::Data(Data::Continue), false, b"4567".to_vec()),
-                (OpCode::Data(Data::Continue), true, b"89".to_vec()),
-            ]
-        );
-        assert_eq!(
-            target
-                .frames(Message::binary(vec![1, 2, 3, 4]))
-                .unwrap_err(),
-            Message::binary(vec![1, 2, 3, 4])
-        );
-    }
-
-    #[test]
-    fn the_end_comes_after_its_count_of_echoes() {
-        let mut target = Target::new(parse("close=4000&after=2").unwrap().unwrap());
-        assert_eq!(target.due_end(), None);
-        target.echoed();
-        assert_eq!(target.due_end(), None);
-        target.echoed();
-        assert!(matches!(target.due_end(), Some(End::Close(_))));
-        let jittered = Target::new(parse("delay=10ms&jitter=5ms").unwrap().unwrap());
-        for _ in 0..100 {
-            let d = jittered.delay();
-            assert!(d >= Duration::from_millis(10) && d <= Duration::from_millis(15));
-        }
     }
 }

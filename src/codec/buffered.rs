@@ -1,4 +1,5 @@
-//! Big reads and big writes with buffers that exist only while they hold bytes.
+//! The buffering layer: big reads and big writes with buffers that exist only while they hold
+//! bytes.
 //!
 //! tungstenite reads at most its read buffer's size per call (ours is small, so that an idle
 //! connection holds little) and writes its output buffer whenever it passes the write buffer
@@ -16,35 +17,15 @@
 //! go back to a spare of its thread (one of each), which the next busy connection borrows. An
 //! idle connection holds none, and a busy one neither allocates nor zero-fills one per batch.
 //!
-//! tungstenite's own buffers are set to match ([`framing`]): a small read buffer, and a write
-//! buffer of 0, so that every frame comes straight down to this layer.
+//! tungstenite's own buffers are set to match ([`framing`](super::framing)): a small read
+//! buffer, and a write buffer of 0, so that every frame comes straight down to this layer.
 
 use std::cell::Cell;
 use std::io;
 use std::pin::Pin;
 use std::task::{ready, Context, Poll};
 
-use async_tungstenite::tungstenite::protocol::WebSocketConfig;
 use futures_lite::{AsyncRead, AsyncWrite};
-
-use crate::Config;
-
-/// The framing settings handed to tungstenite, with this layer under it.
-///
-/// Its write buffer size is 0: tungstenite hands every frame on at once, to our gathering
-/// buffer, which frees its memory once sent (tungstenite's own would keep its largest size for
-/// good). Its buffer then holds one whole echoed message (and its header) at most; past that it
-/// refuses to buffer more, which bounds what a peer that never reads can make us hold. Its read
-/// buffer is [`Config::read_buffer_size`], small, since the read-ahead serves its reads.
-pub(crate) fn framing(config: &Config) -> WebSocketConfig {
-    let max_write = config.max_message_size + 256;
-    WebSocketConfig::default()
-        .read_buffer_size(config.read_buffer_size)
-        .write_buffer_size(0)
-        .max_write_buffer_size(max_write)
-        .max_message_size(Some(config.max_message_size))
-        .max_frame_size(Some(config.frame_limit()))
-}
 
 /// The most one read from the socket fetches ahead of what tungstenite asked for.
 pub(crate) const READ_AHEAD: usize = 64 * 1024;

@@ -1,0 +1,461 @@
+//! The per-connection loop after the upgrade: read -> [`Handler`] -> write, limits, liveness,
+//! the drain at shutdown and the close handshake.
+//!
+//! The loop itself ([`Conn::echo`]) is the data path: it waits ([`Conn::wait`]) as
+//! [`decide`] plans, takes each message to the handler, feeds the answer and flushes once what
+//! had arrived is answered. Each concern beside it has a file: answers kept for later
+//! ([`waiting`]), what a connection opens with ([`opening`]), the drain ([`drain`]) and how a
+//! connection ends ([`closing`]). What the stream under tungstenite does with the bytes is the
+//! codec's ([`crate::codec`]).
+
+mod closing;
+mod decide;
+mod drain;
+mod opening;
+mod waiting;
+
+use std::future::Future;
+use std::ops::ControlFlow::{self, Break, Continue};
+use std::panic::{catch_unwind, AssertUnwindSafe};
+use std::pin::{pin, Pin};
+use std::task::Poll;
+use std::time::{Duration, Instant};
+
+use async_tungstenite::tungstenite::protocol::frame::coding::CloseCode;
+use async_tungstenite::tungstenite::protocol::{CloseFrame, Role};
+use async_tungstenite::tungstenite::{self, Message};
+use async_tungstenite::WebSocketStream;
+use futures_lite::{future, AsyncRead, AsyncWrite, StreamExt};
+use futures_util::SinkExt;
+
+use self::closing::{close_frame, ending_of};
+use self::decide::{after_flush, plan_wait, AfterFlush, Batch, Facts};
+use self::drain::Phase;
+use self::waiting::WaitingAnswers;
+use crate::codec::{self, Codec};
+use crate::config::Config;
+use crate::handler::Handler;
+use crate::liveness::{Beat, Liveness};
+use crate::metrics::Live;
+use crate::shutdown::{Shutdown, Watch};
+use crate::summary::{Ending, Summary, Timeout};
+use crate::timer::later;
+
+pub(crate) use self::opening::Prelude;
+
+/// Runs a WebSocket connection whose upgrade is done; `rest` is what the peer sent after its
+/// request head.
+pub(crate) async fn run<S, H>(
+    stream: S,
+    rest: Vec<u8>,
+    config: &Config,
+    mut handler: H,
+    started: Instant,
+    prelude: Prelude,
+) -> Summary
+where
+    S: AsyncRead + AsyncWrite + Unpin,
+    H: Handler,
+{
+    let (stream, activity) = codec::stack(stream, config);
+    let framing = Some(codec::framing(config));
+    let ws = WebSocketStream::from_partially_read(stream, rest, Role::Server, framing).await;
+    let liveness = Liveness::new(
+        activity,
+        config.timer,
+        config.ping_interval,
+        config.pong_timeout,
+        config.write_timeout,
+    )
+    .also_waits(config.idle_timeout);
+    let mut conn = Conn {
+        ws,
+        config,
+        liveness,
+        counts: Counts::default(),
+        live: Live::open(),
+        waiting: None,
+    };
+    let opened = match prelude.is_empty() {
+        true => Continue(()),
+        false => Box::pin(conn.open(prelude)).await,
+    };
+    let ending = match opened {
+        Continue(()) => conn.echo(&mut handler).await,
+        Break(ending) => ending,
+    };
+    let summary = conn.counts.summary(started.elapsed(), ending);
+    if let Some(live) = conn.live {
+        live.ended(&summary);
+    }
+    summary
+}
+
+/// One connection after the upgrade.
+struct Conn<'a, S> {
+    ws: WebSocketStream<Codec<S>>,
+    config: &'a Config,
+    liveness: Liveness,
+    counts: Counts,
+    /// The connection's metrics, its traffic added at each flush; `None` when none are
+    /// recorded.
+    live: Option<Live>,
+    /// Answers kept for later; `None` (one test on the data path) until the handler first
+    /// asks for a delivery other than at once and whole.
+    waiting: Option<Box<WaitingAnswers>>,
+}
+
+/// Data messages and payload bytes each way, for the [`Summary`].
+#[derive(Default)]
+struct Counts {
+    messages_in: u64,
+    messages_out: u64,
+    bytes_in: u64,
+    bytes_out: u64,
+}
+
+impl Counts {
+    fn received(&mut self, bytes: u64) {
+        self.messages_in += 1;
+        self.bytes_in += bytes;
+    }
+
+    fn sent(&mut self, bytes: u64) {
+        self.messages_out += 1;
+        self.bytes_out += bytes;
+    }
+
+    /// As [`Live::report`] takes them.
+    fn all(&self) -> [u64; 4] {
+        [
+            self.messages_in,
+            self.messages_out,
+            self.bytes_in,
+            self.bytes_out,
+        ]
+    }
+
+    fn summary(&self, duration: Duration, ending: Ending) -> Summary {
+        Summary {
+            messages_in: self.messages_in,
+            messages_out: self.messages_out,
+            bytes_in: self.bytes_in,
+            bytes_out: self.bytes_out,
+            duration,
+            ending,
+        }
+    }
+}
+
+/// The idle timeout: Close 1001 when no data message has arrived for its duration.
+struct Idle {
+    timeout: Option<Duration>,
+    last_data: Instant,
+}
+
+impl Idle {
+    /// A data message arrived (the clock is read only when the timeout is on).
+    fn data(&mut self) {
+        if self.timeout.is_some() {
+            self.last_data = Instant::now();
+        }
+    }
+
+    fn deadline(&self) -> Option<Instant> {
+        self.timeout.map(|idle| later(self.last_data, idle))
+    }
+
+    fn expired(&self, now: Instant) -> bool {
+        self.deadline().is_some_and(|due| now >= due)
+    }
+}
+
+/// What the loop keeps between its steps, besides the connection.
+struct LoopState {
+    batch: Batch,
+    idle: Idle,
+    phase: Phase,
+    /// The shutdown signal, watched without a lock at every wait.
+    shutdown: Watch,
+    /// See [`Facts::stream_waiting`].
+    stream_waiting: bool,
+}
+
+/// What the handler's answer to a message calls for.
+enum Handled {
+    /// Send this answer at once.
+    Answer(Message),
+    /// Nothing to send now (no answer, or one kept for later).
+    Nothing,
+    /// Close the connection with this frame.
+    Close(CloseFrame),
+    /// The peer closed: answer and end.
+    PeerClosed(Option<CloseFrame>),
+}
+
+/// What the loop woke up for.
+enum Event {
+    /// A message, an error, or the end of the stream.
+    Item(Option<Result<Message, tungstenite::Error>>),
+    /// Nothing more has arrived: time to flush.
+    CaughtUp,
+    /// The batch (or the drain budget) is used up: flush, and let other tasks run.
+    BatchFull,
+    /// The timer: the heartbeat or the idle timeout.
+    Timer,
+    /// A waiting answer's time has come.
+    AnswerDue,
+    /// The shutdown signal.
+    Shutdown,
+}
+
+impl<S> Conn<'_, S>
+where
+    S: AsyncRead + AsyncWrite + Unpin,
+{
+    /// The loop itself: wait, then act on what woke us. While the socket cannot take our
+    /// echoes, `feed` waits and we stop reading: that is the backpressure.
+    ///
+    /// The steps that end a connection, and the timer's, are boxed: they run once or rarely,
+    /// and inline they would make every connection's future larger for its whole life.
+    async fn echo<H: Handler>(&mut self, handler: &mut H) -> Ending {
+        let mut state = LoopState {
+            batch: Batch::default(),
+            idle: Idle {
+                timeout: self.config.idle_timeout,
+                last_data: Instant::now(),
+            },
+            phase: Phase::Serving,
+            shutdown: Watch::new(self.config.shutdown.clone()),
+            stream_waiting: false,
+        };
+        loop {
+            let step = match self.wait(&mut state).await {
+                Event::Item(Some(Ok(message))) => match self.take(message, handler, &mut state) {
+                    Handled::Answer(answer) => {
+                        // Inline rather than an `async fn`: one state machine less per echo.
+                        let len = answer.len() as u64;
+                        self.write(|ws| ws.feed(answer)).await.map_continue(|()| {
+                            self.counts.sent(len);
+                            state.batch.add(len);
+                        })
+                    }
+                    Handled::Nothing => Continue(()),
+                    Handled::Close(frame) => {
+                        Break(Box::pin(self.close(frame, self.config.close_timeout)).await)
+                    }
+                    Handled::PeerClosed(frame) => Break(Box::pin(self.peer_closed(frame)).await),
+                },
+                Event::Item(Some(Err(e))) => Break(Box::pin(self.fail(e)).await),
+                // The stream ends only after the close handshake, which returns first.
+                Event::Item(None) => Break(Ending::Eof),
+                Event::CaughtUp => self.flush_batch(true, &mut state).await,
+                Event::BatchFull => self.flush_batch(false, &mut state).await,
+                Event::Timer => Box::pin(self.on_timer(&mut state)).await,
+                Event::AnswerDue => Box::pin(self.send_due(&mut state.batch)).await,
+                Event::Shutdown => {
+                    state.phase.drain();
+                    Continue(())
+                }
+            };
+            if let Break(ending) = step {
+                return ending;
+            }
+        }
+    }
+
+    /// Flushes what is queued (everything that had arrived is answered, `caught_up`, or the
+    /// batch is full), then goes on, yields, starts the drain or closes, as [`after_flush`]
+    /// says.
+    #[inline]
+    async fn flush_batch(&mut self, caught_up: bool, state: &mut LoopState) -> ControlFlow<Ending> {
+        if !state.batch.is_empty() {
+            let (flushed, at_first_poll) = with_first_poll(pin!(self.flush())).await;
+            flushed?;
+            state.batch = Batch::default();
+            state.stream_waiting = caught_up && at_first_poll;
+            if let Some(live) = &mut self.live {
+                live.report(self.counts.all());
+            }
+        }
+        let shutdown = self
+            .config
+            .shutdown
+            .as_ref()
+            .is_some_and(Shutdown::is_triggered);
+        match after_flush(state.phase, shutdown, self.answers_waiting(), caught_up) {
+            AfterFlush::Go => Continue(()),
+            AfterFlush::Yield => {
+                self.config.timer.yield_now().await;
+                Continue(())
+            }
+            AfterFlush::Drain => {
+                state.phase.drain();
+                Continue(())
+            }
+            AfterFlush::Close => {
+                let away = close_frame(CloseCode::Away, "going away");
+                Break(Box::pin(self.close(away, self.config.drain_timeout)).await)
+            }
+        }
+    }
+
+    /// Waits for the next thing to do, as [`plan_wait`] says: with nothing queued, it sleeps on
+    /// the stream, the timer, the answers' time and the shutdown signal; with echoes queued, it
+    /// only takes what has already arrived. (A `poll_fn`, not an `async fn`: the loop builds
+    /// one at every message.)
+    #[inline]
+    fn wait<'w>(&'w mut self, state: &'w mut LoopState) -> impl Future<Output = Event> + 'w {
+        let plan = plan_wait(Facts {
+            batch: state.batch,
+            phase: state.phase,
+            waiting: self.answers_waiting(),
+            waiting_full: self.waiting.as_deref().is_some_and(WaitingAnswers::is_full),
+            stream_waiting: std::mem::take(&mut state.stream_waiting),
+        });
+        if plan.sleep {
+            self.liveness.aim(state.idle.deadline());
+        }
+        let mut skip_read = plan.skip_first_read;
+        let (ws, liveness, shutdown) = (&mut self.ws, &mut self.liveness, &mut state.shutdown);
+        let mut waiting = self.waiting.as_deref_mut().filter(|w| !w.is_empty());
+        future::poll_fn(move |cx| {
+            if plan.flush_now {
+                return Poll::Ready(Event::BatchFull);
+            }
+            if plan.read && !std::mem::take(&mut skip_read) {
+                if let Poll::Ready(item) = StreamExt::poll_next(ws, cx) {
+                    return Poll::Ready(Event::Item(item));
+                }
+            }
+            if !plan.sleep {
+                return Poll::Ready(Event::CaughtUp);
+            }
+            if let Some(waiting) = waiting.as_deref_mut() {
+                if waiting.poll_due(cx).is_ready() {
+                    return Poll::Ready(Event::AnswerDue);
+                }
+            }
+            if liveness.poll_timer(cx).is_ready() {
+                return Poll::Ready(Event::Timer);
+            }
+            if plan.watch_shutdown && shutdown.poll_triggered(cx).is_ready() {
+                return Poll::Ready(Event::Shutdown);
+            }
+            Poll::Pending
+        })
+    }
+
+    /// Takes one message: a data message goes through the handler, whose answer is sent at
+    /// once or kept for later; tungstenite queues the pong to a ping itself; a Close ends the
+    /// connection.
+    #[inline]
+    fn take<H: Handler>(
+        &mut self,
+        message: Message,
+        handler: &mut H,
+        state: &mut LoopState,
+    ) -> Handled {
+        match message {
+            Message::Text(_) | Message::Binary(_) => {
+                state.idle.data();
+                state.phase.took_one();
+                self.counts.received(message.len() as u64);
+                let answered = catch_unwind(AssertUnwindSafe(|| {
+                    let answer = handler.on_message(message)?;
+                    let delivery = handler.delivery(&answer);
+                    Some((answer, delivery))
+                }));
+                match answered {
+                    Err(_) => {
+                        log::warn!("the handler panicked; closing the connection with 1011");
+                        Handled::Close(close_frame(CloseCode::Error, "handler failed"))
+                    }
+                    Ok(None) => Handled::Nothing,
+                    Ok(Some((Message::Close(frame), _))) => {
+                        Handled::Close(frame.unwrap_or_else(|| close_frame(CloseCode::Normal, "")))
+                    }
+                    Ok(Some((answer, delivery))) => {
+                        if self.waiting.is_none() && delivery.is_plain() {
+                            return Handled::Answer(answer);
+                        }
+                        self.keep(answer, delivery);
+                        Handled::Nothing
+                    }
+                }
+            }
+            // tungstenite has queued the pong; the next flush sends it.
+            Message::Ping(_) => {
+                state.batch.add(0);
+                Handled::Nothing
+            }
+            Message::Pong(_) | Message::Frame(_) => Handled::Nothing,
+            Message::Close(frame) => Handled::PeerClosed(frame),
+        }
+    }
+
+    /// The timer fired: ping a silent peer or give up on it, and close an idle connection.
+    async fn on_timer(&mut self, state: &mut LoopState) -> ControlFlow<Ending> {
+        let now = Instant::now();
+        match self.liveness.beat(now) {
+            Beat::Dead(silent) => return Break(Ending::TimedOut(Timeout::Unresponsive { silent })),
+            Beat::Ping => {
+                self.write(|ws| ws.send(Message::Ping(Default::default())))
+                    .await?
+            }
+            Beat::Wait => {}
+        }
+        if state.idle.expired(now) && !self.answers_waiting() {
+            let idle = close_frame(CloseCode::Away, "idle timeout");
+            return Break(self.close(idle, self.config.close_timeout).await);
+        }
+        Continue(())
+    }
+
+    /// Feeds `message` off the data path (a greeting, a late answer, a frame). A function of its
+    /// own: the echo's one `feed` is then the only caller of its write, which the compiler
+    /// inlines into the loop as long as it has no other (with three callers it did not, and
+    /// every echo cost some 130 instructions more).
+    async fn feed_aside(&mut self, message: Message) -> ControlFlow<Ending> {
+        self.write(|ws| async move { ws.feed(message).await }).await
+    }
+
+    /// Runs one write operation under the write timeout.
+    async fn write<'w, F, T>(
+        &'w mut self,
+        op: impl FnOnce(&'w mut WebSocketStream<Codec<S>>) -> F,
+    ) -> ControlFlow<Ending, T>
+    where
+        F: Future<Output = Result<T, tungstenite::Error>> + 'w,
+    {
+        match self.liveness.write(op(&mut self.ws)).await {
+            Some(Ok(value)) => Continue(value),
+            Some(Err(e)) => Break(ending_of(e)),
+            None => Break(Ending::TimedOut(Timeout::WriteStalled)),
+        }
+    }
+
+    /// Sends everything queued: tungstenite's output, then the codec's (after the peer's Close,
+    /// tungstenite hands its last bytes on without flushing them).
+    async fn flush(&mut self) -> ControlFlow<Ending> {
+        self.write(|ws| ws.flush()).await?;
+        if self.ws.get_ref().holds_output() {
+            self.write(|ws| async { Ok(futures_lite::AsyncWriteExt::flush(ws.get_mut()).await?) })
+                .await?;
+        }
+        Continue(())
+    }
+}
+
+/// Runs `step`, telling also whether it completed on its first poll (without the task having
+/// been suspended in between). It takes the step pinned where the caller keeps it: an `async
+/// fn` taking the step itself would hold it twice, as its argument and pinned.
+fn with_first_poll<F: Future>(
+    mut step: Pin<&mut F>,
+) -> impl Future<Output = (F::Output, bool)> + '_ {
+    let mut first = true;
+    future::poll_fn(move |cx| {
+        let was_first = std::mem::replace(&mut first, false);
+        step.as_mut().poll(cx).map(|output| (output, was_first))
+    })
+}
