@@ -4,12 +4,10 @@
 //! ([`Activity`]).
 
 use std::future::Future;
-use std::pin::{pin, Pin};
+use std::pin::Pin;
 use std::sync::Arc;
 use std::task::{Context, Poll};
 use std::time::{Duration, Instant};
-
-use futures_lite::future;
 
 use crate::codec::watched::Activity;
 use crate::timer::{later, Sleep, Timer};
@@ -18,36 +16,69 @@ use crate::timer::{later, Sleep, Timer};
 /// `timeout`: a peer that reads slowly keeps its connection, one that stopped reading (or a
 /// dead path with full buffers) does not. `None` means it gave up. Most writes finish at once;
 /// only one that has to wait reads the clock and arms a timer.
-pub(crate) async fn write_within<F: Future>(
+pub(crate) fn write_within<F: Future + Unpin>(
     clock: Timer,
     activity: &Activity,
     timeout: Duration,
     write: F,
-) -> Option<F::Output> {
-    let mut write = pin!(write);
-    let mut timer: Option<Sleep> = None;
-    let output = future::poll_fn(|cx| {
-        if let Poll::Ready(output) = write.as_mut().poll(cx) {
+) -> WriteWithin<'_, F> {
+    WriteWithin {
+        write,
+        clock,
+        activity,
+        timeout,
+        timer: None,
+    }
+}
+
+/// The future of [`write_within`]. A type of its own rather than an `async fn`: its poll is
+/// on every echo's path, and is inlined there whatever else the loop holds (an `async fn`'s was
+/// inlined or not as the loop around it grew, some 110 instructions an echo apart).
+#[derive(Debug)]
+pub(crate) struct WriteWithin<'a, F> {
+    write: F,
+    clock: Timer,
+    activity: &'a Activity,
+    timeout: Duration,
+    /// Armed once the write has had to wait.
+    timer: Option<Sleep>,
+}
+
+impl<F: Future + Unpin> Future for WriteWithin<'_, F> {
+    type Output = Option<F::Output>;
+
+    #[inline(always)]
+    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        let this = &mut *self;
+        if let Poll::Ready(output) = Pin::new(&mut this.write).poll(cx) {
+            if this.timer.take().is_some() {
+                this.activity.write_done();
+            }
             return Poll::Ready(Some(output));
         }
-        let timer = timer.get_or_insert_with(|| {
+        this.wait(cx)
+    }
+}
+
+impl<F> WriteWithin<'_, F> {
+    /// The write is pending: wait, unless no byte has left for the timeout.
+    fn wait<T>(&mut self, cx: &mut Context<'_>) -> Poll<Option<T>> {
+        let (activity, clock, timeout) = (self.activity, self.clock, self.timeout);
+        let timer = self.timer.get_or_insert_with(|| {
             activity.write_waits();
             clock.at(later(activity.last_write(), timeout))
         });
         while Pin::new(&mut *timer).poll(cx).is_ready() {
             let deadline = later(activity.last_write(), timeout);
             if Instant::now() >= deadline {
+                self.timer = None;
+                activity.write_done();
                 return Poll::Ready(None);
             }
             timer.set_at(deadline); // bytes moved meanwhile: wait again
         }
         Poll::Pending
-    })
-    .await;
-    if timer.is_some() {
-        activity.write_done();
     }
-    output
 }
 
 /// One connection's liveness: when bytes last moved ([`Activity`], stamped by the stream that
@@ -128,12 +159,9 @@ impl Liveness {
         self.heartbeat.check(self.activity.last_read(), now)
     }
 
-    /// Runs a write operation under the write timeout (see [`write_within`]). Not an `async
-    /// fn`: that would wrap every write in one more state machine.
-    pub(crate) fn write<'a, F: Future + 'a>(
-        &'a self,
-        write: F,
-    ) -> impl Future<Output = Option<F::Output>> + 'a {
+    /// Runs a write operation under the write timeout (see [`write_within`]).
+    #[inline(always)]
+    pub(crate) fn write<F: Future + Unpin>(&self, write: F) -> WriteWithin<'_, F> {
         write_within(self.timer, &self.activity, self.write_timeout, write)
     }
 }

@@ -217,7 +217,11 @@ impl<E: FnMut(&Event)> Run<'_, E> {
         link: &mut Link<S>,
         message: Message,
     ) -> Result<(), String> {
-        match link.liveness.write(link.ws.send(message)).await {
+        match link
+            .liveness
+            .write(SinkExt::send(&mut link.ws, message))
+            .await
+        {
             Some(Ok(())) => Ok(()),
             Some(Err(e)) => Err(format!("write failed: {e}")),
             None => Err(format!(

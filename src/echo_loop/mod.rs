@@ -29,7 +29,7 @@ use futures_lite::{future, AsyncRead, AsyncWrite, StreamExt};
 use futures_util::SinkExt;
 
 use self::closing::{close_frame, ending_of};
-use self::decide::{after_flush, plan_wait, AfterFlush, Batch, Facts};
+use self::decide::{after_flush, plan_wait, AfterFlush, Batch, Facts, Wait};
 use self::drain::Phase;
 use self::waiting::WaitingAnswers;
 use crate::codec::{self, Codec};
@@ -249,8 +249,11 @@ where
                 Event::Item(Some(Err(e))) => Break(Box::pin(self.fail(e)).await),
                 // The stream ends only after the close handshake, which returns first.
                 Event::Item(None) => Break(Ending::Eof),
-                Event::CaughtUp => self.flush_batch(true, &mut state).await,
-                Event::BatchFull => self.flush_batch(false, &mut state).await,
+                // One call, so that the loop holds one copy of the flush.
+                event @ (Event::CaughtUp | Event::BatchFull) => {
+                    let caught_up = matches!(event, Event::CaughtUp);
+                    self.flush_batch(caught_up, &mut state).await
+                }
                 Event::Timer => Box::pin(self.on_timer(&mut state)).await,
                 Event::AnswerDue => Box::pin(self.send_due(&mut state.batch)).await,
                 Event::Shutdown => {
@@ -304,8 +307,8 @@ where
     /// the stream, the timer, the answers' time and the shutdown signal; with echoes queued, it
     /// only takes what has already arrived. (A `poll_fn`, not an `async fn`: the loop builds
     /// one at every message.)
-    #[inline]
-    fn wait<'w>(&'w mut self, state: &'w mut LoopState) -> impl Future<Output = Event> + 'w {
+    #[inline(always)]
+    fn wait<'w>(&'w mut self, state: &'w mut LoopState) -> NextEvent<'w, S> {
         let plan = plan_wait(Facts {
             batch: state.batch,
             phase: state.phase,
@@ -316,34 +319,14 @@ where
         if plan.sleep {
             self.liveness.aim(state.idle.deadline());
         }
-        let mut skip_read = plan.skip_first_read;
-        let (ws, liveness, shutdown) = (&mut self.ws, &mut self.liveness, &mut state.shutdown);
-        let mut waiting = self.waiting.as_deref_mut().filter(|w| !w.is_empty());
-        future::poll_fn(move |cx| {
-            if plan.flush_now {
-                return Poll::Ready(Event::BatchFull);
-            }
-            if plan.read && !std::mem::take(&mut skip_read) {
-                if let Poll::Ready(item) = StreamExt::poll_next(ws, cx) {
-                    return Poll::Ready(Event::Item(item));
-                }
-            }
-            if !plan.sleep {
-                return Poll::Ready(Event::CaughtUp);
-            }
-            if let Some(waiting) = waiting.as_deref_mut() {
-                if waiting.poll_due(cx).is_ready() {
-                    return Poll::Ready(Event::AnswerDue);
-                }
-            }
-            if liveness.poll_timer(cx).is_ready() {
-                return Poll::Ready(Event::Timer);
-            }
-            if plan.watch_shutdown && shutdown.poll_triggered(cx).is_ready() {
-                return Poll::Ready(Event::Shutdown);
-            }
-            Poll::Pending
-        })
+        NextEvent {
+            skip_read: plan.skip_first_read,
+            plan,
+            ws: &mut self.ws,
+            liveness: &mut self.liveness,
+            shutdown: &mut state.shutdown,
+            waiting: self.waiting.as_deref_mut().filter(|w| !w.is_empty()),
+        }
     }
 
     /// Takes one message: a data message goes through the handler, whose answer is sent at
@@ -361,28 +344,21 @@ where
                 state.idle.data();
                 state.phase.took_one();
                 self.counts.received(message.len() as u64);
-                let answered = catch_unwind(AssertUnwindSafe(|| {
-                    let answer = handler.on_message(message)?;
-                    let delivery = handler.delivery(&answer);
-                    Some((answer, delivery))
-                }));
-                match answered {
-                    Err(_) => {
-                        log::warn!("the handler panicked; closing the connection with 1011");
-                        Handled::Close(close_frame(CloseCode::Error, "handler failed"))
+                let answer = match catch_unwind(AssertUnwindSafe(|| handler.on_message(message))) {
+                    Ok(Some(Message::Close(frame))) => {
+                        let frame = frame.unwrap_or_else(|| close_frame(CloseCode::Normal, ""));
+                        return Handled::Close(frame);
                     }
-                    Ok(None) => Handled::Nothing,
-                    Ok(Some((Message::Close(frame), _))) => {
-                        Handled::Close(frame.unwrap_or_else(|| close_frame(CloseCode::Normal, "")))
-                    }
-                    Ok(Some((answer, delivery))) => {
-                        if self.waiting.is_none() && delivery.is_plain() {
-                            return Handled::Answer(answer);
-                        }
-                        self.keep(answer, delivery);
-                        Handled::Nothing
-                    }
+                    Ok(Some(answer)) => answer,
+                    Ok(None) => return Handled::Nothing,
+                    Err(_) => return handler_failed(),
+                };
+                let delivery = handler.delivery(&answer);
+                if self.waiting.is_none() && delivery.is_plain() {
+                    return Handled::Answer(answer);
                 }
+                self.keep(answer, delivery);
+                Handled::Nothing
             }
             // tungstenite has queued the pong; the next flush sends it.
             Message::Ping(_) => {
@@ -400,7 +376,7 @@ where
         match self.liveness.beat(now) {
             Beat::Dead(silent) => return Break(Ending::TimedOut(Timeout::Unresponsive { silent })),
             Beat::Ping => {
-                self.write(|ws| ws.send(Message::Ping(Default::default())))
+                self.write(|ws| SinkExt::send(ws, Message::Ping(Default::default())))
                     .await?
             }
             Beat::Wait => {}
@@ -412,27 +388,27 @@ where
         Continue(())
     }
 
-    /// Feeds `message` off the data path (a greeting, a late answer, a frame). A function of its
-    /// own: the echo's one `feed` is then the only caller of its write, which the compiler
-    /// inlines into the loop as long as it has no other (with three callers it did not, and
-    /// every echo cost some 130 instructions more).
+    /// Feeds `message` off the data path (a greeting, a late answer, a frame).
     async fn feed_aside(&mut self, message: Message) -> ControlFlow<Ending> {
-        self.write(|ws| async move { ws.feed(message).await }).await
+        self.write(|ws| ws.feed(message)).await
     }
 
-    /// Runs one write operation under the write timeout.
-    async fn write<'w, F, T>(
+    /// Runs one write operation under the write timeout. Not an `async fn`: that would wrap
+    /// every write in one more state machine.
+    #[inline(always)]
+    fn write<'w, F, T>(
         &'w mut self,
         op: impl FnOnce(&'w mut WebSocketStream<Codec<S>>) -> F,
-    ) -> ControlFlow<Ending, T>
+    ) -> impl Future<Output = ControlFlow<Ending, T>> + 'w
     where
-        F: Future<Output = Result<T, tungstenite::Error>> + 'w,
+        F: Future<Output = Result<T, tungstenite::Error>> + Unpin + 'w,
     {
-        match self.liveness.write(op(&mut self.ws)).await {
+        let written = self.liveness.write(op(&mut self.ws));
+        futures_util::FutureExt::map(written, |outcome| match outcome {
             Some(Ok(value)) => Continue(value),
             Some(Err(e)) => Break(ending_of(e)),
             None => Break(Ending::TimedOut(Timeout::WriteStalled)),
-        }
+        })
     }
 
     /// Sends everything queued: tungstenite's output, then the codec's (after the peer's Close,
@@ -440,11 +416,68 @@ where
     async fn flush(&mut self) -> ControlFlow<Ending> {
         self.write(|ws| ws.flush()).await?;
         if self.ws.get_ref().holds_output() {
-            self.write(|ws| async { Ok(futures_lite::AsyncWriteExt::flush(ws.get_mut()).await?) })
-                .await?;
+            self.write(|ws| {
+                let flushed = futures_lite::AsyncWriteExt::flush(ws.get_mut());
+                futures_util::FutureExt::map(flushed, |r| r.map_err(tungstenite::Error::Io))
+            })
+            .await?;
         }
         Continue(())
     }
+}
+
+/// The next thing for the loop to do, as its [`Wait`] plan says (see [`Conn::wait`]). A type of
+/// its own rather than a `poll_fn`, so that its poll is inlined into the loop's whatever else
+/// the loop holds.
+struct NextEvent<'w, S> {
+    plan: Wait,
+    /// The first poll of the stream is still to be skipped.
+    skip_read: bool,
+    ws: &'w mut WebSocketStream<Codec<S>>,
+    liveness: &'w mut Liveness,
+    shutdown: &'w mut Watch,
+    /// Answers waiting for their time, if any.
+    waiting: Option<&'w mut WaitingAnswers>,
+}
+
+impl<S: AsyncRead + AsyncWrite + Unpin> Future for NextEvent<'_, S> {
+    type Output = Event;
+
+    #[inline(always)]
+    fn poll(mut self: Pin<&mut Self>, cx: &mut std::task::Context<'_>) -> Poll<Event> {
+        let this = &mut *self;
+        let plan = this.plan;
+        if plan.flush_now {
+            return Poll::Ready(Event::BatchFull);
+        }
+        if plan.read && !std::mem::take(&mut this.skip_read) {
+            if let Poll::Ready(item) = StreamExt::poll_next(this.ws, cx) {
+                return Poll::Ready(Event::Item(item));
+            }
+        }
+        if !plan.sleep {
+            return Poll::Ready(Event::CaughtUp);
+        }
+        if let Some(waiting) = this.waiting.as_deref_mut() {
+            if waiting.poll_due(cx).is_ready() {
+                return Poll::Ready(Event::AnswerDue);
+            }
+        }
+        if this.liveness.poll_timer(cx).is_ready() {
+            return Poll::Ready(Event::Timer);
+        }
+        if plan.watch_shutdown && this.shutdown.poll_triggered(cx).is_ready() {
+            return Poll::Ready(Event::Shutdown);
+        }
+        Poll::Pending
+    }
+}
+
+/// A handler that panicked: its connection gets Close 1011, and nothing else is affected.
+#[cold]
+fn handler_failed() -> Handled {
+    log::warn!("the handler panicked; closing the connection with 1011");
+    Handled::Close(close_frame(CloseCode::Error, "handler failed"))
 }
 
 /// Runs `step`, telling also whether it completed on its first poll (without the task having
