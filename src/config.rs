@@ -118,9 +118,6 @@ pub struct Config {
     /// Whether upgrades are served. `false`: every request other than the page, health and
     /// metrics gets 404, for an address that answers only those. Default: `true`.
     pub websocket: bool,
-    /// What the health endpoint watches when it is not [`Config::shutdown`]: a server with a
-    /// drain delay answers 503 at the signal, while its connections close only after the delay.
-    pub(crate) draining: Option<Shutdown>,
     /// TLS: when set, every connection does the TLS handshake first (counted in
     /// [`Config::handshake_timeout`]), then the upgrade over TLS: wss://. Build it with
     /// [`tls::server_config`](crate::tls::server_config). Default: `None`.
@@ -159,7 +156,6 @@ impl Default for Config {
             metrics: None,
             protocols: Vec::new(),
             websocket: true,
-            draining: None,
             #[cfg(feature = "tls")]
             tls: None,
             drain_timeout: Duration::from_secs(10),
@@ -334,20 +330,6 @@ impl Config {
     pub fn without_websocket(mut self) -> Self {
         self.websocket = false;
         self
-    }
-
-    /// Whether the health endpoint answers 503: the shutdown signal (or a server's own
-    /// draining signal) has fired.
-    pub(crate) fn is_draining(&self) -> bool {
-        self.draining
-            .as_ref()
-            .or(self.shutdown.as_ref())
-            .is_some_and(Shutdown::is_triggered)
-    }
-
-    /// Whether the shutdown signal has fired: connections close, new upgrades get 503.
-    pub(crate) fn is_shutting_down(&self) -> bool {
-        self.shutdown.as_ref().is_some_and(Shutdown::is_triggered)
     }
 
     /// Sets [`Config::tls`].

@@ -15,9 +15,10 @@ use crate::config::Config;
 use crate::echo_loop::{self, Prelude};
 use crate::error::Error;
 use crate::handler::Handler;
-use crate::handshake::{self, Decision, Refusal, Upgrade};
+use crate::handshake::{self, response, Answer, Decision, Refusal, Upgrade};
 use crate::linger;
 use crate::open::{Connection, Open};
+use crate::running::Running;
 use crate::summary::{Served, Summary};
 use crate::timer::{later, Timer};
 
@@ -89,7 +90,16 @@ where
     S: AsyncRead + AsyncWrite + Unpin,
     H: Handler,
 {
-    serve_as(stream, Identity::counted(None, None), config, handler).await
+    config.check()?;
+    let running = Running::of(config);
+    serve_as(
+        stream,
+        Identity::counted(None, None),
+        config,
+        &running,
+        handler,
+    )
+    .await
 }
 
 /// [`serve`] for a connection the application accepted itself and whose addresses it knows:
@@ -121,27 +131,24 @@ where
     S: AsyncRead + AsyncWrite + Unpin,
     H: Handler,
 {
-    serve_as(
-        stream,
-        Identity::counted(Some(peer), Some(local)),
-        config,
-        handler,
-    )
-    .await
+    config.check()?;
+    let identity = Identity::counted(Some(peer), Some(local));
+    serve_as(stream, identity, config, &Running::of(config), handler).await
 }
 
-/// [`serve`], for a connection `identity` says who it is.
+/// [`serve`], for a connection `identity` says who it is, under `running`, with settings
+/// already checked.
 pub(crate) async fn serve_as<S, H>(
     stream: S,
     identity: Identity,
     config: &Config,
+    running: &Running,
     handler: H,
 ) -> Result<Served, Error>
 where
     S: AsyncRead + AsyncWrite + Unpin,
     H: Handler,
 {
-    config.check()?;
     let started = Instant::now();
     let deadline = later(started, config.handshake_timeout);
     #[cfg(feature = "tls")]
@@ -153,10 +160,12 @@ where
                 .await
                 .map_err(|e| Error::Tls(format!("handshake failed: {e}")))
         });
-        let stream = within(config.timer, deadline, accepting).await?;
-        return upgrade_and_run(stream, config, handler, identity, started, deadline).await;
+        let stream = within(running.timer, deadline, accepting).await?;
+        let started = (started, deadline);
+        return upgrade_and_run(stream, config, running, handler, identity, started).await;
     }
-    upgrade_and_run(stream, config, handler, identity, started, deadline).await
+    let started = (started, deadline);
+    upgrade_and_run(stream, config, running, handler, identity, started).await
 }
 
 /// Runs the echo loop on a stream whose HTTP upgrade the application's own HTTP layer (hyper,
@@ -215,30 +224,47 @@ where
             ..Prelude::default()
         }
     });
-    echo_loop::run(stream, Vec::new(), config, handler, Instant::now(), prelude).await
+    let running = Running::of(config);
+    let started = Instant::now();
+    echo_loop::run(
+        stream,
+        Vec::new(),
+        config,
+        &running,
+        handler,
+        started,
+        prelude,
+    )
+    .await
 }
 
-/// The HTTP upgrade (before `deadline`), then the loop.
+/// The HTTP upgrade (started at `started.0`, before the deadline `started.1`), then the loop.
 async fn upgrade_and_run<S, H>(
     mut stream: S,
     config: &Config,
+    running: &Running,
     mut handler: H,
     identity: Identity,
-    started: Instant,
-    deadline: Instant,
+    (started, deadline): (Instant, Instant),
 ) -> Result<Served, Error>
 where
     S: AsyncRead + AsyncWrite + Unpin,
     H: Handler,
 {
     // Boxed: its buffers would otherwise stay in every connection's future for its whole life.
-    let upgrade = Box::pin(upgrade(&mut stream, config, &mut handler, identity));
-    let (rest, prelude) = match within(config.timer, deadline, upgrade).await? {
+    let upgrade = Box::pin(upgrade(
+        &mut stream,
+        config,
+        running,
+        &mut handler,
+        identity,
+    ));
+    let (rest, prelude) = match within(running.timer, deadline, upgrade).await? {
         Handshake::Upgraded(rest, prelude) => (rest, prelude),
         Handshake::Answered(served) => return Ok(served),
     };
     crate::metrics::handshake(started.elapsed());
-    let summary = echo_loop::run(stream, rest, config, handler, started, prelude).await;
+    let summary = echo_loop::run(stream, rest, config, running, handler, started, prelude).await;
     Ok(Served::WebSocket(summary))
 }
 
@@ -275,6 +301,7 @@ enum Handshake {
 async fn upgrade<S, H>(
     stream: &mut S,
     config: &Config,
+    running: &Running,
     handler: &mut H,
     identity: Identity,
 ) -> Result<Handshake, Error>
@@ -284,9 +311,8 @@ where
 {
     let mut head = Vec::with_capacity(512);
     let mut chunk = [0u8; 2048];
-    loop {
-        let decision = handshake::decide(&head, config);
-        let (last, served) = match decision {
+    let (last, served) = loop {
+        match handshake::decide(&head, config, running) {
             Decision::NeedMore => {
                 // One byte past the limit is enough to tell that the head is too large.
                 let room = (config.max_request_head + 1).saturating_sub(head.len());
@@ -296,7 +322,6 @@ where
                     return Err(Error::HandshakeEof);
                 }
                 head.extend_from_slice(&chunk[..n]);
-                continue;
             }
             Decision::Upgrade {
                 upgrade,
@@ -305,31 +330,36 @@ where
             } => match open(handler, &upgrade, request, identity) {
                 Ok(prelude) => {
                     stream
-                        .write_all(handshake::upgrade_response(&upgrade).as_bytes())
+                        .write_all(response::upgrade(&upgrade).as_bytes())
                         .await?;
                     stream.flush().await?;
                     head.drain(..head_len);
                     return Ok(Handshake::Upgraded(head, prelude));
                 }
-                Err(refusal) => refused(refusal),
+                Err(refusal) => break refused(refusal),
             },
-            // Counted as decided, before the answer goes out: whoever reads the answer and
-            // then the metrics finds it counted.
-            Decision::Page(page) => {
-                crate::metrics::page();
-                (handshake::page_response(page), Ok(Served::Page))
-            }
-            Decision::Health { draining } => {
-                crate::metrics::health_check(draining);
-                let answer = handshake::health_response(draining);
-                (answer, Ok(Served::Health { draining }))
-            }
-            Decision::Metrics(body) => (handshake::metrics_response(&body), Ok(Served::Metrics)),
-            Decision::Refuse(refusal) => refused(refusal),
-        };
-        linger::answer_and_linger(stream, last.as_bytes(), config.timer, config.close_timeout)
-            .await?;
-        return served.map(Handshake::Answered);
+            Decision::Answer(answered) => break answer(answered),
+        }
+    };
+    linger::answer_and_linger(stream, last.as_bytes(), running.timer, config.close_timeout).await?;
+    served.map(Handshake::Answered)
+}
+
+/// The answer to a plain request (the page, the health check, the metrics) or a refusal, and
+/// what it served. Counted as decided, before the answer goes out: whoever reads the answer and
+/// then the metrics finds it counted.
+fn answer(answer: Answer<'_>) -> (String, Result<Served, Error>) {
+    match answer {
+        Answer::Page(page) => {
+            crate::metrics::page();
+            (response::page(page), Ok(Served::Page))
+        }
+        Answer::Health { draining } => {
+            crate::metrics::health_check(draining);
+            (response::health(draining), Ok(Served::Health { draining }))
+        }
+        Answer::Metrics(endpoint) => (response::metrics(&endpoint.render()), Ok(Served::Metrics)),
+        Answer::Refuse(refusal) => refused(refusal),
     }
 }
 
@@ -340,7 +370,7 @@ fn refused(refusal: Refusal) -> (String, Result<Served, Error>) {
         status: refusal.status(),
         reason: refusal.reason(),
     };
-    (refusal.response(), Err(error))
+    (response::refusal(&refusal), Err(error))
 }
 
 /// Asks the handler about an upgrade that passed every check: what the connection opens with,

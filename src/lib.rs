@@ -77,6 +77,7 @@ mod liveness; // heartbeat, write timeout (server loop and client)
 pub mod metrics; // what is recorded through the metrics facade, and a metrics endpoint
 mod open; // Connection and Open: what the upgrade carried, and the handler's answer to it
 mod page; // the bundled page
+mod running; // what a running server owns: its timer, shutdown and drain signals
 pub mod runtimes; // what each runtime owns: listener, accept, spawn, dial, timer
 #[cfg(any(feature = "smol", feature = "async-std", feature = "tokio"))]
 mod server; // Server: accept loop, connection slots, drain, statistics

@@ -157,6 +157,13 @@ pub struct MetricsEndpoint {
     render: Arc<dyn Fn() -> String + Send + Sync>,
 }
 
+/// The same endpoint: the same path, rendered by the same function.
+impl PartialEq for MetricsEndpoint {
+    fn eq(&self, other: &Self) -> bool {
+        self.path == other.path && Arc::ptr_eq(&self.render, &other.render)
+    }
+}
+
 impl MetricsEndpoint {
     pub(crate) fn new(
         path: String,

@@ -106,7 +106,7 @@ where
                 }
             }
         };
-        let gave_up = self.config.timer.after(timeout).map(|()| true);
+        let gave_up = self.running.timer.after(timeout).map(|()| true);
         let dropped = future::or(closing.map(|()| false), gave_up).await;
         Ending::ServerClosed {
             code,

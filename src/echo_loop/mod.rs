@@ -37,7 +37,8 @@ use crate::config::Config;
 use crate::handler::Handler;
 use crate::liveness::{Beat, Liveness};
 use crate::metrics::Live;
-use crate::shutdown::{Shutdown, Watch};
+use crate::running::Running;
+use crate::shutdown::Watch;
 use crate::summary::{Ending, Summary, Timeout};
 use crate::timer::later;
 
@@ -49,6 +50,7 @@ pub(crate) async fn run<S, H>(
     stream: S,
     rest: Vec<u8>,
     config: &Config,
+    running: &Running,
     mut handler: H,
     started: Instant,
     prelude: Prelude,
@@ -62,7 +64,7 @@ where
     let ws = WebSocketStream::from_partially_read(stream, rest, Role::Server, framing).await;
     let liveness = Liveness::new(
         activity,
-        config.timer,
+        running.timer,
         config.ping_interval,
         config.pong_timeout,
         config.write_timeout,
@@ -71,6 +73,7 @@ where
     let mut conn = Conn {
         ws,
         config,
+        running,
         liveness,
         counts: Counts::default(),
         live: Live::open(),
@@ -95,6 +98,8 @@ where
 struct Conn<'a, S> {
     ws: WebSocketStream<Codec<S>>,
     config: &'a Config,
+    /// The timer and the shutdown signal.
+    running: &'a Running,
     liveness: Liveness,
     counts: Counts,
     /// The connection's metrics, its traffic added at each flush; `None` when none are
@@ -226,7 +231,7 @@ where
                 last_data: Instant::now(),
             },
             phase: Phase::Serving,
-            shutdown: Watch::new(self.config.shutdown.clone()),
+            shutdown: Watch::new(self.running.shutdown.clone()),
             stream_waiting: false,
         };
         loop {
@@ -281,15 +286,11 @@ where
                 live.report(self.counts.all());
             }
         }
-        let shutdown = self
-            .config
-            .shutdown
-            .as_ref()
-            .is_some_and(Shutdown::is_triggered);
+        let shutdown = self.running.is_shutting_down();
         match after_flush(state.phase, shutdown, self.answers_waiting(), caught_up) {
             AfterFlush::Go => Continue(()),
             AfterFlush::Yield => {
-                self.config.timer.yield_now().await;
+                self.running.timer.yield_now().await;
                 Continue(())
             }
             AfterFlush::Drain => {

@@ -173,7 +173,7 @@ where
     /// whether to call it.
     #[inline(never)]
     pub(super) fn keep(&mut self, answer: Message, delivery: Delivery) {
-        let (timer, limit) = (self.config.timer, self.config.max_waiting_answers);
+        let (timer, limit) = (self.running.timer, self.config.max_waiting_answers);
         let waiting = (self.waiting).get_or_insert_with(|| WaitingAnswers::new(timer, limit));
         waiting.push(Instant::now(), answer, delivery);
     }
@@ -199,7 +199,7 @@ where
                 for (n, frame) in frames.enumerate() {
                     self.feed_aside(frame).await?;
                     if n % BATCH as usize == BATCH as usize - 1 {
-                        self.config.timer.yield_now().await;
+                        self.running.timer.yield_now().await;
                     }
                 }
             }

@@ -12,6 +12,7 @@ use futures_util::FutureExt;
 use super::slots::{AddressSlot, DrainCounts, Outcome, PerAddress, Slot, Slots};
 use super::ShutdownReport;
 use crate::handshake::Refusal;
+use crate::running::Running;
 use crate::runtimes::{Listener, Task, TcpStream};
 use crate::{linger, socket, Config, Error, Handler, Served, Shutdown, StatsHandle};
 
@@ -42,8 +43,10 @@ const OVER_ADDRESS_LIMIT: Admission =
 pub(super) struct Accepting {
     pub(super) listener: Listener,
     pub(super) local: SocketAddr,
-    /// The connections' settings: their [`Config::shutdown`] is `closing`.
+    /// The connections' settings, as the user gave them.
     pub(super) config: Arc<Config>,
+    /// What the server owns: its runtime's timer, `closing` and `signal`.
+    pub(super) running: Arc<Running>,
     pub(super) stats: StatsHandle,
     pub(super) max_connections: Option<usize>,
     /// Open connections allowed per client address; `None`: no limit.
@@ -60,6 +63,7 @@ pub(super) struct Accepting {
 /// What every connection's task shares.
 struct Shared {
     config: Arc<Config>,
+    running: Arc<Running>,
     stats: StatsHandle,
     local: SocketAddr,
     tcp_keepalive: Option<Duration>,
@@ -81,6 +85,7 @@ impl Accepting {
         let per_address = self.max_per_address.map(PerAddress::new);
         let shared = Arc::new(Shared {
             config: Arc::clone(&self.config),
+            running: Arc::clone(&self.running),
             stats: self.stats.clone(),
             local: self.local,
             tcp_keepalive: self.tcp_keepalive,
@@ -106,7 +111,7 @@ impl Accepting {
                 self.drain_delay
             );
             accept
-                .until(self.config.timer.after(self.drain_delay))
+                .until(self.running.timer.after(self.drain_delay))
                 .await;
         }
         self.closing.trigger();
@@ -145,7 +150,7 @@ impl Accepting {
         } else {
             log::info!("shutting down: stopped accepting; draining for up to {drain:?}");
         }
-        let drained = until(self.config.timer.after(drain), slots.wait_empty()).await;
+        let drained = until(self.running.timer.after(drain), slots.wait_empty()).await;
         if drained.is_none() {
             log::info!("drain deadline: dropping {} connections", slots.open());
         }
@@ -190,7 +195,7 @@ where
                         );
                     }
                     self.failures += 1;
-                    self.accepting.config.timer.after(ACCEPT_BACKOFF).await;
+                    self.accepting.running.timer.after(ACCEPT_BACKOFF).await;
                     continue;
                 }
             };
@@ -264,7 +269,7 @@ async fn task<H: Handler>(
     handler: H,
 ) {
     let Accepted { id, peer, late } = accepted;
-    let config = &*shared.config;
+    let (config, timer) = (&*shared.config, shared.running.timer);
     let (_slot, _address) = match admission {
         Admission::Served(slot, address) => (slot, address),
         Admission::Refused(refusal, why) => {
@@ -274,15 +279,15 @@ async fn task<H: Handler>(
                 conn = id, peer:% = peer, event = "refused", status = refusal.status();
                 "#{id} {peer} refused with HTTP {}: {why}", refusal.status()
             );
-            let answer = refusal.response();
+            let answer = crate::handshake::response::refusal(&refusal);
             let answer = linger::answer_and_linger(
                 &mut stream,
                 answer.as_bytes(),
-                config.timer,
+                timer,
                 config.close_timeout,
             );
             // The whole answer, lingering included, within the close timeout.
-            let bounded = until(config.timer.after(config.close_timeout), answer);
+            let bounded = until(timer.after(config.close_timeout), answer);
             until(shared.deadline.triggered(), bounded).await;
             return;
         }
@@ -311,7 +316,7 @@ async fn task<H: Handler>(
         }
     }
     // Connections open at the shutdown, not those accepted during the drain.
-    if !late && config.is_shutting_down() {
+    if !late && shared.running.is_shutting_down() {
         shared.drained.count(&outcome);
     }
 }
@@ -353,7 +358,8 @@ async fn connection<H: Handler>(
         peer: Some(peer),
         local: Some(local),
     };
-    match crate::connection::serve_as(stream, identity, &shared.config, handler).await {
+    let (config, running) = (&shared.config, &shared.running);
+    match crate::connection::serve_as(stream, identity, config, running, handler).await {
         Ok(Served::WebSocket(summary)) => {
             log::info!(
                 conn = id, peer:% = peer, event = "ended",

@@ -15,6 +15,7 @@ use std::net::{SocketAddr, ToSocketAddrs};
 use std::sync::Arc;
 use std::time::Duration;
 
+use crate::running::Running;
 use crate::runtimes::{Runtime, Task};
 use crate::{socket, Config, Handler, Shutdown};
 
@@ -114,9 +115,9 @@ impl Server {
     pub fn from_listener(
         runtime: Runtime,
         listener: std::net::TcpListener,
-        mut config: Config,
+        config: Config,
     ) -> Server {
-        let shutdown = config.shutdown.get_or_insert_with(Shutdown::new).clone();
+        let shutdown = config.shutdown.clone().unwrap_or_default();
         Server {
             listener,
             runtime,
@@ -234,7 +235,7 @@ impl Server {
         let Server {
             listener,
             runtime,
-            mut config,
+            config,
             stats,
             max_connections,
             max_per_address,
@@ -259,17 +260,20 @@ impl Server {
             socket::tune(&listener, tcp_keepalive)?;
         }
         let local = listener.local_addr()?;
-        config.timer = runtime.timer();
         crate::metrics::describe();
         // The health check watches the application's signal; the connections close when the
-        // accept loop says, after the drain delay.
+        // accept loop says, after the drain delay. The settings stay as the user gave them.
         let closing = Shutdown::new();
-        config.draining = Some(signal.clone());
-        config.shutdown = Some(closing.clone());
+        let running = Running {
+            timer: runtime.timer(),
+            shutdown: Some(closing.clone()),
+            draining: Some(signal.clone()),
+        };
         let accepting = accept::Accepting {
             listener: runtime.listener(listener)?,
             local,
             config: Arc::new(config),
+            running: Arc::new(running),
             stats,
             max_connections,
             max_per_address,

@@ -1,0 +1,69 @@
+//! The one writer of every HTTP answer the server sends: the 101 and every refusal, the page,
+//! the health check and the metrics. Each answer's headers are listed in one place: the 101's by
+//! [`Upgrade::headers`](super::Upgrade::headers), a refusal's by
+//! [`Refusal::headers`](super::Refusal::headers).
+
+use super::refusal::{reason_phrase, Refusal};
+use super::upgrade::Upgrade;
+
+/// An HTTP/1.1 answer: the status line, `headers` in order, a blank line and `body`.
+pub(crate) fn write(status: u16, headers: &[(&str, &str)], body: &str) -> String {
+    let mut answer = format!("HTTP/1.1 {status} {}\r\n", reason_phrase(status));
+    for (name, value) in headers {
+        answer.push_str(name);
+        answer.push_str(": ");
+        answer.push_str(value);
+        answer.push_str("\r\n");
+    }
+    answer.push_str("\r\n");
+    answer.push_str(body);
+    answer
+}
+
+/// The 101 answer, with [`Upgrade::headers`].
+pub(crate) fn upgrade(upgrade: &Upgrade) -> String {
+    write(101, &upgrade.headers(), "")
+}
+
+/// A refusal's answer: its status, its content type, the body's length, `Connection: close`,
+/// then the headers its status calls for (426's version, 503's `Retry-After`).
+pub(crate) fn refusal(refusal: &Refusal) -> String {
+    let body = refusal.body();
+    let length = body.len().to_string();
+    let mut own = refusal.headers().iter().copied();
+    let mut headers: Vec<(&str, &str)> = own.next().into_iter().collect();
+    headers.extend([("Content-Length", length.as_str()), ("Connection", "close")]);
+    headers.extend(own);
+    write(refusal.status(), &headers, &body)
+}
+
+/// A 200 answer carrying `body` of `content_type`, not to be cached.
+pub(crate) fn ok(content_type: &str, body: &str) -> String {
+    let length = body.len().to_string();
+    let headers = [
+        ("Content-Type", content_type),
+        ("Content-Length", length.as_str()),
+        ("Cache-Control", "no-cache"),
+        ("Connection", "close"),
+    ];
+    write(200, &headers, body)
+}
+
+/// The page's answer.
+pub(crate) fn page(page: &str) -> String {
+    ok("text/html; charset=utf-8", page)
+}
+
+/// The health check's answer: `200 ok` while serving, `503 draining` (with `Retry-After`) once
+/// the shutdown signal has fired.
+pub(crate) fn health(draining: bool) -> String {
+    match draining {
+        true => refusal(&Refusal::of(503, "draining")),
+        false => ok("text/plain; charset=utf-8", "ok\n"),
+    }
+}
+
+/// The metrics endpoint's answer, with the rendered metrics.
+pub(crate) fn metrics(body: &str) -> String {
+    ok(crate::metrics::CONTENT_TYPE, body)
+}

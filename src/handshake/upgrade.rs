@@ -1,0 +1,193 @@
+//! [`Upgrade`]: an upgrade request's checks (RFC 6455, 4.2.1), and what its 101 carries.
+
+use async_tungstenite::tungstenite::handshake::derive_accept_key;
+
+use super::refusal::Refusal;
+use crate::config::Config;
+use crate::running::Running;
+
+/// An upgrade request that ws-echo accepts, and what its 101 answer carries: for an
+/// application whose own HTTP layer (hyper, axum, ...) reads the request and sends the answer.
+/// [`Upgrade::check`] decides it as [`serve`](crate::serve) does, the origin policy included;
+/// after the 101, [`serve_upgraded`](crate::serve_upgraded) takes it with the upgraded stream.
+///
+/// ```
+/// let headers: &[(&str, &[u8])] = &[
+///     ("Upgrade", b"websocket"),
+///     ("Connection", b"Upgrade"),
+///     ("Sec-WebSocket-Version", b"13"),
+///     ("Sec-WebSocket-Key", b"dGhlIHNhbXBsZSBub25jZQ=="),
+/// ];
+/// let upgrade = ws_echo::Upgrade::check(&ws_echo::Config::default(), "GET", true, headers).unwrap();
+/// assert_eq!(
+///     upgrade.headers(),
+///     [
+///         ("Upgrade", "websocket"),
+///         ("Connection", "Upgrade"),
+///         ("Sec-WebSocket-Accept", "s3pPLMBiTxaQ9kYGzzhZRbK+xOo="),
+///     ]
+/// );
+/// ```
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Upgrade {
+    pub(super) accept: String,
+    pub(super) protocol: Option<String>,
+}
+
+impl Upgrade {
+    /// Decides an upgrade request from its method, whether it is HTTP/1.1, and its headers
+    /// (name and value, in any case, repeated names allowed), against `config`'s origin
+    /// policy. The path is the application's to route. A refusal says what to answer.
+    pub fn check(
+        config: &Config,
+        method: &str,
+        http_1_1: bool,
+        headers: &[(&str, &[u8])],
+    ) -> Result<Upgrade, Refusal> {
+        let headers = headers.iter().copied();
+        let upgrade = has_token(headers.clone(), "upgrade", "websocket");
+        // Past its signal, a plain `Config`'s shutdown refuses new upgrades.
+        let running = crate::running::Running::of(config);
+        let checked = check_upgrade(config, &running, Some(method), http_1_1, upgrade, headers);
+        if let Err(refusal) = &checked {
+            crate::metrics::refused(refusal.status());
+        }
+        checked
+    }
+
+    /// The headers of the 101 answer: `Upgrade`, `Connection` and `Sec-WebSocket-Accept`, and
+    /// `Sec-WebSocket-Protocol` when a subprotocol was selected.
+    pub fn headers(&self) -> Vec<(&'static str, &str)> {
+        let mut headers = vec![
+            ("Upgrade", "websocket"),
+            ("Connection", "Upgrade"),
+            ("Sec-WebSocket-Accept", self.accept.as_str()),
+        ];
+        if let Some(protocol) = &self.protocol {
+            headers.push(("Sec-WebSocket-Protocol", protocol));
+        }
+        headers
+    }
+
+    /// The subprotocol selected ([`Config::protocols`]): the first of the client's offer that
+    /// the server speaks. `None`: the client offered none of them, or none at all.
+    ///
+    /// ```
+    /// let config = ws_echo::Config::default().protocol("chat").protocol("echo");
+    /// let headers: &[(&str, &[u8])] = &[
+    ///     ("Upgrade", b"websocket"),
+    ///     ("Connection", b"Upgrade"),
+    ///     ("Sec-WebSocket-Version", b"13"),
+    ///     ("Sec-WebSocket-Key", b"dGhlIHNhbXBsZSBub25jZQ=="),
+    ///     ("Sec-WebSocket-Protocol", b"mqtt, echo, chat"),
+    /// ];
+    /// let upgrade = ws_echo::Upgrade::check(&config, "GET", true, headers).unwrap();
+    /// assert_eq!(upgrade.protocol(), Some("echo"));
+    /// assert_eq!(upgrade.headers()[3], ("Sec-WebSocket-Protocol", "echo"));
+    /// ```
+    pub fn protocol(&self) -> Option<&str> {
+        self.protocol.as_deref()
+    }
+}
+
+/// The `Sec-WebSocket-Accept` value that answers a request's `Sec-WebSocket-Key` (RFC 6455,
+/// 4.2.2), for applications that answer the upgrade themselves and then call
+/// [`serve_upgraded`](crate::serve_upgraded).
+///
+/// ```
+/// assert_eq!(ws_echo::accept_key(b"dGhlIHNhbXBsZSBub25jZQ=="), "s3pPLMBiTxaQ9kYGzzhZRbK+xOo=");
+/// ```
+pub fn accept_key(key: &[u8]) -> String {
+    derive_accept_key(key)
+}
+
+/// Checks an upgrade request, its path aside; `upgrade`: whether its `Upgrade` header lists
+/// `websocket` (the caller has looked already).
+pub(super) fn check_upgrade<'h>(
+    config: &Config,
+    running: &Running,
+    method: Option<&str>,
+    http_1_1: bool,
+    upgrade: bool,
+    headers: impl Iterator<Item = (&'h str, &'h [u8])> + Clone,
+) -> Result<Upgrade, Refusal> {
+    if method != Some("GET") {
+        return Err(Refusal::of(400, "the upgrade request must use GET"));
+    }
+    if !http_1_1 {
+        return Err(Refusal::of(400, "the upgrade request must use HTTP/1.1"));
+    }
+    if !upgrade || !has_token(headers.clone(), "connection", "upgrade") {
+        return Err(Refusal::of(426, "this endpoint only speaks WebSocket"));
+    }
+    if header(headers.clone(), "sec-websocket-version") != Some(b"13".as_slice()) {
+        return Err(Refusal::of(
+            426,
+            "unsupported Sec-WebSocket-Version, use 13",
+        ));
+    }
+    let key = header(headers.clone(), "sec-websocket-key")
+        .filter(|key| is_valid_key(key))
+        .ok_or(Refusal::of(400, "missing or malformed Sec-WebSocket-Key"))?;
+    if !config.origin_allowed(header(headers.clone(), "origin")) {
+        return Err(Refusal::of(403, "origin not allowed"));
+    }
+    if running.is_shutting_down() {
+        return Err(Refusal::of(503, "shutting down, retry later"));
+    }
+    Ok(Upgrade {
+        accept: derive_accept_key(key),
+        protocol: select_protocol(config, headers.clone()),
+    })
+}
+
+/// The value of the first header named `name` (ASCII case-insensitive), trimmed.
+fn header<'h>(
+    mut headers: impl Iterator<Item = (&'h str, &'h [u8])>,
+    name: &str,
+) -> Option<&'h [u8]> {
+    headers
+        .find(|(n, _)| n.eq_ignore_ascii_case(name))
+        .map(|(_, value)| value.trim_ascii())
+}
+
+/// Whether any header named `name` lists `token` in its comma-separated value.
+pub(super) fn has_token<'h>(
+    headers: impl Iterator<Item = (&'h str, &'h [u8])>,
+    name: &str,
+    token: &str,
+) -> bool {
+    headers
+        .filter(|(n, _)| n.eq_ignore_ascii_case(name))
+        .flat_map(|(_, value)| value.split(|&b| b == b','))
+        .any(|t| t.trim_ascii().eq_ignore_ascii_case(token.as_bytes()))
+}
+
+/// The first protocol of the client's `Sec-WebSocket-Protocol` offer (every such header, in
+/// order) that `config` speaks, compared exactly (RFC 6455, 4.2.2).
+pub(super) fn select_protocol<'h>(
+    config: &Config,
+    headers: impl Iterator<Item = (&'h str, &'h [u8])>,
+) -> Option<String> {
+    if config.protocols.is_empty() {
+        return None;
+    }
+    headers
+        .filter(|(n, _)| n.eq_ignore_ascii_case("sec-websocket-protocol"))
+        .flat_map(|(_, value)| value.split(|&b| b == b','))
+        .map(<[u8]>::trim_ascii)
+        .find_map(|offered| {
+            (config.protocols.iter())
+                .find(|p| p.as_bytes() == offered)
+                .cloned()
+        })
+}
+
+/// A key is the base64 encoding of 16 bytes: 22 base64 digits and `==` (RFC 6455, 4.1).
+pub(super) fn is_valid_key(key: &[u8]) -> bool {
+    key.len() == 24
+        && key.ends_with(b"==")
+        && key[..22]
+            .iter()
+            .all(|&b| b.is_ascii_alphanumeric() || b == b'+' || b == b'/')
+}
