@@ -42,7 +42,7 @@ use crate::timer::{later, Timer};
 /// | EOF or reset without a Close | the echoes still due, if the peer reads; the summary says which |
 /// | protocol error, unmasked frame, reserved bits or opcodes, bad close code | Close 1002 |
 /// | invalid UTF-8 in a text message or a close reason | Close 1007 |
-/// | a message over [`Config::max_message_size`], a frame over [`Config::frame_limit`] | Close 1009 |
+/// | a message over [`Config::max_message_size`], a frame over [`Limits::frame_limit`](crate::Limits::frame_limit) | Close 1009 |
 /// | the handler panics | that connection gets Close 1011; nothing else is affected |
 /// | the shutdown signal ([`Config::shutdown`]) | Close 1001 after echoing what already arrived |
 /// | no data for [`Config::idle_timeout`] | Close 1001 "idle timeout" |
@@ -150,7 +150,7 @@ where
     H: Handler,
 {
     let started = Instant::now();
-    let deadline = later(started, config.handshake_timeout);
+    let deadline = later(started, config.timeouts.handshake);
     #[cfg(feature = "tls")]
     if let Some(tls) = &config.tls {
         let acceptor = futures_rustls::TlsAcceptor::from(std::sync::Arc::clone(tls));
@@ -315,7 +315,7 @@ where
         match handshake::decide(&head, config, running) {
             Decision::NeedMore => {
                 // One byte past the limit is enough to tell that the head is too large.
-                let room = (config.max_request_head + 1).saturating_sub(head.len());
+                let room = (config.limits.max_request_head + 1).saturating_sub(head.len());
                 let want = room.min(chunk.len());
                 let n = stream.read(&mut chunk[..want]).await?;
                 if n == 0 {
@@ -341,7 +341,13 @@ where
             Decision::Answer(answered) => break answer(answered),
         }
     };
-    linger::answer_and_linger(stream, last.as_bytes(), running.timer, config.close_timeout).await?;
+    linger::answer_and_linger(
+        stream,
+        last.as_bytes(),
+        running.timer,
+        config.timeouts.close,
+    )
+    .await?;
     served.map(Handshake::Answered)
 }
 

@@ -93,7 +93,7 @@ mod timer; // Timer: whose timers and yield; deadlines that saturate
 #[cfg_attr(docsrs, doc(cfg(feature = "tls")))]
 pub mod tls; // rustls configs for the server and the client
 
-pub use config::Config;
+pub use config::{Config, Heartbeat, Limits, Routes, Timeouts};
 pub use connection::{serve, serve_accepted, serve_upgraded};
 pub use error::Error;
 pub use handler::{Delivery, Echo, Handler, Then};

@@ -10,6 +10,7 @@ use std::task::{Context, Poll};
 use std::time::{Duration, Instant};
 
 use crate::codec::watched::Activity;
+use crate::config::Heartbeat;
 use crate::timer::{later, Sleep, Timer};
 
 /// Runs a write operation (`feed`, `flush`, `send`), giving up once no byte has left for
@@ -82,7 +83,7 @@ impl<F> WriteWithin<'_, F> {
 }
 
 /// One connection's liveness: when bytes last moved ([`Activity`], stamped by the stream that
-/// [`watch`](crate::codec::watched::watch) wraps), the [`Heartbeat`], the one timer that wakes the connection for it
+/// [`watch`](crate::codec::watched::watch) wraps), the [`Pinger`], the one timer that wakes the connection for it
 /// (and for one more deadline of the owner's, such as an idle timeout), and the write timeout.
 ///
 /// The timer is made once for the connection's life and re-armed only when it fired or an
@@ -91,7 +92,7 @@ impl<F> WriteWithin<'_, F> {
 #[derive(Debug)]
 pub(crate) struct Liveness {
     activity: Arc<Activity>,
-    heartbeat: Heartbeat,
+    pinger: Pinger,
     timer: Timer,
     sleep: Sleep,
     /// The deadline `sleep` is armed for, if any (it fires at that deadline on [`Grid`]).
@@ -101,16 +102,15 @@ pub(crate) struct Liveness {
 }
 
 impl Liveness {
-    pub(crate) fn new(
-        activity: Arc<Activity>,
-        timer: Timer,
-        ping_interval: Option<Duration>,
-        pong_timeout: Duration,
-        write_timeout: Duration,
-    ) -> Liveness {
+    pub(crate) fn new(activity: Arc<Activity>, timer: Timer, settings: &Heartbeat) -> Liveness {
+        let Heartbeat {
+            ping_interval,
+            pong_timeout,
+            write_timeout,
+        } = *settings;
         Liveness {
             activity,
-            heartbeat: Heartbeat::new(ping_interval, pong_timeout),
+            pinger: Pinger::new(ping_interval, pong_timeout),
             timer,
             sleep: timer.never(),
             armed: None,
@@ -129,7 +129,7 @@ impl Liveness {
     /// Aims the timer at the heartbeat's next deadline or `also`, whichever comes first.
     #[inline]
     pub(crate) fn aim(&mut self, also: Option<Instant>) {
-        let beat = self.heartbeat.deadline(self.activity.last_read());
+        let beat = self.pinger.deadline(self.activity.last_read());
         let due = match (beat, also) {
             (Some(beat), Some(also)) => Some(beat.min(also)),
             (beat, also) => beat.or(also),
@@ -156,7 +156,7 @@ impl Liveness {
     /// After the timer fired: what the heartbeat wants done at `now`.
     pub(crate) fn beat(&mut self, now: Instant) -> Beat {
         self.armed = None; // spent
-        self.heartbeat.check(self.activity.last_read(), now)
+        self.pinger.check(self.activity.last_read(), now)
     }
 
     /// Runs a write operation under the write timeout (see [`write_within`]).
@@ -220,7 +220,7 @@ impl Grid {
 /// The heartbeat: when the peer has been silent for `interval`, ping it; when it stays silent
 /// for `pong_timeout` after that, it is dead. Any byte from the peer counts as life.
 #[derive(Debug)]
-pub(crate) struct Heartbeat {
+pub(crate) struct Pinger {
     interval: Option<Duration>,
     pong_timeout: Duration,
     /// When we sent the ping still awaiting a sign of life.
@@ -238,17 +238,17 @@ pub(crate) enum Beat {
     Dead(Duration),
 }
 
-impl Heartbeat {
+impl Pinger {
     /// `interval: None` turns the heartbeat off.
     pub(crate) fn new(interval: Option<Duration>, pong_timeout: Duration) -> Self {
-        Heartbeat {
+        Pinger {
             interval,
             pong_timeout,
             pinged: None,
         }
     }
 
-    /// When [`Heartbeat::check`] next has something to do.
+    /// When [`Pinger::check`] next has something to do.
     pub(crate) fn deadline(&self, last_read: Instant) -> Option<Instant> {
         let interval = self.interval?;
         Some(if self.awaiting_pong(last_read) {
@@ -360,7 +360,7 @@ mod tests {
     #[test]
     fn silence_leads_to_a_ping_then_to_death() {
         let start = Instant::now();
-        let mut beat = Heartbeat::new(Some(SEC), 2 * SEC);
+        let mut beat = Pinger::new(Some(SEC), 2 * SEC);
         assert_eq!(beat.deadline(start), Some(start + SEC));
         assert_eq!(beat.check(start, start + SEC / 2), Beat::Wait);
         assert_eq!(beat.check(start, start + SEC), Beat::Ping);
@@ -372,7 +372,7 @@ mod tests {
     #[test]
     fn any_byte_after_the_ping_is_life() {
         let start = Instant::now();
-        let mut beat = Heartbeat::new(Some(SEC), SEC);
+        let mut beat = Pinger::new(Some(SEC), SEC);
         assert_eq!(beat.check(start, start + SEC), Beat::Ping);
         let heard = start + SEC + SEC / 2;
         assert_eq!(beat.deadline(heard), Some(heard + SEC));
@@ -383,7 +383,7 @@ mod tests {
     #[test]
     fn no_interval_means_no_heartbeat() {
         let start = Instant::now();
-        let mut beat = Heartbeat::new(None, SEC);
+        let mut beat = Pinger::new(None, SEC);
         assert_eq!(beat.deadline(start), None);
         assert_eq!(beat.check(start, start + 100 * SEC), Beat::Wait);
     }

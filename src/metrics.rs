@@ -26,7 +26,7 @@
 //! // In the application: install a recorder first, then describe ws-echo's metrics to it.
 //! ws_echo::metrics::describe();
 //! let config = ws_echo::Config::default().metrics("/metrics", || "# rendered\n".to_owned());
-//! assert_eq!(config.metrics.as_ref().map(|m| m.path.as_str()), Some("/metrics"));
+//! assert_eq!(config.routes.metrics.as_ref().map(|m| m.path.as_str()), Some("/metrics"));
 //! ```
 
 use std::fmt;

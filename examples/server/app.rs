@@ -317,7 +317,7 @@ pub fn main() -> ExitCode {
         log::warn!("Ctrl-C and SIGTERM will not drain: {e}");
     }
 
-    let path = config.path.clone();
+    let path = config.routes.path.clone();
     let server = match bind(&args, args.addr.as_str(), config, args.reuse_port) {
         Ok(server) => server
             .max_connections(Some(args.max_connections))
@@ -451,8 +451,8 @@ fn endpoints(config: Config, args: &Args) -> Result<(Config, Option<Config>), St
         return Ok((config, Some(extra)));
     }
     let mut config = config;
-    config.health = extra.health;
-    config.metrics = extra.metrics;
+    config.routes.health = extra.routes.health;
+    config.routes.metrics = extra.routes.metrics;
     Ok((config, None))
 }
 

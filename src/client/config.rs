@@ -8,7 +8,9 @@ use async_tungstenite::tungstenite::http::HeaderValue;
 use async_tungstenite::tungstenite::Message;
 
 use super::wire;
-use crate::{Error, Timer};
+use crate::config::Heartbeat;
+use crate::error::Error;
+use crate::timer::Timer;
 
 /// What the client sends, where, and how often.
 ///
@@ -47,16 +49,13 @@ pub struct ClientConfig {
     /// awaited may take before the run ends anyway (closing with 1000), the echoes not back
     /// counted as missing. Checked at each interval. Default: 10 s.
     pub echo_timeout: Duration,
-    /// Heartbeat: when nothing has arrived from the server for this long, send a Ping.
-    /// `None` turns it off. Default: 20 s.
-    pub ping_interval: Option<Duration>,
-    /// Heartbeat: when still nothing arrives this long after our Ping, the link is declared
-    /// dead. Any byte from the server counts as life. Default: 20 s.
-    pub pong_timeout: Duration,
+    /// How a dead link is found: a ping after silence, any sign of life within the pong
+    /// timeout, writes that make progress within the write timeout; the same settings as the
+    /// server's ([`Config::heartbeat`](crate::Config)). Default: [`Heartbeat::default`]
+    /// (20 s, 20 s, 10 s).
+    pub heartbeat: Heartbeat,
     /// Dialing plus the upgrade must complete within this time. Default: 10 s.
     pub handshake_timeout: Duration,
-    /// A write that makes no progress for this long declares the link dead. Default: 10 s.
-    pub write_timeout: Duration,
     /// Reconnect when the link dies or the server closes, after a delay drawn at random
     /// between zero and a bound that starts at `backoff_initial` and doubles up to
     /// `backoff_max` (exponential backoff with full jitter). The first connection is not
@@ -88,10 +87,8 @@ impl Default for ClientConfig {
             count: None,
             close_timeout: Duration::from_secs(1),
             echo_timeout: Duration::from_secs(10),
-            ping_interval: Some(Duration::from_secs(20)),
-            pong_timeout: Duration::from_secs(20),
+            heartbeat: Heartbeat::default(),
             handshake_timeout: Duration::from_secs(10),
-            write_timeout: Duration::from_secs(10),
             reconnect: true,
             backoff_initial: Duration::from_millis(500),
             backoff_max: Duration::from_secs(30),
@@ -182,15 +179,21 @@ impl ClientConfig {
         self
     }
 
-    /// Sets [`ClientConfig::ping_interval`]; `None` turns the heartbeat off.
-    pub fn ping_interval(mut self, interval: Option<Duration>) -> Self {
-        self.ping_interval = interval;
+    /// Sets [`ClientConfig::heartbeat`] whole.
+    pub fn heartbeat(mut self, heartbeat: Heartbeat) -> Self {
+        self.heartbeat = heartbeat;
         self
     }
 
-    /// Sets [`ClientConfig::pong_timeout`].
+    /// Sets [`Heartbeat::ping_interval`]; `None` turns the heartbeat off.
+    pub fn ping_interval(mut self, interval: Option<Duration>) -> Self {
+        self.heartbeat.ping_interval = interval;
+        self
+    }
+
+    /// Sets [`Heartbeat::pong_timeout`].
     pub fn pong_timeout(mut self, timeout: Duration) -> Self {
-        self.pong_timeout = timeout;
+        self.heartbeat.pong_timeout = timeout;
         self
     }
 
@@ -200,9 +203,9 @@ impl ClientConfig {
         self
     }
 
-    /// Sets [`ClientConfig::write_timeout`].
+    /// Sets [`Heartbeat::write_timeout`].
     pub fn write_timeout(mut self, timeout: Duration) -> Self {
-        self.write_timeout = timeout;
+        self.heartbeat.write_timeout = timeout;
         self
     }
 

@@ -331,13 +331,7 @@ where
             Err(e) => return Err(e.into()),
         };
         ws.get_mut().stop();
-        let liveness = Liveness::new(
-            activity,
-            config.timer,
-            config.ping_interval,
-            config.pong_timeout,
-            config.write_timeout,
-        );
+        let liveness = Liveness::new(activity, config.timer, &config.heartbeat);
         Ok(Link {
             ws,
             liveness,

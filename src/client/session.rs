@@ -226,7 +226,7 @@ impl<E: FnMut(&Event)> Run<'_, E> {
             Some(Err(e)) => Err(format!("write failed: {e}")),
             None => Err(format!(
                 "no write progress for {:?}",
-                self.config.write_timeout
+                self.config.heartbeat.write_timeout
             )),
         }
     }

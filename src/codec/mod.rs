@@ -47,7 +47,10 @@ pub(crate) type Codec<S> = Buffered<Watched<S>>;
 /// The layers over `socket`, and the activity record its liveness layer keeps.
 pub(crate) fn stack<S>(socket: S, config: &Config) -> (Codec<S>, Arc<Activity>) {
     let (watched, activity) = watched::watch(socket);
-    (Buffered::new(watched, config.write_buffer_size), activity)
+    (
+        Buffered::new(watched, config.limits.write_buffer_size),
+        activity,
+    )
 }
 
 /// The framing settings handed to tungstenite, over this stack.
@@ -58,13 +61,13 @@ pub(crate) fn stack<S>(socket: S, config: &Config) -> (Codec<S>, Arc<Activity>) 
 /// refuses to buffer more, which bounds what a peer that never reads can make us hold. Its read
 /// buffer is [`Config::read_buffer_size`], small, since the read-ahead serves its reads.
 pub(crate) fn framing(config: &Config) -> WebSocketConfig {
-    let max_write = config.max_message_size + 256;
+    let max_write = config.limits.max_message_size + 256;
     WebSocketConfig::default()
-        .read_buffer_size(config.read_buffer_size)
+        .read_buffer_size(config.limits.read_buffer_size)
         .write_buffer_size(0)
         .max_write_buffer_size(max_write)
-        .max_message_size(Some(config.max_message_size))
-        .max_frame_size(Some(config.frame_limit()))
+        .max_message_size(Some(config.limits.max_message_size))
+        .max_frame_size(Some(config.limits.frame_limit()))
 }
 
 /// Implements, inside an `impl AsyncRead` or `impl AsyncWrite` block of a layer with an `inner`

@@ -42,7 +42,7 @@ where
     /// connection shut down without one once everything fed has gone.
     pub(super) async fn end(&mut self, then: Then) -> Ending {
         match then {
-            Then::Close(frame) => self.close(frame, self.config.close_timeout).await,
+            Then::Close(frame) => self.close(frame, self.config.timeouts.close).await,
             Then::Abort | Then::Continue => {
                 if let Break(ending) = self.flush().await {
                     return ending;
@@ -79,7 +79,7 @@ where
             E::Utf8(_) => "invalid UTF-8".to_owned(),
             other => other.to_string(),
         };
-        self.close(close_frame(code, &reason), self.config.close_timeout)
+        self.close(close_frame(code, &reason), self.config.timeouts.close)
             .await
     }
 

@@ -62,14 +62,8 @@ where
     let (stream, activity) = codec::stack(stream, config);
     let framing = Some(codec::framing(config));
     let ws = WebSocketStream::from_partially_read(stream, rest, Role::Server, framing).await;
-    let liveness = Liveness::new(
-        activity,
-        running.timer,
-        config.ping_interval,
-        config.pong_timeout,
-        config.write_timeout,
-    )
-    .also_waits(config.idle_timeout);
+    let liveness =
+        Liveness::new(activity, running.timer, &config.heartbeat).also_waits(config.timeouts.idle);
     let mut conn = Conn {
         ws,
         config,
@@ -227,7 +221,7 @@ where
         let mut state = LoopState {
             batch: Batch::default(),
             idle: Idle {
-                timeout: self.config.idle_timeout,
+                timeout: self.config.timeouts.idle,
                 last_data: Instant::now(),
             },
             phase: Phase::Serving,
@@ -247,7 +241,7 @@ where
                     }
                     Handled::Nothing => Continue(()),
                     Handled::Close(frame) => {
-                        Break(Box::pin(self.close(frame, self.config.close_timeout)).await)
+                        Break(Box::pin(self.close(frame, self.config.timeouts.close)).await)
                     }
                     Handled::PeerClosed(frame) => Break(Box::pin(self.peer_closed(frame)).await),
                 },
@@ -299,7 +293,7 @@ where
             }
             AfterFlush::Close => {
                 let away = close_frame(CloseCode::Away, "going away");
-                Break(Box::pin(self.close(away, self.config.drain_timeout)).await)
+                Break(Box::pin(self.close(away, self.config.timeouts.drain)).await)
             }
         }
     }
@@ -384,7 +378,7 @@ where
         }
         if state.idle.expired(now) && !self.answers_waiting() {
             let idle = close_frame(CloseCode::Away, "idle timeout");
-            return Break(self.close(idle, self.config.close_timeout).await);
+            return Break(self.close(idle, self.config.timeouts.close).await);
         }
         Continue(())
     }

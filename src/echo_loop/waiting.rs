@@ -173,7 +173,7 @@ where
     /// whether to call it.
     #[inline(never)]
     pub(super) fn keep(&mut self, answer: Message, delivery: Delivery) {
-        let (timer, limit) = (self.running.timer, self.config.max_waiting_answers);
+        let (timer, limit) = (self.running.timer, self.config.limits.max_waiting_answers);
         let waiting = (self.waiting).get_or_insert_with(|| WaitingAnswers::new(timer, limit));
         waiting.push(Instant::now(), answer, delivery);
     }

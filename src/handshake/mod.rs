@@ -76,7 +76,7 @@ pub(crate) fn decide<'h, 'c>(
     let mut request = httparse::Request::new(&mut headers);
     let too_large = Refusal::of(431, "request head too large").into();
     match request.parse(head) {
-        Ok(httparse::Status::Complete(len)) if len <= config.max_request_head => {
+        Ok(httparse::Status::Complete(len)) if len <= config.limits.max_request_head => {
             match check(&request, config, running) {
                 Ok(Decision::Upgrade {
                     upgrade, request, ..
@@ -89,7 +89,7 @@ pub(crate) fn decide<'h, 'c>(
                 Err(refusal) => refusal.into(),
             }
         }
-        Ok(httparse::Status::Partial) if head.len() <= config.max_request_head => {
+        Ok(httparse::Status::Partial) if head.len() <= config.limits.max_request_head => {
             Decision::NeedMore
         }
         Ok(_) | Err(httparse::Error::TooManyHeaders) => too_large,
@@ -107,7 +107,7 @@ fn check<'h, 'c>(
     let path = target.split_once('?').map_or(target, |(path, _query)| path);
     let headers = request.headers.iter().map(|h| (h.name, h.value));
     let upgrade = has_token(headers.clone(), "upgrade", "websocket");
-    match router::route(config, request.method, path, upgrade) {
+    match router::route(&config.routes, request.method, path, upgrade) {
         Route::Page(page) => return Ok(Decision::Answer(Answer::Page(page))),
         Route::Health => {
             let draining = running.is_draining();

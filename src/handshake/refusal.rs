@@ -1,7 +1,7 @@
 //! [`Refusal`]: an HTTP error status and its one-line reason, instead of the 101.
 
 /// A refused upgrade: the HTTP status, the headers and the one-line body to answer with. From
-/// [`Upgrade::check`] (and inside [`serve`](crate::serve), which sends it itself).
+/// [`Upgrade::check`](super::Upgrade::check) (and inside [`serve`](crate::serve), which sends it itself).
 ///
 /// ```
 /// let config = ws_echo::Config::default().allow_origin("https://example.com");

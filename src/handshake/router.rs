@@ -1,8 +1,8 @@
 //! Where a request goes, from its method, path and whether it asks for an upgrade: the page, the
-//! health check, the metrics, or the WebSocket endpoint; anything else is a 404. The routes are
-//! [`Config`]'s.
+//! health check, the metrics, or the WebSocket endpoint; anything else is a 404, as [`Routes`]
+//! say.
 
-use crate::config::Config;
+use crate::config::Routes;
 use crate::metrics::MetricsEndpoint;
 
 /// Where a request goes.
@@ -23,26 +23,26 @@ pub(crate) enum Route<'c> {
 /// Where a request with this method and path goes; `upgrade`: its `Upgrade` header lists
 /// `websocket`.
 pub(crate) fn route<'c>(
-    config: &'c Config,
+    routes: &'c Routes,
     method: Option<&str>,
     path: &str,
     upgrade: bool,
 ) -> Route<'c> {
     let plain_get = !upgrade && method == Some("GET");
-    if let (Some(page), "/", true) = (&config.page, path, plain_get) {
+    if let (Some(page), "/", true) = (&routes.page, path, plain_get) {
         return Route::Page(page);
     }
-    if plain_get && config.health.as_deref() == Some(path) {
+    if plain_get && routes.health.as_deref() == Some(path) {
         return Route::Health;
     }
-    if let Some(endpoint) = config
+    if let Some(endpoint) = routes
         .metrics
         .as_ref()
         .filter(|m| plain_get && m.path == path)
     {
         return Route::Metrics(endpoint);
     }
-    match config.websocket && config.serves_path(path) {
+    match routes.websocket && routes.serves_path(path) {
         true => Route::WebSocket,
         false => Route::NotFound,
     }
@@ -54,26 +54,27 @@ mod tests {
 
     #[test]
     fn each_plain_get_finds_its_route_and_an_upgrade_the_endpoint() {
-        let config = Config::default()
+        let config = crate::Config::default()
             .page("<p>hi</p>")
             .health("/health")
             .metrics("/metrics", String::new);
+        let config = &config.routes;
         let get = Some("GET");
-        assert_eq!(route(&config, get, "/", false), Route::Page("<p>hi</p>"));
-        assert_eq!(route(&config, get, "/health", false), Route::Health);
+        assert_eq!(route(config, get, "/", false), Route::Page("<p>hi</p>"));
+        assert_eq!(route(config, get, "/health", false), Route::Health);
         assert!(matches!(
-            route(&config, get, "/metrics", false),
+            route(config, get, "/metrics", false),
             Route::Metrics(_)
         ));
-        assert_eq!(route(&config, get, "/ws", true), Route::WebSocket);
+        assert_eq!(route(config, get, "/ws", true), Route::WebSocket);
         // Not a plain GET: the endpoint's checks answer (a 426), or a 404 elsewhere.
-        assert_eq!(route(&config, get, "/ws", false), Route::WebSocket);
+        assert_eq!(route(config, get, "/ws", false), Route::WebSocket);
         assert_eq!(
-            route(&config, Some("POST"), "/health", false),
+            route(config, Some("POST"), "/health", false),
             Route::NotFound
         );
-        assert_eq!(route(&config, get, "/", true), Route::NotFound);
-        let closed = Config::default().without_websocket();
-        assert_eq!(route(&closed, get, "/ws", true), Route::NotFound);
+        assert_eq!(route(config, get, "/", true), Route::NotFound);
+        let closed = crate::Config::default().without_websocket();
+        assert_eq!(route(&closed.routes, get, "/ws", true), Route::NotFound);
     }
 }

@@ -69,7 +69,7 @@ impl Upgrade {
         headers
     }
 
-    /// The subprotocol selected ([`Config::protocols`]): the first of the client's offer that
+    /// The subprotocol selected ([`Routes::protocols`](crate::Routes::protocols)): the first of the client's offer that
     /// the server speaks. `None`: the client offered none of them, or none at all.
     ///
     /// ```
@@ -129,7 +129,10 @@ pub(super) fn check_upgrade<'h>(
     let key = header(headers.clone(), "sec-websocket-key")
         .filter(|key| is_valid_key(key))
         .ok_or(Refusal::of(400, "missing or malformed Sec-WebSocket-Key"))?;
-    if !config.origin_allowed(header(headers.clone(), "origin")) {
+    if !config
+        .routes
+        .origin_allowed(header(headers.clone(), "origin"))
+    {
         return Err(Refusal::of(403, "origin not allowed"));
     }
     if running.is_shutting_down() {
@@ -169,7 +172,7 @@ pub(super) fn select_protocol<'h>(
     config: &Config,
     headers: impl Iterator<Item = (&'h str, &'h [u8])>,
 ) -> Option<String> {
-    if config.protocols.is_empty() {
+    if config.routes.protocols.is_empty() {
         return None;
     }
     headers
@@ -177,7 +180,7 @@ pub(super) fn select_protocol<'h>(
         .flat_map(|(_, value)| value.split(|&b| b == b','))
         .map(<[u8]>::trim_ascii)
         .find_map(|offered| {
-            (config.protocols.iter())
+            (config.routes.protocols.iter())
                 .find(|p| p.as_bytes() == offered)
                 .cloned()
         })

@@ -115,7 +115,7 @@ impl Accepting {
                 .await;
         }
         self.closing.trigger();
-        if self.config.health.is_some() {
+        if self.config.routes.health.is_some() {
             future::or(self.drain(&slots, &shared), accept.until(future::pending())).await;
         } else {
             self.drain(&slots, &shared).await;
@@ -139,10 +139,10 @@ impl Accepting {
 
     /// Waits for the open connections to end, up to the drain timeout; then drops the rest.
     async fn drain(&self, slots: &Slots, shared: &Shared) {
-        let drain = self.config.drain_timeout;
+        let drain = self.config.timeouts.drain;
         // No count here: connections that saw the signal first may be ending meanwhile, on
         // other threads; the report counts each one open at the signal once it has ended.
-        if self.config.health.is_some() {
+        if self.config.routes.health.is_some() {
             log::info!(
                 "shutting down: closing connections; draining for up to {drain:?} (new \
                  connections get 503)"
@@ -284,10 +284,10 @@ async fn task<H: Handler>(
                 &mut stream,
                 answer.as_bytes(),
                 timer,
-                config.close_timeout,
+                config.timeouts.close,
             );
             // The whole answer, lingering included, within the close timeout.
-            let bounded = until(timer.after(config.close_timeout), answer);
+            let bounded = until(timer.after(config.timeouts.close), answer);
             until(shared.deadline.triggered(), bounded).await;
             return;
         }
