@@ -19,13 +19,13 @@ use crate::handshake::{self, response, Answer, Decision, Refusal, Upgrade};
 use crate::linger;
 use crate::open::{Connection, Open};
 use crate::running::Running;
-use crate::summary::{Served, Summary};
+use crate::summary::Served;
 use crate::timer::{later, Timer};
 
 /// Serves one connection on a raw stream: answers the HTTP upgrade (checking the path and
 /// origin against `config`), then runs the echo loop with `handler` until the connection ends.
 ///
-/// Returns [`Served::WebSocket`] with the connection's [`Summary`], [`Served::Page`] when it
+/// Returns [`Served::WebSocket`] with the connection's [`Summary`](crate::Summary), [`Served::Page`] when it
 /// was a plain `GET /` answered with [`Config::page`], [`Served::Health`] for a health check
 /// ([`Config::health`]), or an [`Error`] when no WebSocket
 /// connection was established: [`Error::Refused`] after we answered with an HTTP error status,
@@ -168,76 +168,6 @@ where
     upgrade_and_run(stream, config, running, handler, identity, started).await
 }
 
-/// Runs the echo loop on a stream whose HTTP upgrade the application's own HTTP layer (hyper,
-/// axum, ...) answered: it decided the request with [`Upgrade::check`] (which applies
-/// [`Config`]'s origin policy, as [`serve`] does), sent the 101 with [`Upgrade::headers`], and
-/// hands over the upgraded stream with that `Upgrade`. Limits, timeouts and everything after
-/// the upgrade are as under [`serve`]; the path is the application's to route. The handler's
-/// [`on_open`](Handler::on_open) is called with a [`Connection`] that knows the selected
-/// subprotocol and a process-wide id, but not the request (the application's HTTP layer has
-/// it, and hands what the handler needs to the handler value); [`Open::Refuse`](crate::Open)
-/// becomes a Close 1008 with the refusal's reason, the 101 having gone.
-///
-/// Not cancel-safe, like [`serve`].
-///
-/// ```
-/// use futures_lite::{AsyncRead, AsyncWrite};
-/// use ws_echo::{Config, Echo, Refusal, Upgrade};
-///
-/// /// The application's handler for an upgrade request it parsed itself.
-/// fn on_request(config: &Config, method: &str, headers: &[(&str, &[u8])]) -> Result<Upgrade, Refusal> {
-///     // Answer `Err` with its status, headers and body; `Ok` with 101 and its headers.
-///     Upgrade::check(config, method, true, headers)
-/// }
-///
-/// /// Then, on the upgraded connection.
-/// async fn on_upgraded(stream: impl AsyncRead + AsyncWrite + Unpin, upgrade: Upgrade, config: &Config) {
-///     let summary = ws_echo::serve_upgraded(stream, upgrade, config, Echo).await;
-///     log::info!("{summary}");
-/// }
-/// ```
-pub async fn serve_upgraded<S, H>(
-    stream: S,
-    upgrade: Upgrade,
-    config: &Config,
-    mut handler: H,
-) -> Summary
-where
-    S: AsyncRead + AsyncWrite + Unpin,
-    H: Handler,
-{
-    let identity = Identity::counted(None, None);
-    let connection = Connection {
-        id: identity.id,
-        protocol: upgrade.protocol(),
-        ..Connection::new("GET", "", &[])
-    };
-    let prelude = Prelude::of(on_open(&mut handler, &connection)).unwrap_or_else(|refusal| {
-        // The 101 has gone: the refusal becomes a Close (1011 for a handler that failed).
-        let code = match refusal.status() {
-            500 => crate::CloseCode::Error,
-            _ => crate::CloseCode::Policy,
-        };
-        let reason = refusal.reason().into();
-        Prelude {
-            then: crate::Then::Close(crate::CloseFrame { code, reason }),
-            ..Prelude::default()
-        }
-    });
-    let running = Running::of(config);
-    let started = Instant::now();
-    echo_loop::run(
-        stream,
-        Vec::new(),
-        config,
-        &running,
-        handler,
-        started,
-        prelude,
-    )
-    .await
-}
-
 /// The HTTP upgrade (started at `started.0`, before the deadline `started.1`), then the loop.
 async fn upgrade_and_run<S, H>(
     mut stream: S,
@@ -278,7 +208,7 @@ pub(crate) struct Identity {
 
 impl Identity {
     /// A connection whose accepter gave no id: the next of the process's count.
-    fn counted(peer: Option<SocketAddr>, local: Option<SocketAddr>) -> Identity {
+    pub(crate) fn counted(peer: Option<SocketAddr>, local: Option<SocketAddr>) -> Identity {
         static COUNT: AtomicU64 = AtomicU64::new(0);
         let id = COUNT.fetch_add(1, Ordering::Relaxed) + 1;
         Identity { id, peer, local }
@@ -400,7 +330,7 @@ fn open<H: Handler>(
 }
 
 /// The handler's answer to `connection`; a panic is a refusal with HTTP 500.
-fn on_open<H: Handler>(handler: &mut H, connection: &Connection<'_>) -> Open {
+pub(crate) fn on_open<H: Handler>(handler: &mut H, connection: &Connection<'_>) -> Open {
     catch_unwind(AssertUnwindSafe(|| handler.on_open(connection))).unwrap_or_else(|_| {
         log::warn!("the handler panicked in on_open; refusing the connection");
         Open::Refuse(Refusal::of(500, "handler failed"))

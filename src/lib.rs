@@ -91,10 +91,11 @@ pub mod test_target; // a Handler wrapper: the query's controls ?info, ?delay, ?
 mod timer; // Timer: whose timers and yield; deadlines that saturate
 #[cfg(feature = "tls")]
 #[cfg_attr(docsrs, doc(cfg(feature = "tls")))]
-pub mod tls; // rustls configs for the server and the client
+pub mod tls;
+mod upgraded; // serve_upgraded and Upgrade::check, for an application's own HTTP layer // rustls configs for the server and the client
 
 pub use config::{Config, Heartbeat, Limits, Routes, Timeouts};
-pub use connection::{serve, serve_accepted, serve_upgraded};
+pub use connection::{serve, serve_accepted};
 pub use error::Error;
 pub use handler::{Delivery, Echo, Handler, Then};
 pub use handshake::{accept_key, Refusal, Upgrade};
@@ -108,6 +109,7 @@ pub use server::{Server, ShutdownReport, Stats, StatsHandle};
 pub use shutdown::Shutdown;
 pub use summary::{Ending, Served, Summary, Timeout};
 pub use timer::Timer;
+pub use upgraded::serve_upgraded;
 
 /// Close codes (1000 normal, 1001 going away, 1002 protocol error, ...).
 pub use async_tungstenite::tungstenite::protocol::frame::coding::CloseCode;

@@ -1,9 +1,9 @@
 //! [`Timer`]: whose timers and whose yield a connection uses. async-io's by default, which run
 //! under any executor (async-io keeps a reactor of its own), or a runtime's own, set by the
 //! server for its runtime or by the application ([`Config::timer`](crate::Config)), as hyper
-//! takes its timer as a builder setting. Under tokio, each new async-io timer wakes async-io's
-//! helper thread (an eventfd write, a context switch and five system calls on its side); a
-//! tokio timer is an entry in the runtime's own timer wheel.
+//! takes its timer as a builder setting. Under tokio, a tokio timer is an entry in the runtime's
+//! own timer wheel, where an async-io timer wakes async-io's helper thread (BENCHMARKS.md has
+//! what that costs).
 
 use std::future::Future;
 use std::pin::Pin;

@@ -21,7 +21,7 @@ mod wire;
 
 use std::future::Future;
 use std::io;
-use std::pin::pin;
+use std::pin::{pin, Pin};
 use std::time::{Duration, Instant};
 
 use async_tungstenite::tungstenite::error::{ProtocolError, SubProtocolError};
@@ -244,40 +244,12 @@ where
             SessionEnd::Lost(reason) => (run.on_event)(&Event::LinkDown { reason }),
         }
         let down = Instant::now();
-        let mut backoff = config.backoff_initial;
-        let mut delay = backoff.mul_f64(fastrand::f64());
-        let mut attempt = 0;
-        link = loop {
-            let stopped = future::or(
-                async {
-                    stop.as_mut().await;
-                    true
-                },
-                async {
-                    config.timer.after(delay).await;
-                    false
-                },
-            )
-            .await;
-            if stopped {
-                run.report.down_at_end = true;
-                return Ok(run.finish());
-            }
-            attempt += 1;
-            match connect(config, &mut dial, &request, &address, secure.as_ref()).await {
-                Ok(link) => break link,
-                Err(e) => {
-                    backoff = (backoff * 2).min(config.backoff_max);
-                    delay = backoff.mul_f64(fastrand::f64());
-                    (run.on_event)(&Event::ReconnectFailed {
-                        address: address.clone(),
-                        error: e.to_string(),
-                        attempt,
-                        next_in: delay,
-                    });
-                }
-            }
+        let target = (&request, address.as_str(), secure.as_ref());
+        let Some(next) = reconnect(&mut run, &mut dial, target, stop.as_mut()).await else {
+            run.report.down_at_end = true;
+            return Ok(run.finish());
         };
+        link = next;
         run.report.reconnects += 1;
         (run.on_event)(&Event::Reconnected {
             address: address.clone(),
@@ -285,6 +257,57 @@ where
             resending: run.echoes.len() as u64,
             protocol: link.protocol.clone(),
         });
+    }
+}
+
+/// Dials `target` (the request, the address, TLS) again after a delay drawn at random below a
+/// bound that doubles at each failure, up to the backoff's maximum; `None` once `stop` comes
+/// first.
+async fn reconnect<D, F, S, E>(
+    run: &mut Run<'_, E>,
+    dial: &mut D,
+    (request, address, secure): (&Request, &str, Option<&Secure>),
+    mut stop: Pin<&mut impl Future<Output = ()>>,
+) -> Option<Link<S>>
+where
+    D: FnMut(String) -> F,
+    F: Future<Output = io::Result<S>>,
+    S: AsyncRead + AsyncWrite + Unpin,
+    E: FnMut(&Event),
+{
+    let config = run.config;
+    let mut backoff = config.backoff_initial;
+    let mut delay = backoff.mul_f64(fastrand::f64());
+    let mut attempt = 0;
+    loop {
+        let stopped = future::or(
+            async {
+                stop.as_mut().await;
+                true
+            },
+            async {
+                config.timer.after(delay).await;
+                false
+            },
+        )
+        .await;
+        if stopped {
+            return None;
+        }
+        attempt += 1;
+        match connect(config, dial, request, address, secure).await {
+            Ok(link) => return Some(link),
+            Err(e) => {
+                backoff = (backoff * 2).min(config.backoff_max);
+                delay = backoff.mul_f64(fastrand::f64());
+                (run.on_event)(&Event::ReconnectFailed {
+                    address: address.to_owned(),
+                    error: e.to_string(),
+                    attempt,
+                    next_in: delay,
+                });
+            }
+        }
     }
 }
 

@@ -12,25 +12,27 @@ mod closing;
 mod decide;
 mod drain;
 mod opening;
+mod wait;
 mod waiting;
 
 use std::future::Future;
 use std::ops::ControlFlow::{self, Break, Continue};
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::pin::{pin, Pin};
-use std::task::Poll;
+
 use std::time::{Duration, Instant};
 
 use async_tungstenite::tungstenite::protocol::frame::coding::CloseCode;
 use async_tungstenite::tungstenite::protocol::{CloseFrame, Role};
 use async_tungstenite::tungstenite::{self, Message};
 use async_tungstenite::WebSocketStream;
-use futures_lite::{future, AsyncRead, AsyncWrite, StreamExt};
+use futures_lite::{future, AsyncRead, AsyncWrite};
 use futures_util::SinkExt;
 
 use self::closing::{close_frame, ending_of};
-use self::decide::{after_flush, plan_wait, AfterFlush, Batch, Facts, Wait};
+use self::decide::{after_flush, AfterFlush, Batch};
 use self::drain::Phase;
+use self::wait::{Event, Idle};
 use self::waiting::WaitingAnswers;
 use crate::codec::{self, Codec};
 use crate::config::Config;
@@ -40,7 +42,6 @@ use crate::metrics::Live;
 use crate::running::Running;
 use crate::shutdown::Watch;
 use crate::summary::{Ending, Summary, Timeout};
-use crate::timer::later;
 
 pub(crate) use self::opening::Prelude;
 
@@ -146,29 +147,6 @@ impl Counts {
     }
 }
 
-/// The idle timeout: Close 1001 when no data message has arrived for its duration.
-struct Idle {
-    timeout: Option<Duration>,
-    last_data: Instant,
-}
-
-impl Idle {
-    /// A data message arrived (the clock is read only when the timeout is on).
-    fn data(&mut self) {
-        if self.timeout.is_some() {
-            self.last_data = Instant::now();
-        }
-    }
-
-    fn deadline(&self) -> Option<Instant> {
-        self.timeout.map(|idle| later(self.last_data, idle))
-    }
-
-    fn expired(&self, now: Instant) -> bool {
-        self.deadline().is_some_and(|due| now >= due)
-    }
-}
-
 /// What the loop keeps between its steps, besides the connection.
 struct LoopState {
     batch: Batch,
@@ -190,22 +168,6 @@ enum Handled {
     Close(CloseFrame),
     /// The peer closed: answer and end.
     PeerClosed(Option<CloseFrame>),
-}
-
-/// What the loop woke up for.
-enum Event {
-    /// A message, an error, or the end of the stream.
-    Item(Option<Result<Message, tungstenite::Error>>),
-    /// Nothing more has arrived: time to flush.
-    CaughtUp,
-    /// The batch (or the drain budget) is used up: flush, and let other tasks run.
-    BatchFull,
-    /// The timer: the heartbeat or the idle timeout.
-    Timer,
-    /// A waiting answer's time has come.
-    AnswerDue,
-    /// The shutdown signal.
-    Shutdown,
 }
 
 impl<S> Conn<'_, S>
@@ -295,32 +257,6 @@ where
                 let away = close_frame(CloseCode::Away, "going away");
                 Break(Box::pin(self.close(away, self.config.timeouts.drain)).await)
             }
-        }
-    }
-
-    /// Waits for the next thing to do, as [`plan_wait`] says: with nothing queued, it sleeps on
-    /// the stream, the timer, the answers' time and the shutdown signal; with echoes queued, it
-    /// only takes what has already arrived. (A `poll_fn`, not an `async fn`: the loop builds
-    /// one at every message.)
-    #[inline(always)]
-    fn wait<'w>(&'w mut self, state: &'w mut LoopState) -> NextEvent<'w, S> {
-        let plan = plan_wait(Facts {
-            batch: state.batch,
-            phase: state.phase,
-            waiting: self.answers_waiting(),
-            waiting_full: self.waiting.as_deref().is_some_and(WaitingAnswers::is_full),
-            stream_waiting: std::mem::take(&mut state.stream_waiting),
-        });
-        if plan.sleep {
-            self.liveness.aim(state.idle.deadline());
-        }
-        NextEvent {
-            skip_read: plan.skip_first_read,
-            plan,
-            ws: &mut self.ws,
-            liveness: &mut self.liveness,
-            shutdown: &mut state.shutdown,
-            waiting: self.waiting.as_deref_mut().filter(|w| !w.is_empty()),
         }
     }
 
@@ -418,53 +354,6 @@ where
             .await?;
         }
         Continue(())
-    }
-}
-
-/// The next thing for the loop to do, as its [`Wait`] plan says (see [`Conn::wait`]). A type of
-/// its own rather than a `poll_fn`, so that its poll is inlined into the loop's whatever else
-/// the loop holds.
-struct NextEvent<'w, S> {
-    plan: Wait,
-    /// The first poll of the stream is still to be skipped.
-    skip_read: bool,
-    ws: &'w mut WebSocketStream<Codec<S>>,
-    liveness: &'w mut Liveness,
-    shutdown: &'w mut Watch,
-    /// Answers waiting for their time, if any.
-    waiting: Option<&'w mut WaitingAnswers>,
-}
-
-impl<S: AsyncRead + AsyncWrite + Unpin> Future for NextEvent<'_, S> {
-    type Output = Event;
-
-    #[inline(always)]
-    fn poll(mut self: Pin<&mut Self>, cx: &mut std::task::Context<'_>) -> Poll<Event> {
-        let this = &mut *self;
-        let plan = this.plan;
-        if plan.flush_now {
-            return Poll::Ready(Event::BatchFull);
-        }
-        if plan.read && !std::mem::take(&mut this.skip_read) {
-            if let Poll::Ready(item) = StreamExt::poll_next(this.ws, cx) {
-                return Poll::Ready(Event::Item(item));
-            }
-        }
-        if !plan.sleep {
-            return Poll::Ready(Event::CaughtUp);
-        }
-        if let Some(waiting) = this.waiting.as_deref_mut() {
-            if waiting.poll_due(cx).is_ready() {
-                return Poll::Ready(Event::AnswerDue);
-            }
-        }
-        if this.liveness.poll_timer(cx).is_ready() {
-            return Poll::Ready(Event::Timer);
-        }
-        if plan.watch_shutdown && this.shutdown.poll_triggered(cx).is_ready() {
-            return Poll::Ready(Event::Shutdown);
-        }
-        Poll::Pending
     }
 }
 

@@ -14,7 +14,7 @@ pub use self::refusal::Refusal;
 pub use self::upgrade::{accept_key, Upgrade};
 
 use self::router::Route;
-use self::upgrade::{check_upgrade, has_token};
+pub(crate) use self::upgrade::{check_upgrade, has_token};
 use crate::config::Config;
 use crate::metrics::MetricsEndpoint;
 use crate::running::Running;

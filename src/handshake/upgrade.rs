@@ -35,26 +35,6 @@ pub struct Upgrade {
 }
 
 impl Upgrade {
-    /// Decides an upgrade request from its method, whether it is HTTP/1.1, and its headers
-    /// (name and value, in any case, repeated names allowed), against `config`'s origin
-    /// policy. The path is the application's to route. A refusal says what to answer.
-    pub fn check(
-        config: &Config,
-        method: &str,
-        http_1_1: bool,
-        headers: &[(&str, &[u8])],
-    ) -> Result<Upgrade, Refusal> {
-        let headers = headers.iter().copied();
-        let upgrade = has_token(headers.clone(), "upgrade", "websocket");
-        // Past its signal, a plain `Config`'s shutdown refuses new upgrades.
-        let running = crate::running::Running::of(config);
-        let checked = check_upgrade(config, &running, Some(method), http_1_1, upgrade, headers);
-        if let Err(refusal) = &checked {
-            crate::metrics::refused(refusal.status());
-        }
-        checked
-    }
-
     /// The headers of the 101 answer: `Upgrade`, `Connection` and `Sec-WebSocket-Accept`, and
     /// `Sec-WebSocket-Protocol` when a subprotocol was selected.
     pub fn headers(&self) -> Vec<(&'static str, &str)> {
@@ -103,7 +83,7 @@ pub fn accept_key(key: &[u8]) -> String {
 
 /// Checks an upgrade request, its path aside; `upgrade`: whether its `Upgrade` header lists
 /// `websocket` (the caller has looked already).
-pub(super) fn check_upgrade<'h>(
+pub(crate) fn check_upgrade<'h>(
     config: &Config,
     running: &Running,
     method: Option<&str>,
@@ -155,7 +135,7 @@ fn header<'h>(
 }
 
 /// Whether any header named `name` lists `token` in its comma-separated value.
-pub(super) fn has_token<'h>(
+pub(crate) fn has_token<'h>(
     headers: impl Iterator<Item = (&'h str, &'h [u8])>,
     name: &str,
     token: &str,

@@ -9,6 +9,7 @@
 mod accept;
 mod slots;
 mod stats;
+mod task;
 
 use std::io;
 use std::net::{SocketAddr, ToSocketAddrs};

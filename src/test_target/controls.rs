@@ -38,83 +38,12 @@ impl Controls {
         let Some(query) = query else {
             return Ok(None);
         };
-        let mut controls = Controls::default();
-        let (mut any, mut close, mut reason, mut abort, mut after) =
-            (false, None, None, false, None);
+        let mut reading = Reading::default();
+        let mut any = false;
         for (key, value) in form_urlencoded::parse(query.as_bytes()) {
-            match &*key {
-                "info" => controls.info = flag(&value).ok_or(bad("bad info: give it alone"))?,
-                "delay" => {
-                    controls.delay = duration(&value)
-                        .ok_or(bad("bad delay: want a duration such as 200ms, at most 1m"))?;
-                }
-                "jitter" => {
-                    controls.jitter = duration(&value)
-                        .ok_or(bad("bad jitter: want a duration such as 50ms, at most 1m"))?;
-                }
-                "close" => {
-                    close = Some(
-                        value
-                            .parse::<u16>()
-                            .ok()
-                            .filter(|&c| sendable(c))
-                            .ok_or(bad(
-                            "bad close: want a code we may send: 1000-1003, 1007-1014, 3000-4999",
-                        ))?,
-                    );
-                }
-                "reason" => {
-                    if value.len() > 123 {
-                        return Err(bad("bad reason: at most 123 bytes"));
-                    }
-                    reason = Some(value.into_owned());
-                }
-                "abort" => abort = flag(&value).ok_or(bad("bad abort: give it alone"))?,
-                "after" => {
-                    after = Some(
-                        value
-                            .parse::<u64>()
-                            .map_err(|_| bad("bad after: want a count of echoes, such as 3"))?,
-                    );
-                }
-                "status" => {
-                    let status = value.parse::<u16>().ok();
-                    let asked = status.and_then(|s| Refusal::new(s, "refused as ?status= asked"));
-                    return Err(match asked {
-                        Some(refusal) => {
-                            super::count(&["status"]);
-                            refusal
-                        }
-                        None => bad("bad status: want an HTTP error status, 400-599"),
-                    });
-                }
-                "fragment" => {
-                    controls.fragment =
-                        Some(
-                            value.parse::<usize>().ok().filter(|&n| n > 0).ok_or(bad(
-                                "bad fragment: want a frame size in bytes, 1 or more",
-                            ))?,
-                        );
-                }
-                _ => continue,
-            }
-            any = true;
+            any |= reading.take(&key, &value)?;
         }
-        controls.end = match (close, abort) {
-            (Some(_), true) => return Err(bad("bad close and abort: give one of them")),
-            (Some(code), false) => Some(Then::Close(CloseFrame {
-                code: CloseCode::from(code),
-                reason: reason.unwrap_or_default().into(),
-            })),
-            (None, true) if reason.is_some() => return Err(bad("bad reason: it goes with close")),
-            (None, true) => Some(Then::Abort),
-            (None, false) if reason.is_some() => return Err(bad("bad reason: it goes with close")),
-            (None, false) if after.is_some() => {
-                return Err(bad("bad after: it counts echoes before close or abort"))
-            }
-            (None, false) => None,
-        };
-        controls.after = after.unwrap_or(0);
+        let controls = reading.finish()?;
         if any {
             super::count(&controls.names());
         }
@@ -136,6 +65,94 @@ impl Controls {
             .filter(|(_, on)| *on)
             .map(|(name, _)| name)
             .collect()
+    }
+}
+
+/// The controls read so far, and the pieces of the end (`close`, `reason`, `abort`, `after`)
+/// that only make sense together.
+#[derive(Default)]
+struct Reading {
+    controls: Controls,
+    close: Option<u16>,
+    reason: Option<String>,
+    abort: bool,
+    after: Option<u64>,
+}
+
+impl Reading {
+    /// Takes one `key=value` pair: whether it was a control, or the refusal it calls for.
+    fn take(&mut self, key: &str, value: &str) -> Result<bool, Refusal> {
+        let controls = &mut self.controls;
+        match key {
+            "info" => controls.info = flag(value).ok_or(bad("bad info: give it alone"))?,
+            "delay" => {
+                controls.delay = duration(value)
+                    .ok_or(bad("bad delay: want a duration such as 200ms, at most 1m"))?;
+            }
+            "jitter" => {
+                controls.jitter = duration(value)
+                    .ok_or(bad("bad jitter: want a duration such as 50ms, at most 1m"))?;
+            }
+            "close" => {
+                let code = value.parse::<u16>().ok().filter(|&c| sendable(c));
+                let want = "bad close: want a code we may send: 1000-1003, 1007-1014, 3000-4999";
+                self.close = Some(code.ok_or(bad(want))?);
+            }
+            "reason" if value.len() > 123 => return Err(bad("bad reason: at most 123 bytes")),
+            "reason" => self.reason = Some(value.to_owned()),
+            "abort" => self.abort = flag(value).ok_or(bad("bad abort: give it alone"))?,
+            "after" => {
+                let count = value.parse::<u64>();
+                self.after =
+                    Some(count.map_err(|_| bad("bad after: want a count of echoes, such as 3"))?);
+            }
+            "status" => return Err(status(value)),
+            "fragment" => {
+                let size = value.parse::<usize>().ok().filter(|&n| n > 0);
+                let want = "bad fragment: want a frame size in bytes, 1 or more";
+                controls.fragment = Some(size.ok_or(bad(want))?);
+            }
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    /// The controls, with their end put together.
+    fn finish(self) -> Result<Controls, Refusal> {
+        let Reading {
+            mut controls,
+            close,
+            reason,
+            abort,
+            after,
+        } = self;
+        controls.end = match (close, abort) {
+            (Some(_), true) => return Err(bad("bad close and abort: give one of them")),
+            (Some(code), false) => Some(Then::Close(CloseFrame {
+                code: CloseCode::from(code),
+                reason: reason.unwrap_or_default().into(),
+            })),
+            (None, _) if reason.is_some() => return Err(bad("bad reason: it goes with close")),
+            (None, true) => Some(Then::Abort),
+            (None, false) if after.is_some() => {
+                return Err(bad("bad after: it counts echoes before close or abort"))
+            }
+            (None, false) => None,
+        };
+        controls.after = after.unwrap_or(0);
+        Ok(controls)
+    }
+}
+
+/// The answer `?status=` asks for, or a 400 for a status that is not an error.
+fn status(value: &str) -> Refusal {
+    let status = value.parse::<u16>().ok();
+    match status.and_then(|s| Refusal::new(s, "refused as ?status= asked")) {
+        Some(refusal) => {
+            super::count(&["status"]);
+            refusal
+        }
+        None => bad("bad status: want an HTTP error status, 400-599"),
     }
 }
 

@@ -1,0 +1,109 @@
+//! Serving a connection whose upgrade an application's own HTTP layer (hyper, axum, ...)
+//! answered: [`Upgrade::check`] decides the request as [`serve`](crate::serve) would, and
+//! [`serve_upgraded`] runs the loop on the upgraded stream.
+
+use std::time::Instant;
+
+use futures_lite::{AsyncRead, AsyncWrite};
+
+use crate::config::Config;
+use crate::connection::{on_open, Identity};
+use crate::echo_loop::{self, Prelude};
+use crate::handler::{Handler, Then};
+use crate::handshake::{check_upgrade, has_token, Refusal, Upgrade};
+use crate::open::Connection;
+use crate::running::Running;
+use crate::summary::Summary;
+use crate::{CloseCode, CloseFrame};
+
+impl Upgrade {
+    /// Decides an upgrade request from its method, whether it is HTTP/1.1, and its headers
+    /// (name and value, in any case, repeated names allowed), against `config`'s origin
+    /// policy. The path is the application's to route. A refusal says what to answer.
+    pub fn check(
+        config: &Config,
+        method: &str,
+        http_1_1: bool,
+        headers: &[(&str, &[u8])],
+    ) -> Result<Upgrade, Refusal> {
+        let headers = headers.iter().copied();
+        let upgrade = has_token(headers.clone(), "upgrade", "websocket");
+        // Past its signal, a plain `Config`'s shutdown refuses new upgrades.
+        let running = Running::of(config);
+        let checked = check_upgrade(config, &running, Some(method), http_1_1, upgrade, headers);
+        if let Err(refusal) = &checked {
+            crate::metrics::refused(refusal.status());
+        }
+        checked
+    }
+}
+
+/// Runs the echo loop on a stream whose HTTP upgrade the application's own HTTP layer (hyper,
+/// axum, ...) answered: it decided the request with [`Upgrade::check`] (which applies
+/// [`Config`]'s origin policy, as [`serve`](crate::serve) does), sent the 101 with [`Upgrade::headers`], and
+/// hands over the upgraded stream with that `Upgrade`. Limits, timeouts and everything after
+/// the upgrade are as under [`serve`](crate::serve); the path is the application's to route. The handler's
+/// [`on_open`](Handler::on_open) is called with a [`Connection`] that knows the selected
+/// subprotocol and a process-wide id, but not the request (the application's HTTP layer has
+/// it, and hands what the handler needs to the handler value); [`Open::Refuse`](crate::Open)
+/// becomes a Close 1008 with the refusal's reason, the 101 having gone.
+///
+/// Not cancel-safe, like [`serve`](crate::serve).
+///
+/// ```
+/// use futures_lite::{AsyncRead, AsyncWrite};
+/// use ws_echo::{Config, Echo, Refusal, Upgrade};
+///
+/// /// The application's handler for an upgrade request it parsed itself.
+/// fn on_request(config: &Config, method: &str, headers: &[(&str, &[u8])]) -> Result<Upgrade, Refusal> {
+///     // Answer `Err` with its status, headers and body; `Ok` with 101 and its headers.
+///     Upgrade::check(config, method, true, headers)
+/// }
+///
+/// /// Then, on the upgraded connection.
+/// async fn on_upgraded(stream: impl AsyncRead + AsyncWrite + Unpin, upgrade: Upgrade, config: &Config) {
+///     let summary = ws_echo::serve_upgraded(stream, upgrade, config, Echo).await;
+///     log::info!("{summary}");
+/// }
+/// ```
+pub async fn serve_upgraded<S, H>(
+    stream: S,
+    upgrade: Upgrade,
+    config: &Config,
+    mut handler: H,
+) -> Summary
+where
+    S: AsyncRead + AsyncWrite + Unpin,
+    H: Handler,
+{
+    let identity = Identity::counted(None, None);
+    let connection = Connection {
+        id: identity.id,
+        protocol: upgrade.protocol(),
+        ..Connection::new("GET", "", &[])
+    };
+    let prelude = Prelude::of(on_open(&mut handler, &connection)).unwrap_or_else(|refusal| {
+        // The 101 has gone: the refusal becomes a Close (1011 for a handler that failed).
+        let code = match refusal.status() {
+            500 => CloseCode::Error,
+            _ => CloseCode::Policy,
+        };
+        let reason = refusal.reason().into();
+        Prelude {
+            then: Then::Close(CloseFrame { code, reason }),
+            ..Prelude::default()
+        }
+    });
+    let running = Running::of(config);
+    let started = Instant::now();
+    echo_loop::run(
+        stream,
+        Vec::new(),
+        config,
+        &running,
+        handler,
+        started,
+        prelude,
+    )
+    .await
+}
