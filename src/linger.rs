@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use futures_lite::{future, AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 
-use crate::Timer;
+use crate::timer::Timer;
 
 /// Writes `last` (an HTTP answer after which the connection ends) and flushes it, then
 /// lingers for up to `timeout`.

@@ -36,7 +36,7 @@ use std::time::Duration;
 use metrics::{counter, describe_counter, describe_gauge, describe_histogram, gauge, histogram};
 use metrics::{Counter, Gauge, Histogram, Unit};
 
-use crate::Summary;
+use crate::summary::Summary;
 
 const OPEN: &str = "ws_echo_connections_open";
 const CONNECTIONS: &str = "ws_echo_connections_total";

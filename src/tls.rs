@@ -55,7 +55,7 @@ use futures_rustls::rustls::client::danger::{
 };
 use futures_rustls::rustls::{self, DigitallySignedStruct, RootCertStore, SignatureScheme};
 
-use crate::Error;
+use crate::error::Error;
 
 /// A server config from a PEM certificate chain and a PEM private key (PKCS#8, PKCS#1 or
 /// SEC1). Fails with [`Error::Tls`] naming the file and the reason when a file is missing or

@@ -14,7 +14,8 @@ use crate::handshake::{check_upgrade, has_token, Refusal, Upgrade};
 use crate::open::Connection;
 use crate::running::Running;
 use crate::summary::Summary;
-use crate::{CloseCode, CloseFrame};
+use async_tungstenite::tungstenite::protocol::frame::coding::CloseCode;
+use async_tungstenite::tungstenite::protocol::CloseFrame;
 
 impl Upgrade {
     /// Decides an upgrade request from its method, whether it is HTTP/1.1, and its headers

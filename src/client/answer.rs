@@ -9,23 +9,23 @@ use std::task::{Context, Poll};
 
 use futures_lite::{AsyncRead, AsyncWrite};
 
-use crate::Error;
+use crate::error::Error;
 
 /// At most this much of the answer is kept: its status line is what matters.
 const KEPT: usize = 512;
 
 /// A stream that keeps the first bytes it reads, until told to stop.
 #[derive(Debug)]
-pub(super) struct Heard<S> {
+pub(super) struct HeadRecorder<S> {
     inner: S,
     head: Option<Arc<Mutex<Vec<u8>>>>,
 }
 
-impl<S> Heard<S> {
+impl<S> HeadRecorder<S> {
     /// `inner`, and a handle on what it hears.
-    pub(super) fn new(inner: S) -> (Heard<S>, Arc<Mutex<Vec<u8>>>) {
+    pub(super) fn new(inner: S) -> (HeadRecorder<S>, Arc<Mutex<Vec<u8>>>) {
         let head = Arc::new(Mutex::new(Vec::new()));
-        let heard = Heard {
+        let heard = HeadRecorder {
             inner,
             head: Some(Arc::clone(&head)),
         };
@@ -58,7 +58,7 @@ pub(super) fn refusal(head: &Mutex<Vec<u8>>) -> Option<Error> {
     })
 }
 
-impl<S: AsyncRead + Unpin> AsyncRead for Heard<S> {
+impl<S: AsyncRead + Unpin> AsyncRead for HeadRecorder<S> {
     fn poll_read(
         mut self: Pin<&mut Self>,
         cx: &mut Context<'_>,
@@ -76,7 +76,7 @@ impl<S: AsyncRead + Unpin> AsyncRead for Heard<S> {
     }
 }
 
-impl<S: AsyncWrite + Unpin> AsyncWrite for Heard<S> {
+impl<S: AsyncWrite + Unpin> AsyncWrite for HeadRecorder<S> {
     crate::codec::pass_through!(poll_write, poll_flush, poll_close);
 }
 

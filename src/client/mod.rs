@@ -31,8 +31,8 @@ use futures_lite::{future, AsyncRead, AsyncWrite};
 
 pub use config::ClientConfig;
 
+use crate::error::Error;
 use crate::liveness::Liveness;
-use crate::Error;
 use echoes::Echoes;
 use session::{Link, Run, SessionEnd};
 use wire::Secure;
@@ -330,7 +330,7 @@ where
         let connect_time = started.elapsed();
         let stream = wire::wrap(stream, secure).await?;
         let (stream, activity) = crate::codec::watched::watch(stream);
-        let (stream, heard) = answer::Heard::new(stream);
+        let (stream, heard) = answer::HeadRecorder::new(stream);
         let ws_config = WebSocketConfig::default().read_buffer_size(4096);
         let upgrading =
             async_tungstenite::client_async_with_config(request.clone(), stream, Some(ws_config));

@@ -4,7 +4,7 @@
 use async_tungstenite::tungstenite::handshake::client::Request;
 
 use super::ClientConfig;
-use crate::Error;
+use crate::error::Error;
 
 /// wss:// needs the `tls` feature: its URLs are refused.
 pub(super) const WSS_PORT: Result<u16, &str> = Err("wss:// needs the `tls` feature");

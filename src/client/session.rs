@@ -14,7 +14,7 @@ use async_tungstenite::WebSocketStream;
 use futures_lite::{future, AsyncRead, AsyncWrite, StreamExt};
 use futures_util::SinkExt;
 
-use super::answer::Heard;
+use super::answer::HeadRecorder;
 use super::echoes::{Echoes, Matched};
 use super::wire::Wire;
 use super::{ClientConfig, ClientReport, Event};
@@ -24,7 +24,7 @@ use crate::timer::Interval;
 
 /// One connection: the WebSocket and its liveness.
 pub(super) struct Link<S> {
-    pub(super) ws: WebSocketStream<Heard<Watched<Wire<S>>>>,
+    pub(super) ws: WebSocketStream<HeadRecorder<Watched<Wire<S>>>>,
     pub(super) liveness: Liveness,
     /// The subprotocol the server selected.
     pub(super) protocol: Option<String>,

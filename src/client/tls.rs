@@ -13,7 +13,7 @@ use futures_rustls::pki_types::ServerName;
 use futures_rustls::TlsConnector;
 
 use super::ClientConfig;
-use crate::Error;
+use crate::error::Error;
 
 /// The port of a wss:// URL that names none.
 pub(super) const WSS_PORT: Result<u16, &str> = Ok(443);

@@ -11,7 +11,7 @@
 //! ```
 #![allow(deprecated)] // Runtime::AsyncStd, which we still support
 
-use crate::Timer;
+use crate::timer::Timer;
 
 #[cfg(any(feature = "smol", feature = "async-std"))]
 mod async_io_tcp;

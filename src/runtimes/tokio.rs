@@ -7,7 +7,7 @@ use std::time::Duration;
 use tokio::net::TcpStream;
 use tokio_util::compat::{Compat, TokioAsyncReadCompatExt};
 
-use crate::Timer;
+use crate::timer::Timer;
 
 /// A tokio TCP stream seen through the futures-io traits (`close` shuts down writing).
 pub(super) type Stream = Compat<TcpStream>;

@@ -12,10 +12,13 @@ use futures_util::FutureExt;
 use super::slots::{AddressSlot, DrainCounts, PerAddress, Slot, Slots};
 use super::task::{task, Accepted};
 use super::ShutdownReport;
+use crate::config::Config;
+use crate::handler::Handler;
 use crate::handshake::Refusal;
 use crate::running::Running;
 use crate::runtimes::{Listener, Task};
-use crate::{Config, Handler, Shutdown, StatsHandle};
+use crate::server::StatsHandle;
+use crate::shutdown::Shutdown;
 
 /// How long the accept loop pauses after an accept error (out of file descriptors, ...), so
 /// that it does not spin while the condition lasts.

@@ -16,9 +16,12 @@ use std::net::{SocketAddr, ToSocketAddrs};
 use std::sync::Arc;
 use std::time::Duration;
 
+use crate::config::Config;
+use crate::handler::Handler;
 use crate::running::Running;
 use crate::runtimes::{Runtime, Task};
-use crate::{socket, Config, Handler, Shutdown};
+use crate::shutdown::Shutdown;
+use crate::socket;
 
 pub use stats::{Stats, StatsHandle};
 

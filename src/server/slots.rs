@@ -8,7 +8,8 @@ use std::sync::{Arc, Mutex};
 
 use event_listener::Event;
 
-use crate::{Ending, Summary};
+use crate::summary::Ending;
+use crate::summary::Summary;
 
 /// How an accepted connection ended.
 #[derive(Debug)]

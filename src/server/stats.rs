@@ -4,7 +4,7 @@ use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 
-use crate::Summary;
+use crate::summary::Summary;
 
 /// A snapshot of a server's counters, from [`StatsHandle::snapshot`].
 ///

@@ -10,9 +10,10 @@ use super::accept::{until, Admission, Shared};
 use super::slots::Outcome;
 use crate::error::Error;
 use crate::handler::Handler;
+use crate::linger;
 use crate::runtimes::TcpStream;
+use crate::socket;
 use crate::summary::Served;
-use crate::{linger, socket};
 
 /// Who an accepted connection is.
 pub(super) struct Accepted {
