@@ -367,3 +367,100 @@ fn shutdown_sends_1001_after_every_waiting_answer() {
         assert_eq!(raw.read_close(), (1001, "going away".to_owned()), "{rt:?}");
     }
 }
+
+/// The `Handler` docs' handler that closes after its third answer, with a code of its own.
+#[derive(Clone, Default)]
+struct ThreeAndOut {
+    answered: u32,
+}
+
+impl Handler for ThreeAndOut {
+    fn on_message(&mut self, message: Message) -> Option<Message> {
+        (self.answered < 3).then_some(message)
+    }
+
+    fn delivery(&mut self, _answer: &Message) -> Delivery {
+        self.answered += 1;
+        match self.answered {
+            3 => Delivery::now().then_close(CloseFrame {
+                code: CloseCode::Library(4000),
+                reason: "three is enough".into(),
+            }),
+            _ => Delivery::now(),
+        }
+    }
+}
+
+#[test]
+fn a_handler_closes_after_its_third_answer_and_answers_nothing_more() {
+    for rt in runtimes() {
+        let addr = start_with(rt, Config::default(), ThreeAndOut::default());
+        let mut raw = Raw::upgrade(addr);
+        // Five at once: the fourth and fifth are read, and not answered.
+        let mut burst = Vec::new();
+        for n in 1..=5u8 {
+            burst.extend(frame(true, BINARY, &[n; 3], true));
+        }
+        raw.send_raw(&burst);
+        for n in 1..=3u8 {
+            assert_eq!(raw.read().payload, [n; 3], "{rt:?}");
+        }
+        assert_eq!(
+            raw.read_close(),
+            (4000, "three is enough".to_owned()),
+            "{rt:?}"
+        );
+        raw.send(true, CLOSE, &close_payload(4000, ""));
+        raw.assert_eof();
+    }
+}
+
+/// Greets, answers in frames of 4 bytes, and opens with an abort for `/gone`.
+#[derive(Clone)]
+struct Framed;
+
+impl Handler for Framed {
+    fn on_open(&mut self, connection: &Connection<'_>) -> Open {
+        let hello = Open::Greet(Message::text("hello"));
+        match connection.path() {
+            "/gone" => Open::Sequence(vec![hello, Open::Abort]),
+            _ => Open::Sequence(vec![hello, Open::Greet(Message::text("again"))]),
+        }
+    }
+
+    fn on_message(&mut self, message: Message) -> Option<Message> {
+        Some(message)
+    }
+
+    fn delivery(&mut self, _answer: &Message) -> Delivery {
+        Delivery::now().in_frames_of(4)
+    }
+}
+
+#[test]
+fn a_handler_answers_in_frames_greets_twice_and_aborts_at_open() {
+    for rt in runtimes() {
+        let addr = start_with(rt, Config::default().path("/"), Framed);
+        let mut raw = Raw::upgrade_with(addr, &upgrade_request("/ws", ""));
+        assert_eq!(raw.read().payload, b"hello", "{rt:?}");
+        assert_eq!(raw.read().payload, b"again", "{rt:?}");
+        raw.send(true, TEXT, b"0123456789");
+        let frames: Vec<Frame> = (0..3).map(|_| raw.read()).collect();
+        let shapes: Vec<(bool, u8, &[u8])> = frames
+            .iter()
+            .map(|f| (f.fin, f.opcode, f.payload.as_slice()))
+            .collect();
+        assert_eq!(
+            shapes,
+            [
+                (false, TEXT, &b"0123"[..]),
+                (false, CONTINUATION, &b"4567"[..]),
+                (true, CONTINUATION, &b"89"[..]),
+            ],
+            "{rt:?}"
+        );
+        let mut gone = Raw::upgrade_with(addr, &upgrade_request("/gone", ""));
+        assert_eq!(gone.read().payload, b"hello", "{rt:?}");
+        gone.assert_eof();
+    }
+}
