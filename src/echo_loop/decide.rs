@@ -118,6 +118,7 @@ pub(super) fn after_flush(
 
 #[cfg(test)]
 mod tests {
+    use super::super::drain::BUDGET;
     use super::*;
 
     fn serving() -> Facts {
@@ -269,8 +270,8 @@ mod tests {
         phase.took_one();
         assert_eq!(phase, Phase::Serving);
         phase.drain();
-        assert_eq!(phase, Phase::Draining { left: BATCH });
-        for _ in 0..BATCH + 3 {
+        assert_eq!(phase, Phase::Draining { left: BUDGET });
+        for _ in 0..BUDGET + 3 {
             phase.took_one();
         }
         assert!(phase.budget_spent());

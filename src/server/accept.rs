@@ -7,10 +7,9 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use futures_lite::future;
-use futures_util::FutureExt;
 
-use super::slots::{AddressSlot, DrainCounts, PerAddress, Slot, Slots};
-use super::task::{task, Accepted};
+use super::slots::{DrainCounts, PerAddress, Slots};
+use super::task::{task, until, Accepted, Admission, Shared};
 use super::ShutdownReport;
 use crate::config::Config;
 use crate::handler::Handler;
@@ -29,13 +28,6 @@ const BUSY: Refusal = Refusal::of(503, "too many connections, retry later");
 
 /// The answer to a connection over the limit for its client's address, sent the same way.
 const TOO_MANY: Refusal = Refusal::of(429, "too many connections from your address, retry later");
-
-/// Whether an accepted connection is served: in a slot (and in its address's place, under a
-/// limit per address), or refused with this answer, sent without reading its request, and why.
-pub(super) enum Admission {
-    Served(Slot, Option<AddressSlot>),
-    Refused(Refusal, &'static str),
-}
 
 /// Every slot is taken: 503.
 const OVER_LIMIT: Admission = Admission::Refused(BUSY, "over the connection limit");
@@ -62,18 +54,6 @@ pub(super) struct Accepting {
     pub(super) drain_delay: Duration,
     /// Fired `drain_delay` after `signal`: connections get Close 1001, upgrades 503.
     pub(super) closing: Shutdown,
-}
-
-/// What every connection's task shares.
-pub(super) struct Shared {
-    pub(super) config: Arc<Config>,
-    pub(super) running: Arc<Running>,
-    pub(super) stats: StatsHandle,
-    pub(super) local: SocketAddr,
-    pub(super) tcp_keepalive: Option<Duration>,
-    /// Fired at the drain deadline: every connection still running is dropped.
-    pub(super) deadline: Shutdown,
-    pub(super) drained: DrainCounts,
 }
 
 impl Accepting {
@@ -242,14 +222,4 @@ where
             )));
         }
     }
-}
-
-/// `work`'s output, or `None` if `stop` completes first. Mapped rather than awaited in an
-/// `async` block, which would hold `work` (a whole connection) twice: as what it captured and
-/// as what it awaits.
-pub(super) fn until<T>(
-    stop: impl Future<Output = ()>,
-    work: impl Future<Output = T>,
-) -> impl Future<Output = Option<T>> {
-    future::or(work.map(Some), stop.map(|()| None))
 }

@@ -6,14 +6,52 @@ use std::sync::Arc;
 
 use futures_lite::future;
 
-use super::accept::{until, Admission, Shared};
-use super::slots::Outcome;
+use std::future::Future;
+use std::time::Duration;
+
+use futures_util::FutureExt;
+
+use super::slots::{AddressSlot, DrainCounts, Outcome, Slot};
+use super::stats::StatsHandle;
+use crate::config::Config;
 use crate::error::Error;
 use crate::handler::Handler;
+use crate::handshake::Refusal;
 use crate::linger;
+use crate::running::Running;
 use crate::runtimes::TcpStream;
+use crate::shutdown::Shutdown;
 use crate::socket;
 use crate::summary::Served;
+
+/// Whether an accepted connection is served: in a slot (and in its address's place, under a
+/// limit per address), or refused with this answer, sent without reading its request, and why.
+pub(super) enum Admission {
+    Served(Slot, Option<AddressSlot>),
+    Refused(Refusal, &'static str),
+}
+
+/// What every connection's task shares.
+pub(super) struct Shared {
+    pub(super) config: Arc<Config>,
+    pub(super) running: Arc<Running>,
+    pub(super) stats: StatsHandle,
+    pub(super) local: SocketAddr,
+    pub(super) tcp_keepalive: Option<Duration>,
+    /// Fired at the drain deadline: every connection still running is dropped.
+    pub(super) deadline: Shutdown,
+    pub(super) drained: DrainCounts,
+}
+
+/// `work`'s output, or `None` if `stop` completes first. Mapped rather than awaited in an
+/// `async` block, which would hold `work` (a whole connection) twice: as what it captured and
+/// as what it awaits.
+pub(super) fn until<T>(
+    stop: impl Future<Output = ()>,
+    work: impl Future<Output = T>,
+) -> impl Future<Output = Option<T>> {
+    future::or(work.map(Some), stop.map(|()| None))
+}
 
 /// Who an accepted connection is.
 pub(super) struct Accepted {
