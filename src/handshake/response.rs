@@ -8,7 +8,18 @@ use super::upgrade::Upgrade;
 
 /// An HTTP/1.1 answer: the status line, `headers` in order, a blank line and `body`.
 pub(crate) fn write(status: u16, headers: &[(&str, &str)], body: &str) -> String {
-    let mut answer = format!("HTTP/1.1 {status} {}\r\n", reason_phrase(status));
+    let phrase = reason_phrase(status);
+    let size: usize = (headers.iter())
+        .map(|(name, value)| name.len() + value.len() + 4)
+        .sum();
+    // One allocation: the status line is 13 bytes besides its phrase (a status has 3 digits).
+    let mut answer = String::with_capacity(13 + phrase.len() + 2 + size + 2 + body.len());
+    let digits = [status / 100, status / 10 % 10, status % 10].map(|d| char::from(b'0' + d as u8));
+    answer.push_str("HTTP/1.1 ");
+    answer.extend(digits);
+    answer.push(' ');
+    answer.push_str(phrase);
+    answer.push_str("\r\n");
     for (name, value) in headers {
         answer.push_str(name);
         answer.push_str(": ");
