@@ -101,7 +101,8 @@ pub enum Ending {
     TimedOut(Timeout),
     /// Another I/O error ended the connection.
     Failed(String),
-    /// We dropped the connection without a Close, as the test target's `?abort` asked.
+    /// We dropped the connection without a Close, as the handler asked
+    /// ([`Then::Abort`](crate::Then), [`Open::Abort`](crate::Open)).
     Aborted,
 }
 

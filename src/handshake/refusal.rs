@@ -51,8 +51,8 @@ impl Refusal {
         Refusal::of(400, reason)
     }
 
-    /// The HTTP status: 400, 403, 404, 426, 429, 431 or 503 of ours, or what a handler or the
-    /// test target's `?status=` gave.
+    /// The HTTP status: 400, 403, 404, 426, 429, 431 or 503 of ours, or what a handler's
+    /// refusal gave.
     pub fn status(&self) -> u16 {
         self.status
     }
