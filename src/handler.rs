@@ -18,7 +18,7 @@ use crate::open::{Connection, Open};
 /// it (a Close, or an abort without one).
 ///
 /// Each connection gets its own handler value (a [`Server`](crate::Server) clones the one it is given), so
-/// `&mut self` can hold per-connection state. A panic inside `on_message` is caught: that
+/// `&mut self` can hold per-connection state. A panic inside `on_message` or `delivery` is caught: that
 /// connection is closed with code 1011 and no other connection is affected.
 ///
 /// ```

@@ -26,6 +26,8 @@ pub fn block_on_threads<T>(
     threads: usize,
     future: impl std::future::Future<Output = T>,
 ) -> std::io::Result<T> {
+    // async-std alone has no use for it: its pool is its own.
+    let _ = threads;
     match runtime {
         #[cfg(feature = "smol")]
         Runtime::Smol => {

@@ -284,7 +284,10 @@ where
                     Ok(None) => return Handled::Nothing,
                     Err(_) => return handler_failed(),
                 };
-                let delivery = handler.delivery(&answer);
+                let Ok(delivery) = catch_unwind(AssertUnwindSafe(|| handler.delivery(&answer)))
+                else {
+                    return handler_failed();
+                };
                 if self.waiting.is_none() && delivery.is_plain() {
                     return Handled::Answer(answer);
                 }

@@ -154,6 +154,7 @@ fn close_codes_that_may_not_be_sent_are_answered_with_1002() {
     }
 }
 
+/// Panics on "boom" in `on_message`, or on "late boom" in `delivery`.
 #[derive(Clone)]
 struct PanicsOnBoom;
 
@@ -165,11 +166,22 @@ impl Handler for PanicsOnBoom {
         );
         Some(message)
     }
+
+    fn delivery(&mut self, answer: &Message) -> ws_echo::Delivery {
+        assert!(
+            *answer != Message::text("late boom"),
+            "the handler was told to panic in delivery"
+        );
+        ws_echo::Delivery::now()
+    }
 }
 
 #[test]
 fn a_panicking_handler_gets_close_1011_and_others_are_unaffected() {
-    for rt in runtimes() {
+    for (rt, boom) in runtimes()
+        .into_iter()
+        .flat_map(|rt| [(rt, &b"boom"[..]), (rt, &b"late boom"[..])])
+    {
         let addr = start_with(rt, Config::default(), PanicsOnBoom);
         let mut bystander = connect(addr);
         assert_eq!(
@@ -177,7 +189,7 @@ fn a_panicking_handler_gets_close_1011_and_others_are_unaffected() {
             Message::text("before")
         );
         let mut raw = Raw::upgrade(addr);
-        raw.send(true, TEXT, b"boom");
+        raw.send(true, TEXT, boom);
         assert_eq!(raw.read_close(), (1011, "handler failed".to_owned()));
         // The server waits for our answer to its Close, then ends the connection.
         raw.send(true, CLOSE, &close_payload(1011, ""));
