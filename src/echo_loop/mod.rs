@@ -3,9 +3,9 @@
 //!
 //! The loop itself ([`Conn::echo`]) is the data path: it waits ([`Conn::wait`]) as
 //! [`decide`] plans, takes each message to the handler, feeds the answer and flushes once what
-//! had arrived is answered. Each concern beside it has a file: answers kept for later
-//! ([`waiting`]), what a connection opens with ([`opening`]), the drain ([`drain`]) and how a
-//! connection ends ([`closing`]). What the stream under tungstenite does with the bytes is the
+//! had arrived is answered. Each concern beside it has a file: how it waits ([`wait`]), answers
+//! kept for later ([`waiting`]), what a connection opens with ([`opening`]), the drain
+//! ([`drain`]) and how a connection ends ([`closing`]). What the stream under tungstenite does with the bytes is the
 //! codec's ([`crate::codec`]).
 
 mod closing;
@@ -19,7 +19,6 @@ use std::future::Future;
 use std::ops::ControlFlow::{self, Break, Continue};
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::pin::{pin, Pin};
-
 use std::time::{Duration, Instant};
 
 use async_tungstenite::tungstenite::protocol::frame::coding::CloseCode;
