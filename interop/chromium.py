@@ -51,6 +51,18 @@ def use_the_page(driver, page):
     ]
 
 
+def agreed_extensions(driver, page):
+    """The extensions the server agreed to with Chromium, on a WebSocket of the page's origin."""
+    url = page.split("?")[0].rstrip("/").replace("http", "ws", 1) + "/ws"
+    script = """
+        const [url, done] = arguments;
+        const ws = new WebSocket(url);
+        ws.onopen = () => { done(ws.extensions); ws.close(1000); };
+        ws.onerror = () => done("error");
+    """
+    return driver.execute_async_script(script, url)
+
+
 def main() -> int:
     page = sys.argv[1].rstrip("/") + "/?selftest"
     options = webdriver.ChromeOptions()
@@ -70,6 +82,7 @@ def main() -> int:
         rows = [row.text for row in driver.find_elements(By.CSS_SELECTOR, "#checks tr")]
         state = driver.find_element(By.ID, "state").text
         version = driver.capabilities.get("browserVersion", "?")
+        extensions = agreed_extensions(driver, page)
         used = use_the_page(driver, page.replace("?selftest", ""))
     finally:
         driver.quit()
@@ -82,6 +95,9 @@ def main() -> int:
          len(rows) == len(results["checks"]) and all(" pass " in f" {r} " for r in rows)),
         ("the selftest's badge says pass", state == "pass"),
     ]
+    if os.environ.get("DEFLATE") == "1":
+        # The server example accepts permessage-deflate, which every browser offers.
+        shown.append(("permessage-deflate agreed", "permessage-deflate" in extensions))
     for name, ok in shown + used:
         print(f"chromium {version}: {name}: {'ok' if ok else 'FAILED'}")
     return 0 if results["passed"] and all(ok for _, ok in shown + used) else 1

@@ -1,10 +1,12 @@
 """Python's `websockets` as a client of an echo server: a short text, 1 MiB of binary, 64 KiB
 of multi-byte text, every byte checked, then a close with 1000.
 
-Usage: python3 python_client.py ws://HOST:PORT/ws   (exits 0 when every check passed)
+Usage: python3 python_client.py ws://HOST:PORT/ws   (exits 0 when every check passed; with
+       DEFLATE=1, permessage-deflate must have been agreed)
        python3 python_client.py wss://HOST:PORT/ws CA.pem   (trusting that CA)
 """
 import asyncio
+import os
 import random
 import ssl
 import sys
@@ -23,6 +25,11 @@ async def main(url: str, ca: str | None) -> int:
     failed = 0
     tls = ssl.create_default_context(cafile=ca) if ca else None
     async with connect(url, origin="http://localhost", max_size=2 << 20, ssl=tls) as ws:
+        if os.environ.get("DEFLATE") == "1":
+            # Offered by websockets' default settings; the server example accepts it.
+            ok = any(e.name == "permessage-deflate" for e in ws.protocol.extensions)
+            failed += not ok
+            print(f"python websockets {websockets.__version__}: permessage-deflate agreed: {'ok' if ok else 'FAILED'}")
         for name, payload in cases:
             await ws.send(payload)
             echo = await ws.recv()

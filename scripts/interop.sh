@@ -40,13 +40,13 @@ url=$(sed -n 's/^serving \(ws:[^ ]*\).*/\1/p' "$work/ours.log")
 http_url=${url/ws:/http:}
 http_url=${http_url%/ws}/
 if need "python websockets" python3 -c 'import websockets'; then
-  check "python websockets client" python3 interop/python_client.py "$url"
+  check "python websockets client, permessage-deflate" env DEFLATE=1 python3 interop/python_client.py "$url"
 fi
 if need "node ws (npm ci in interop/node)" node -e 'require("./interop/node/node_modules/ws")'; then
-  check "node ws client" node interop/node/client.js "$url"
+  check "node ws client, permessage-deflate" env DEFLATE=1 node interop/node/client.js "$url"
 fi
 if need "chromium, chromedriver, selenium" python3 -c 'import selenium; import shutil, sys; sys.exit(not (shutil.which("chromium") and shutil.which("chromedriver")))'; then
-  check "chromium on the server's page" python3 interop/chromium.py "$http_url"
+  check "chromium on the server's page, permessage-deflate" env DEFLATE=1 python3 interop/chromium.py "$http_url"
   start protocols "$bin/server" --addr 127.0.0.1:0 --protocol chat --protocol echo
   wait_line "$work/protocols.log" '^serving ws://'
   protocols_url=$(sed -n 's/^serving \(ws:[^ ]*\).*/\1/p' "$work/protocols.log")

@@ -326,7 +326,9 @@ fn open<H: Handler>(
         headers: &request.headers,
         protocol: upgrade.protocol(),
     };
-    Prelude::of(on_open(handler, &connection))
+    let mut prelude = Prelude::of(on_open(handler, &connection))?;
+    prelude.deflate = upgrade.deflate();
+    Ok(prelude)
 }
 
 /// The handler's answer to `connection`; a panic is a refusal with HTTP 500.

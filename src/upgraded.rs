@@ -83,7 +83,7 @@ where
         protocol: upgrade.protocol(),
         ..Connection::new("GET", "", &[])
     };
-    let prelude = Prelude::of(on_open(&mut handler, &connection)).unwrap_or_else(|refusal| {
+    let mut prelude = Prelude::of(on_open(&mut handler, &connection)).unwrap_or_else(|refusal| {
         // The 101 has gone: the refusal becomes a Close (1011 for a handler that failed).
         let code = match refusal.status() {
             500 => CloseCode::Error,
@@ -95,6 +95,8 @@ where
             ..Prelude::default()
         }
     });
+    // The application's 101 carried `Upgrade::headers`, the extension's answer among them.
+    prelude.deflate = upgrade.deflate();
     let running = Running::of(config);
     let started = Instant::now();
     echo_loop::run(

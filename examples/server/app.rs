@@ -121,6 +121,10 @@ struct Args {
     /// ?jitter=50ms, ?close=4000&after=3, ?abort&after=3, ?status=503, ?fragment=1024
     #[argh(switch)]
     test_target: bool,
+    /// decline permessage-deflate (RFC 7692), which is otherwise accepted: each message
+    /// compressed on its own, both ways
+    #[argh(switch)]
+    no_deflate: bool,
     /// this instance's name in the test target's ?info (default: "pid" and the process id)
     #[argh(option)]
     instance: Option<String>,
@@ -262,7 +266,8 @@ pub fn main() -> ExitCode {
         .handshake_timeout(args.handshake_timeout)
         .write_timeout(args.write_timeout)
         .idle_timeout(args.idle_timeout)
-        .close_timeout(args.close_timeout);
+        .close_timeout(args.close_timeout)
+        .deflate(!args.no_deflate);
     if let Some(bytes) = args.max_frame_size {
         config = config.max_frame_size(bytes);
     }

@@ -1,6 +1,7 @@
 // Node's ws as a client of an echo server: a short text, 1 MiB of binary, 64 KiB of
 // multi-byte text, every byte checked, then a close with 1000.
-// Usage: node client.js ws://HOST:PORT/ws   (exits 0 when every check passed)
+// Usage: node client.js ws://HOST:PORT/ws   (exits 0 when every check passed; with DEFLATE=1,
+// permessage-deflate must have been agreed)
 "use strict";
 const WebSocket = require("ws");
 const version = require("ws/package.json").version;
@@ -13,11 +14,19 @@ const cases = [
   ["64 KiB of é", "é".repeat(32768)],
 ];
 
-const ws = new WebSocket(process.argv[2], { origin: "http://localhost", maxPayload: 2 << 20 });
+const ws = new WebSocket(process.argv[2], {
+  origin: "http://localhost",
+  maxPayload: 2 << 20,
+  perMessageDeflate: true,
+});
 let failed = 0, at = 0;
 const report = (name, ok) => { failed += !ok; console.log(`node ws ${version}: ${name}: ${ok ? "ok" : "FAILED"}`); };
 const sendNext = () => ws.send(cases[at][1]);
-ws.on("open", sendNext);
+ws.on("open", () => {
+  // With DEFLATE=1, the server must have agreed to the permessage-deflate ws offers.
+  if (process.env.DEFLATE === "1") report("permessage-deflate agreed", ws.extensions.includes("permessage-deflate"));
+  sendNext();
+});
 ws.on("message", (data, isBinary) => {
   const [name, payload] = cases[at];
   const ok = typeof payload === "string"

@@ -2,6 +2,7 @@
 //!
 //! ```text
 //! tungstenite (frames <-> messages)
+//!   Inflate    permessage-deflate's incoming frame transform (inert unless agreed)
 //!   Buffered   read-ahead and write gathering, buffers held only while they hold bytes
 //!   Watched    stamps when bytes last moved each way, for the heartbeat and write timeout
 //! socket (TCP, TLS, an upgraded HTTP connection)
@@ -31,6 +32,7 @@
 //! tungstenite's own settings match the stack ([`framing`]).
 
 pub(crate) mod buffered;
+pub(crate) mod deflate;
 pub(crate) mod watched;
 
 use std::sync::Arc;
@@ -38,19 +40,19 @@ use std::sync::Arc;
 use async_tungstenite::tungstenite::protocol::WebSocketConfig;
 
 use self::buffered::Buffered;
+use self::deflate::Inflate;
 use self::watched::{Activity, Watched};
 use crate::config::Config;
 
 /// The stream tungstenite reads and writes: every layer over the socket `S`.
-pub(crate) type Codec<S> = Buffered<Watched<S>>;
+pub(crate) type Codec<S> = Inflate<Buffered<Watched<S>>>;
 
-/// The layers over `socket`, and the activity record its liveness layer keeps.
+/// The layers over `socket`, and the activity record its liveness layer keeps. The inflating
+/// layer is inert until [`Inflate::arm`]ed.
 pub(crate) fn stack<S>(socket: S, config: &Config) -> (Codec<S>, Arc<Activity>) {
     let (watched, activity) = watched::watch(socket);
-    (
-        Buffered::new(watched, config.limits.write_buffer_size),
-        activity,
-    )
+    let buffered = Buffered::new(watched, config.limits.write_buffer_size);
+    (Inflate::new(buffered), activity)
 }
 
 /// The framing settings handed to tungstenite, over this stack.
@@ -61,7 +63,9 @@ pub(crate) fn stack<S>(socket: S, config: &Config) -> (Codec<S>, Arc<Activity>) 
 /// refuses to buffer more, which bounds what a peer that never reads can make us hold. Its read
 /// buffer is [`Config::read_buffer_size`], small, since the read-ahead serves its reads.
 pub(crate) fn framing(config: &Config) -> WebSocketConfig {
-    let max_write = config.limits.max_message_size + 256;
+    // Room for an answer compressed into more than it was (stored blocks), and its header.
+    let max_message = config.limits.max_message_size;
+    let max_write = max_message + max_message / 1024 + 1024;
     WebSocketConfig::default()
         .read_buffer_size(config.limits.read_buffer_size)
         .write_buffer_size(0)

@@ -56,6 +56,10 @@ pub struct Config {
     pub timeouts: Timeouts,
     /// How a dead peer is found (the same settings as the client's).
     pub heartbeat: Heartbeat,
+    /// permessage-deflate (RFC 7692): when on, a client's offer is accepted and messages are
+    /// compressed both ways, each on its own (no context takeover either way, so that no
+    /// compression state is held between messages). Off, offers are declined. Default: off.
+    pub deflate: bool,
     /// When triggered, connections end gracefully: what has already arrived is echoed, then
     /// Close 1001 "going away" is sent, and the peer has [`Timeouts::drain`] to answer.
     /// A [`Server`](crate::Server) also stops accepting. Default: `None` (a server creates one;
@@ -156,6 +160,12 @@ impl Config {
     /// Sets [`Timeouts::idle`]; `None` turns it off.
     pub fn idle_timeout(mut self, timeout: Option<Duration>) -> Self {
         self.timeouts.idle = timeout;
+        self
+    }
+
+    /// Sets [`Config::deflate`].
+    pub fn deflate(mut self, on: bool) -> Self {
+        self.deflate = on;
         self
     }
 

@@ -59,7 +59,17 @@ where
     S: AsyncRead + AsyncWrite + Unpin,
     H: Handler,
 {
-    let (stream, activity) = codec::stack(stream, config);
+    let (mut stream, activity) = codec::stack(stream, config);
+    let deflate = prelude.deflate.map(|agreed| agreed.server_window_bits);
+    let rest = match deflate {
+        // What the peer sent after its request goes through the inflating layer too.
+        Some(_) => {
+            let limits = &config.limits;
+            stream.arm(rest, limits.max_message_size, limits.frame_limit());
+            Vec::new()
+        }
+        None => rest,
+    };
     let framing = Some(codec::framing(config));
     let ws = WebSocketStream::from_partially_read(stream, rest, Role::Server, framing).await;
     let liveness =
@@ -72,6 +82,7 @@ where
         counts: Counts::default(),
         live: Live::open(),
         waiting: None,
+        deflate,
     };
     let opened = match prelude.is_empty() {
         true => Continue(()),
@@ -102,6 +113,8 @@ struct Conn<'a, S> {
     /// Answers kept for later; `None` (one test on the data path) until the handler first
     /// asks for a delivery other than at once and whole.
     waiting: Option<Box<WaitingAnswers>>,
+    /// permessage-deflate's window for our answers, when agreed.
+    deflate: Option<u8>,
 }
 
 /// Data messages and payload bytes each way, for the [`Summary`].
@@ -195,6 +208,7 @@ where
                     Handled::Answer(answer) => {
                         // Inline rather than an `async fn`: one state machine less per echo.
                         let len = answer.len() as u64;
+                        let answer = self.compressed(answer);
                         self.write(|ws| ws.feed(answer)).await.map_continue(|()| {
                             self.counts.sent(len);
                             state.batch.add(len);
@@ -323,7 +337,17 @@ where
 
     /// Feeds `message` off the data path (a greeting, a late answer, a frame).
     async fn feed_aside(&mut self, message: Message) -> ControlFlow<Ending> {
+        let message = self.compressed(message);
         self.write(|ws| ws.feed(message)).await
+    }
+
+    /// `message` as it goes out: compressed when permessage-deflate was agreed.
+    #[inline(always)]
+    fn compressed(&self, message: Message) -> Message {
+        match self.deflate {
+            None => message,
+            Some(window_bits) => codec::deflate::compress(message, window_bits),
+        }
     }
 
     /// Runs one write operation under the write timeout. Not an `async fn`: that would wrap
@@ -348,7 +372,7 @@ where
     /// tungstenite hands its last bytes on without flushing them).
     async fn flush(&mut self) -> ControlFlow<Ending> {
         self.write(|ws| ws.flush()).await?;
-        if self.ws.get_ref().holds_output() {
+        if self.ws.get_ref().get_ref().holds_output() {
             self.write(|ws| {
                 let flushed = futures_lite::AsyncWriteExt::flush(ws.get_mut());
                 futures_util::FutureExt::map(flushed, |r| r.map_err(tungstenite::Error::Io))

@@ -10,6 +10,7 @@ use futures_lite::{AsyncRead, AsyncWrite};
 use super::closing::close_frame;
 use super::Conn;
 use crate::handler::Then;
+use crate::handshake::extension::Deflate;
 use crate::handshake::Refusal;
 use crate::open::Open;
 use crate::summary::Ending;
@@ -21,6 +22,8 @@ pub(crate) struct Prelude {
     pub(crate) greetings: Vec<Message>,
     /// What follows them: the connection goes on, or ends at once.
     pub(crate) then: Then,
+    /// permessage-deflate, when the upgrade agreed it.
+    pub(crate) deflate: Option<Deflate>,
 }
 
 impl Prelude {

@@ -5,6 +5,7 @@
 //! [`router`]'s; the upgrade's own checks are [`Upgrade`]'s. No I/O and no metrics here:
 //! [`serve`](crate::serve) reads, writes, counts and lingers.
 
+pub(crate) mod extension;
 mod refusal;
 pub(crate) mod response;
 mod router;

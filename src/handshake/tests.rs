@@ -59,6 +59,7 @@ fn a_head_read_in_pieces_needs_more_until_its_blank_line() {
         Upgrade {
             accept: "s3pPLMBiTxaQ9kYGzzhZRbK+xOo=".to_owned(),
             protocol: None,
+            deflate: None,
         }
     );
     assert_eq!(head_len, REQUEST.len());
@@ -82,6 +83,7 @@ fn the_101_answer_is_exact() {
     let mut upgrade = Upgrade {
         accept: "s3pPLMBiTxaQ9kYGzzhZRbK+xOo=".to_owned(),
         protocol: None,
+        deflate: None,
     };
     assert_eq!(
         response::upgrade(&upgrade),

@@ -2,6 +2,7 @@
 
 use async_tungstenite::tungstenite::handshake::derive_accept_key;
 
+use super::extension::{self, Deflate};
 use super::refusal::Refusal;
 use crate::config::Config;
 use crate::running::Running;
@@ -32,11 +33,15 @@ use crate::running::Running;
 pub struct Upgrade {
     pub(super) accept: String,
     pub(super) protocol: Option<String>,
+    /// permessage-deflate, when agreed, and its `Sec-WebSocket-Extensions` answer.
+    pub(super) deflate: Option<(Deflate, String)>,
 }
 
 impl Upgrade {
-    /// The headers of the 101 answer: `Upgrade`, `Connection` and `Sec-WebSocket-Accept`, and
-    /// `Sec-WebSocket-Protocol` when a subprotocol was selected.
+    /// The headers of the 101 answer: `Upgrade`, `Connection` and `Sec-WebSocket-Accept`, then
+    /// `Sec-WebSocket-Protocol` when a subprotocol was selected and `Sec-WebSocket-Extensions`
+    /// when permessage-deflate was agreed ([`Config::deflate`](crate::Config::deflate)): the one
+    /// list of what the 101 carries.
     pub fn headers(&self) -> Vec<(&'static str, &str)> {
         let mut headers = vec![
             ("Upgrade", "websocket"),
@@ -46,7 +51,15 @@ impl Upgrade {
         if let Some(protocol) = &self.protocol {
             headers.push(("Sec-WebSocket-Protocol", protocol));
         }
+        if let Some((_, extension)) = &self.deflate {
+            headers.push(("Sec-WebSocket-Extensions", extension));
+        }
         headers
+    }
+
+    /// permessage-deflate's parameters, when agreed.
+    pub(crate) fn deflate(&self) -> Option<Deflate> {
+        self.deflate.as_ref().map(|(agreed, _)| *agreed)
     }
 
     /// The subprotocol selected ([`Routes::protocols`](crate::Routes::protocols)): the first of the client's offer that
@@ -118,9 +131,14 @@ pub(crate) fn check_upgrade<'h>(
     if running.is_shutting_down() {
         return Err(Refusal::of(503, "shutting down, retry later"));
     }
+    let deflate = (config.deflate)
+        .then(|| extension::negotiate(headers.clone()))
+        .flatten()
+        .map(|agreed| (agreed, agreed.response()));
     Ok(Upgrade {
         accept: derive_accept_key(key),
         protocol: select_protocol(config, headers.clone()),
+        deflate,
     })
 }
 

@@ -1,0 +1,480 @@
+//! permessage-deflate (RFC 7692) around tungstenite, which rejects any frame with RSV1 set and
+//! has no extension hook.
+//!
+//! - Incoming: [`Inflate`], a frame transform under tungstenite. It reads the peer's frames; a
+//!   message whose first frame has RSV1 is inflated (with the `00 00 ff ff` tail appended after
+//!   its last frame) and handed up as plain frames, masked again with a zero key (a
+//!   server-role tungstenite expects masked frames and takes any key). Control frames between
+//!   its fragments, and every frame of a plain message, pass through byte for byte. What a
+//!   message inflates to counts against the message limit while it is inflated: past it, the
+//!   frame handed up announces one byte more than the limit, and tungstenite answers 1009
+//!   before any of it is read. A corrupt stream is handed up as a frame with RSV2 set: 1002.
+//!   RSV1 on a continuation or a control frame, or without the extension agreed, reaches
+//!   tungstenite unchanged: 1002. Inert (one test per read) on a connection without it.
+//! - Outgoing: [`compress`] makes an answer a frame with RSV1 set, which tungstenite writes
+//!   unchanged.
+//!
+//! Neither side keeps compression state between messages (no context takeover, agreed both
+//! ways): an inflater is held only while a message arrives, a compressor only while one is
+//! compressed, and both are borrowed from a spare of the thread.
+
+use std::cell::Cell;
+use std::io::{self, Cursor};
+use std::pin::Pin;
+use std::task::{Context, Poll};
+
+use async_tungstenite::tungstenite::protocol::frame::coding::{Data, OpCode};
+use async_tungstenite::tungstenite::protocol::frame::{Frame, FrameHeader};
+use async_tungstenite::tungstenite::{Bytes, Message};
+use flate2::{Compress, Compression, Decompress, FlushCompress, FlushDecompress, Status};
+use futures_lite::{AsyncRead, AsyncWrite};
+
+/// The tail every compressed message lost (RFC 7692, 7.2.2).
+const TAIL: [u8; 4] = [0x00, 0x00, 0xff, 0xff];
+
+/// How much is read from below at a time.
+const READ: usize = 16 * 1024;
+
+/// How much is inflated at a time, between checks of the limit.
+const STEP: usize = 64 * 1024;
+
+/// The stream under tungstenite, inflating compressed messages when armed.
+#[derive(Debug)]
+pub(crate) struct Inflate<S> {
+    inner: S,
+    /// `None`: inert, every read passes through.
+    state: Option<Box<Inflating>>,
+}
+
+impl<S> Inflate<S> {
+    /// Inert: reads pass through.
+    pub(crate) fn new(inner: S) -> Inflate<S> {
+        Inflate { inner, state: None }
+    }
+
+    /// Inflates from now on, the frames in `rest` (what the peer sent after its request head)
+    /// first; messages may inflate to `limit` bytes, and a compressed frame may be as long as
+    /// `frame_limit` compressed into more than it was (stored blocks: zlib with its smallest
+    /// memory level adds some 4%; a sixteenth and 4 KiB more are allowed).
+    pub(crate) fn arm(&mut self, rest: Vec<u8>, limit: usize, frame_limit: usize) {
+        self.state = Some(Box::new(Inflating {
+            limit,
+            frame_limit: frame_limit.saturating_add(frame_limit / 16 + 4096),
+            input: rest,
+            output: Vec::new(),
+            handed: 0,
+            reading: Reading::Header,
+            message: None,
+            passing: false,
+        }));
+    }
+
+    /// The layer below.
+    pub(crate) fn get_ref(&self) -> &S {
+        &self.inner
+    }
+}
+
+/// What the transform keeps between reads.
+#[derive(Debug)]
+struct Inflating {
+    limit: usize,
+    frame_limit: usize,
+    /// Read from below, not yet taken apart.
+    input: Vec<u8>,
+    /// Ready for tungstenite: `output[handed..]`.
+    output: Vec<u8>,
+    handed: usize,
+    reading: Reading,
+    /// The compressed message under way, if any.
+    message: Option<Inflater>,
+    /// Everything passes through from now on (a header we could not read, or the end).
+    passing: bool,
+}
+
+/// Where the transform is in the peer's stream of frames.
+#[derive(Debug)]
+enum Reading {
+    /// At a frame's header.
+    Header,
+    /// Passing `left` more payload bytes of a plain frame through.
+    Plain { left: u64 },
+    /// Gathering a compressed frame's payload of `len` bytes.
+    Compressed { header: FrameHeader, len: usize },
+}
+
+/// A compressed message as it arrives.
+struct Inflater {
+    decompress: Decompress,
+    /// Bytes it has inflated to so far.
+    inflated: usize,
+    /// A frame of it has been handed up (the rest are continuations).
+    started: bool,
+}
+
+impl std::fmt::Debug for Inflater {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "Inflater {{ inflated: {}, started: {} }}",
+            self.inflated, self.started
+        )
+    }
+}
+
+impl Inflating {
+    /// Takes apart what `input` holds, moving what is ready to `output`; `false` when more
+    /// input is needed.
+    fn step(&mut self) -> bool {
+        if self.passing {
+            self.output.append(&mut self.input);
+            return false;
+        }
+        match &self.reading {
+            Reading::Header => self.header(),
+            Reading::Plain { left } => {
+                let n = (*left).min(self.input.len() as u64) as usize;
+                self.output.extend(self.input.drain(..n));
+                let left = left - n as u64;
+                self.reading = match left {
+                    0 => Reading::Header,
+                    left => Reading::Plain { left },
+                };
+                n > 0 || left == 0
+            }
+            Reading::Compressed { len, .. } if self.input.len() < *len => false,
+            Reading::Compressed { .. } => {
+                let Reading::Compressed { header, len } =
+                    std::mem::replace(&mut self.reading, Reading::Header)
+                else {
+                    return false;
+                };
+                let mut payload: Vec<u8> = self.input.drain(..len).collect();
+                if let Some(key) = header.mask {
+                    payload
+                        .iter_mut()
+                        .enumerate()
+                        .for_each(|(i, b)| *b ^= key[i & 3]);
+                }
+                self.inflate(&header, &payload);
+                true
+            }
+        }
+    }
+
+    /// Reads a frame's header, and decides what its payload is.
+    fn header(&mut self) -> bool {
+        let mut cursor = Cursor::new(&self.input[..]);
+        let (header, len) = match FrameHeader::parse(&mut cursor) {
+            Ok(Some(parsed)) => parsed,
+            Ok(None) => return false,
+            // tungstenite reads the same bytes and fails the same way.
+            Err(_) => {
+                self.passing = true;
+                return true;
+            }
+        };
+        let header_len = cursor.position() as usize;
+        let data = matches!(header.opcode, OpCode::Data(Data::Text | Data::Binary));
+        let continuation = matches!(header.opcode, OpCode::Data(Data::Continue));
+        let compressed = match &self.message {
+            None => data && header.rsv1,
+            Some(_) => continuation && !header.rsv1,
+        };
+        if !compressed {
+            self.output.extend(self.input.drain(..header_len));
+            self.reading = Reading::Plain { left: len };
+            return true;
+        }
+        self.input.drain(..header_len);
+        match usize::try_from(len)
+            .ok()
+            .filter(|&len| len <= self.frame_limit)
+        {
+            Some(len) => self.reading = Reading::Compressed { header, len },
+            // Announced as it is: tungstenite refuses its length with 1009.
+            None => self.refuse(&header, len),
+        }
+        true
+    }
+
+    /// Inflates one compressed frame's payload and hands it up as a plain frame.
+    fn inflate(&mut self, header: &FrameHeader, payload: &[u8]) {
+        let message = self.message.get_or_insert_with(|| Inflater {
+            decompress: spare::inflater(),
+            inflated: 0,
+            started: false,
+        });
+        let mut inflated = Vec::new();
+        let mut outcome = feed(message, payload, &mut inflated, self.limit);
+        if outcome.is_ok() && header.is_final {
+            outcome = feed(message, &TAIL, &mut inflated, self.limit);
+        }
+        let opcode = match message.started {
+            true => OpCode::Data(Data::Continue),
+            false => header.opcode,
+        };
+        message.started = true;
+        let plain = FrameHeader {
+            is_final: header.is_final,
+            opcode,
+            mask: Some([0; 4]),
+            ..FrameHeader::default()
+        };
+        match outcome {
+            Ok(()) => {
+                self.emit(&plain, inflated.len() as u64);
+                self.output.extend_from_slice(&inflated);
+            }
+            Err(Inflation::OverLimit) => self.refuse(&plain, self.limit as u64 + 1),
+            Err(Inflation::Corrupt) => {
+                let broken = FrameHeader {
+                    rsv2: true,
+                    ..plain
+                };
+                self.refuse(&broken, 0);
+            }
+        }
+        if header.is_final {
+            if let Some(done) = self.message.take() {
+                spare::give_back(done.decompress);
+            }
+        }
+    }
+
+    /// Hands up a header whose frame tungstenite refuses, and passes the rest through: the
+    /// connection ends with tungstenite's close code.
+    fn refuse(&mut self, header: &FrameHeader, len: u64) {
+        self.emit(header, len);
+        self.passing = true;
+        if let Some(message) = self.message.take() {
+            spare::give_back(message.decompress);
+        }
+    }
+
+    /// Hands up a frame header announcing `len` payload bytes (a zero mask key leaves the
+    /// payload that follows as it is).
+    fn emit(&mut self, header: &FrameHeader, len: u64) {
+        // Writing to a Vec cannot fail.
+        let _ = header.format(len, &mut self.output);
+    }
+}
+
+/// Why a message stopped inflating.
+enum Inflation {
+    OverLimit,
+    Corrupt,
+}
+
+/// Inflates `input` into `out`, in steps, stopping as soon as the message passes `limit`.
+fn feed(
+    message: &mut Inflater,
+    mut input: &[u8],
+    out: &mut Vec<u8>,
+    limit: usize,
+) -> Result<(), Inflation> {
+    loop {
+        let room = (limit + 1).saturating_sub(message.inflated).clamp(1, STEP);
+        out.reserve(room);
+        let (before_in, before_out) = (message.decompress.total_in(), out.len());
+        let status = message
+            .decompress
+            .decompress_vec(input, out, FlushDecompress::Sync)
+            .map_err(|_| Inflation::Corrupt)?;
+        let taken = (message.decompress.total_in() - before_in) as usize;
+        let produced = out.len() - before_out;
+        input = &input[taken..];
+        message.inflated += produced;
+        if message.inflated > limit {
+            return Err(Inflation::OverLimit);
+        }
+        let room_left = out.len() < out.capacity();
+        if let Status::StreamEnd = status {
+            // A final block: what follows it (but the tail) starts a stream of its own.
+            if input.is_empty() || input == TAIL {
+                return Ok(());
+            }
+            message.decompress.reset(false);
+            continue;
+        }
+        if input.is_empty() && room_left {
+            return Ok(());
+        }
+        if taken == 0 && produced == 0 && room_left {
+            // No progress with room to spare: the stream is broken.
+            return Err(Inflation::Corrupt);
+        }
+    }
+}
+
+impl<S: AsyncRead + Unpin> AsyncRead for Inflate<S> {
+    #[inline]
+    fn poll_read(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &mut [u8],
+    ) -> Poll<io::Result<usize>> {
+        let this = &mut *self;
+        match this.state.as_deref_mut() {
+            None => Pin::new(&mut this.inner).poll_read(cx, buf),
+            Some(state) => state.poll_read(&mut this.inner, cx, buf),
+        }
+    }
+}
+
+impl Inflating {
+    fn poll_read<S: AsyncRead + Unpin>(
+        &mut self,
+        inner: &mut S,
+        cx: &mut Context<'_>,
+        buf: &mut [u8],
+    ) -> Poll<io::Result<usize>> {
+        loop {
+            if self.handed < self.output.len() {
+                let n = buf.len().min(self.output.len() - self.handed);
+                buf[..n].copy_from_slice(&self.output[self.handed..self.handed + n]);
+                self.handed += n;
+                if self.handed == self.output.len() {
+                    // Idle, it holds nothing.
+                    (self.output, self.handed) = (Vec::new(), 0);
+                }
+                return Poll::Ready(Ok(n));
+            }
+            if self.step() {
+                continue;
+            }
+            if self.passing && self.input.is_empty() && self.output.is_empty() {
+                return Pin::new(inner).poll_read(cx, buf);
+            }
+            if !self.output.is_empty() {
+                continue;
+            }
+            let at = self.input.len();
+            self.input.resize(at + READ, 0);
+            let read = Pin::new(&mut *inner).poll_read(cx, &mut self.input[at..]);
+            let n = match &read {
+                Poll::Ready(Ok(n)) => *n,
+                _ => 0,
+            };
+            self.input.truncate(at + n);
+            match read {
+                Poll::Ready(Ok(0)) => {
+                    // The end: what is left of a frame goes up as it is.
+                    self.passing = true;
+                    if self.input.is_empty() {
+                        self.input = Vec::new();
+                        return Poll::Ready(Ok(0));
+                    }
+                }
+                Poll::Ready(Ok(_)) => {}
+                other => {
+                    if self.input.is_empty() {
+                        self.input = Vec::new();
+                    }
+                    return other;
+                }
+            }
+        }
+    }
+}
+
+impl<S: AsyncWrite + Unpin> AsyncWrite for Inflate<S> {
+    super::pass_through!(poll_write, poll_flush, poll_close);
+}
+
+/// `message` compressed as one frame with RSV1 set, with a window of `window_bits` (9 to 15);
+/// control frames and frames already made pass as they are.
+pub(crate) fn compress(message: Message, window_bits: u8) -> Message {
+    let (data, payload) = match message {
+        Message::Text(text) => (Data::Text, Bytes::from(text)),
+        Message::Binary(bytes) => (Data::Binary, bytes),
+        other => return other,
+    };
+    let (bits, mut compressor) = spare::compressor(window_bits);
+    // Compressed output can exceed its input (stored blocks): room for that, and the tail.
+    let mut out = Vec::with_capacity(payload.len() + payload.len() / 1024 + 64);
+    let mut input = &payload[..];
+    loop {
+        let before = compressor.total_in();
+        let done = compressor.compress_vec(input, &mut out, FlushCompress::Sync);
+        input = &input[(compressor.total_in() - before) as usize..];
+        let room_left = out.len() < out.capacity();
+        match done {
+            Ok(_) if input.is_empty() && room_left => break,
+            Ok(_) => out.reserve(out.capacity().max(64)),
+            // Not expected of a compressor fed from memory: send the message uncompressed.
+            Err(_) => {
+                spare::give_back_compressor(bits, compressor);
+                return plain(data, payload);
+            }
+        }
+    }
+    spare::give_back_compressor(bits, compressor);
+    if out.ends_with(&TAIL) {
+        out.truncate(out.len() - TAIL.len());
+    }
+    if out.len() >= payload.len() {
+        // Incompressible: a message may go uncompressed (RFC 7692, 6).
+        return plain(data, payload);
+    }
+    let mut frame = Frame::message(Bytes::from(out), OpCode::Data(data), true);
+    frame.header_mut().rsv1 = true;
+    Message::Frame(frame)
+}
+
+/// The message as it was.
+fn plain(data: Data, payload: Bytes) -> Message {
+    match data {
+        Data::Text => match String::from_utf8(payload.to_vec()) {
+            Ok(text) => Message::text(text),
+            Err(_) => Message::Binary(payload),
+        },
+        _ => Message::Binary(payload),
+    }
+}
+
+/// The spare inflater and compressor of each thread, lent while a message is (de)compressed.
+mod spare {
+    use super::*;
+
+    thread_local! {
+        static INFLATER: Cell<Option<Box<Decompress>>> = const { Cell::new(None) };
+        static COMPRESSOR: Cell<Option<(u8, Box<Compress>)>> = const { Cell::new(None) };
+    }
+
+    /// The thread's inflater (reset), or a new one with a 32 KiB window.
+    pub(super) fn inflater() -> Decompress {
+        match INFLATER.try_with(Cell::take).ok().flatten() {
+            Some(inflater) => *inflater,
+            None => Decompress::new_with_window_bits(false, 15),
+        }
+    }
+
+    /// Keeps `inflater` as the thread's spare, reset.
+    pub(super) fn give_back(mut inflater: Decompress) {
+        inflater.reset(false);
+        let _ = INFLATER.try_with(|slot| slot.set(Some(Box::new(inflater))));
+    }
+
+    /// The thread's compressor for `window_bits` (9 to 15), reset, or a new one; with the
+    /// window it has.
+    pub(super) fn compressor(window_bits: u8) -> (u8, Box<Compress>) {
+        let bits = window_bits.clamp(9, 15);
+        match COMPRESSOR.try_with(Cell::take).ok().flatten() {
+            Some((kept, compressor)) if kept == bits => (bits, compressor),
+            _ => {
+                let level = Compression::default();
+                (
+                    bits,
+                    Box::new(Compress::new_with_window_bits(level, false, bits)),
+                )
+            }
+        }
+    }
+
+    /// Keeps `compressor`, of a window of `bits`, as the thread's spare, reset.
+    pub(super) fn give_back_compressor(bits: u8, mut compressor: Box<Compress>) {
+        compressor.reset();
+        let _ = COMPRESSOR.try_with(|slot| slot.set(Some((bits, compressor))));
+    }
+}
