@@ -1,6 +1,8 @@
 //! Arbitrary bytes as the client side of a connection, fed to the core. The first byte picks
 //! whether a valid upgrade request comes first (so that the frame layer is reached at once) or
-//! the bytes are the whole request. Nothing may panic or hang; every run must end.
+//! the bytes are the whole request, and whether that request offers permessage-deflate to a
+//! server that accepts it (so that the inflating layer reads the frames). Nothing may panic or
+//! hang; every run must end.
 #![no_main]
 
 use std::io;
@@ -13,6 +15,10 @@ use ws_echo::{Config, Echo};
 
 const UPGRADE: &[u8] = b"GET /ws HTTP/1.1\r\nHost: f\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\
     Sec-WebSocket-Version: 13\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n\r\n";
+
+const UPGRADE_DEFLATE: &[u8] = b"GET /ws HTTP/1.1\r\nHost: f\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\
+    Sec-WebSocket-Version: 13\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n\
+    Sec-WebSocket-Extensions: permessage-deflate\r\n\r\n";
 
 /// All of the peer's bytes are there at once, then EOF; what we write is discarded.
 struct Peer {
@@ -40,15 +46,20 @@ impl futures_lite::AsyncWrite for Peer {
 fuzz_target!(|data: &[u8]| {
     let Some((&mode, rest)) = data.split_first() else { return };
     let mut input = Vec::with_capacity(UPGRADE.len() + rest.len());
+    let deflate = mode & 2 == 2;
     if mode & 1 == 1 {
-        input.extend_from_slice(UPGRADE);
+        match deflate {
+            true => input.extend_from_slice(UPGRADE_DEFLATE),
+            false => input.extend_from_slice(UPGRADE),
+        }
     }
     input.extend_from_slice(rest);
     let config = Config::default()
         .max_message_size(64 * 1024)
         .max_request_head(2048)
         .close_timeout(Duration::from_millis(50))
-        .handshake_timeout(Duration::from_secs(5));
+        .handshake_timeout(Duration::from_secs(5))
+        .deflate(deflate);
     let peer = Peer { input: io::Cursor::new(input) };
     let _ = futures_lite::future::block_on(ws_echo::serve(peer, &config, Echo));
 });

@@ -1,36 +1,16 @@
-//! permessage-deflate (RFC 7692) around tungstenite, which rejects any frame with RSV1 set and
-//! has no extension hook.
-//!
-//! - Incoming: [`Inflate`], a frame transform under tungstenite. It reads the peer's frames; a
-//!   message whose first frame has RSV1 is inflated (with the `00 00 ff ff` tail appended after
-//!   its last frame) and handed up as plain frames, masked again with a zero key (a
-//!   server-role tungstenite expects masked frames and takes any key). Control frames between
-//!   its fragments, and every frame of a plain message, pass through byte for byte. What a
-//!   message inflates to counts against the message limit while it is inflated: past it, the
-//!   frame handed up announces one byte more than the limit, and tungstenite answers 1009
-//!   before any of it is read. A corrupt stream is handed up as a frame with RSV2 set: 1002.
-//!   RSV1 on a continuation or a control frame, or without the extension agreed, reaches
-//!   tungstenite unchanged: 1002. Inert (one test per read) on a connection without it.
-//! - Outgoing: [`compress`] makes an answer a frame with RSV1 set, which tungstenite writes
-//!   unchanged.
-//!
-//! Neither side keeps compression state between messages (no context takeover, agreed both
-//! ways): an inflater is held only while a message arrives, a compressor only while one is
-//! compressed, and both are borrowed from a spare of the thread.
+//! Incoming: the frame transform that inflates compressed messages under tungstenite (see
+//! [`super`]).
 
-use std::cell::Cell;
 use std::io::{self, Cursor};
 use std::pin::Pin;
 use std::task::{Context, Poll};
 
 use async_tungstenite::tungstenite::protocol::frame::coding::{Data, OpCode};
-use async_tungstenite::tungstenite::protocol::frame::{Frame, FrameHeader};
-use async_tungstenite::tungstenite::{Bytes, Message};
-use flate2::{Compress, Compression, Decompress, FlushCompress, FlushDecompress, Status};
+use async_tungstenite::tungstenite::protocol::frame::FrameHeader;
+use flate2::{Decompress, FlushDecompress, Status};
 use futures_lite::{AsyncRead, AsyncWrite};
 
-/// The tail every compressed message lost (RFC 7692, 7.2.2).
-const TAIL: [u8; 4] = [0x00, 0x00, 0xff, 0xff];
+use super::{spare, TAIL};
 
 /// How much is read from below at a time.
 const READ: usize = 16 * 1024;
@@ -379,102 +359,5 @@ impl Inflating {
 }
 
 impl<S: AsyncWrite + Unpin> AsyncWrite for Inflate<S> {
-    super::pass_through!(poll_write, poll_flush, poll_close);
-}
-
-/// `message` compressed as one frame with RSV1 set, with a window of `window_bits` (9 to 15);
-/// control frames and frames already made pass as they are.
-pub(crate) fn compress(message: Message, window_bits: u8) -> Message {
-    let (data, payload) = match message {
-        Message::Text(text) => (Data::Text, Bytes::from(text)),
-        Message::Binary(bytes) => (Data::Binary, bytes),
-        other => return other,
-    };
-    let (bits, mut compressor) = spare::compressor(window_bits);
-    // Compressed output can exceed its input (stored blocks): room for that, and the tail.
-    let mut out = Vec::with_capacity(payload.len() + payload.len() / 1024 + 64);
-    let mut input = &payload[..];
-    loop {
-        let before = compressor.total_in();
-        let done = compressor.compress_vec(input, &mut out, FlushCompress::Sync);
-        input = &input[(compressor.total_in() - before) as usize..];
-        let room_left = out.len() < out.capacity();
-        match done {
-            Ok(_) if input.is_empty() && room_left => break,
-            Ok(_) => out.reserve(out.capacity().max(64)),
-            // Not expected of a compressor fed from memory: send the message uncompressed.
-            Err(_) => {
-                spare::give_back_compressor(bits, compressor);
-                return plain(data, payload);
-            }
-        }
-    }
-    spare::give_back_compressor(bits, compressor);
-    if out.ends_with(&TAIL) {
-        out.truncate(out.len() - TAIL.len());
-    }
-    if out.len() >= payload.len() {
-        // Incompressible: a message may go uncompressed (RFC 7692, 6).
-        return plain(data, payload);
-    }
-    let mut frame = Frame::message(Bytes::from(out), OpCode::Data(data), true);
-    frame.header_mut().rsv1 = true;
-    Message::Frame(frame)
-}
-
-/// The message as it was.
-fn plain(data: Data, payload: Bytes) -> Message {
-    match data {
-        Data::Text => match String::from_utf8(payload.to_vec()) {
-            Ok(text) => Message::text(text),
-            Err(_) => Message::Binary(payload),
-        },
-        _ => Message::Binary(payload),
-    }
-}
-
-/// The spare inflater and compressor of each thread, lent while a message is (de)compressed.
-mod spare {
-    use super::*;
-
-    thread_local! {
-        static INFLATER: Cell<Option<Box<Decompress>>> = const { Cell::new(None) };
-        static COMPRESSOR: Cell<Option<(u8, Box<Compress>)>> = const { Cell::new(None) };
-    }
-
-    /// The thread's inflater (reset), or a new one with a 32 KiB window.
-    pub(super) fn inflater() -> Decompress {
-        match INFLATER.try_with(Cell::take).ok().flatten() {
-            Some(inflater) => *inflater,
-            None => Decompress::new_with_window_bits(false, 15),
-        }
-    }
-
-    /// Keeps `inflater` as the thread's spare, reset.
-    pub(super) fn give_back(mut inflater: Decompress) {
-        inflater.reset(false);
-        let _ = INFLATER.try_with(|slot| slot.set(Some(Box::new(inflater))));
-    }
-
-    /// The thread's compressor for `window_bits` (9 to 15), reset, or a new one; with the
-    /// window it has.
-    pub(super) fn compressor(window_bits: u8) -> (u8, Box<Compress>) {
-        let bits = window_bits.clamp(9, 15);
-        match COMPRESSOR.try_with(Cell::take).ok().flatten() {
-            Some((kept, compressor)) if kept == bits => (bits, compressor),
-            _ => {
-                let level = Compression::default();
-                (
-                    bits,
-                    Box::new(Compress::new_with_window_bits(level, false, bits)),
-                )
-            }
-        }
-    }
-
-    /// Keeps `compressor`, of a window of `bits`, as the thread's spare, reset.
-    pub(super) fn give_back_compressor(bits: u8, mut compressor: Box<Compress>) {
-        compressor.reset();
-        let _ = COMPRESSOR.try_with(|slot| slot.set(Some((bits, compressor))));
-    }
+    crate::codec::pass_through!(poll_write, poll_flush, poll_close);
 }
