@@ -40,7 +40,8 @@ impl<S> Inflate<S> {
         self.state = Some(Box::new(Inflating {
             limit,
             frame_limit: frame_limit.saturating_add(frame_limit / 16 + 4096),
-            input: rest,
+            // The request head's buffer, unless frames followed the head in it.
+            input: if rest.is_empty() { Vec::new() } else { rest },
             output: Vec::new(),
             handed: 0,
             reading: Reading::Header,
