@@ -325,6 +325,7 @@ fn open<H: Handler>(
         target: request.target,
         headers: &request.headers,
         protocol: upgrade.protocol(),
+        extensions: upgrade.extensions(),
     };
     let mut prelude = Prelude::of(on_open(handler, &connection))?;
     prelude.deflate = upgrade.deflate();

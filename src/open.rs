@@ -31,6 +31,7 @@ pub struct Connection<'r> {
     pub(crate) target: &'r str,
     pub(crate) headers: &'r [(&'r str, &'r [u8])],
     pub(crate) protocol: Option<&'r str>,
+    pub(crate) extensions: Option<&'r str>,
 }
 
 impl<'r> Connection<'r> {
@@ -45,6 +46,7 @@ impl<'r> Connection<'r> {
             target,
             headers,
             protocol: None,
+            extensions: None,
         }
     }
 
@@ -110,6 +112,13 @@ impl<'r> Connection<'r> {
     /// The subprotocol selected for the connection ([`Config::protocols`](crate::Config)).
     pub fn protocol(&self) -> Option<&'r str> {
         self.protocol
+    }
+
+    /// The extensions agreed for the connection, as the 101's `Sec-WebSocket-Extensions`
+    /// names them (`permessage-deflate; server_no_context_takeover; ...`, when
+    /// [`Config::deflate`](crate::Config::deflate) is on and the client offered it).
+    pub fn extensions(&self) -> Option<&'r str> {
+        self.extensions
     }
 }
 

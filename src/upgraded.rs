@@ -81,6 +81,7 @@ where
     let connection = Connection {
         id: identity.id,
         protocol: upgrade.protocol(),
+        extensions: upgrade.extensions(),
         ..Connection::new("GET", "", &[])
     };
     let mut prelude = Prelude::of(on_open(&mut handler, &connection)).unwrap_or_else(|refusal| {

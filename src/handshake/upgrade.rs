@@ -57,6 +57,11 @@ impl Upgrade {
         headers
     }
 
+    /// The `Sec-WebSocket-Extensions` answer, when an extension was agreed.
+    pub(crate) fn extensions(&self) -> Option<&str> {
+        self.deflate.as_ref().map(|(_, answer)| answer.as_str())
+    }
+
     /// permessage-deflate's parameters, when agreed.
     pub(crate) fn deflate(&self) -> Option<Deflate> {
         self.deflate.as_ref().map(|(agreed, _)| *agreed)

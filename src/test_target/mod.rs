@@ -186,6 +186,7 @@ fn info(connection: &Connection<'_>, instance: &str) -> Message {
         "query": connection.query(),
         "headers": headers,
         "protocol": connection.protocol(),
+        "extensions": connection.extensions(),
         "instance": instance,
     });
     Message::text(info.to_string())

@@ -196,3 +196,28 @@ fn rsv1_where_it_does_not_belong_and_a_corrupt_stream_get_1002_and_bad_utf8_1007
         assert_eq!(raw.read_close().0, 1002, "{rt:?}");
     }
 }
+
+#[test]
+#[cfg(feature = "test-target")]
+fn the_test_targets_info_names_the_agreed_extension_and_comes_compressed() {
+    use ws_echo::test_target::TestTarget;
+    let agreed = "permessage-deflate; server_no_context_takeover; client_no_context_takeover";
+    for rt in runtimes() {
+        let config = Config::default().deflate(true);
+        let addr = start_with(rt, config, TestTarget::new(ws_echo::Echo));
+        let offer = "Sec-WebSocket-Extensions: permessage-deflate\r\n";
+        let (mut stream, head) = answer_head(addr, &upgrade_request("/ws?info", offer));
+        assert!(head.contains(AGREED), "{rt:?}: {head}");
+        let (first, payload) = read_frame(&mut stream);
+        assert_eq!(
+            first,
+            0x80 | 0x40 | TEXT,
+            "{rt:?}: the info message, compressed"
+        );
+        let info = String::from_utf8(inflate(&payload)).unwrap();
+        assert!(
+            info.contains(&format!("\"extensions\":\"{agreed}\"")),
+            "{rt:?}: {info}"
+        );
+    }
+}

@@ -45,6 +45,7 @@ fn info_is_the_request_as_the_server_saw_it() {
         assert_eq!(info["id"], 1, "{rt:?}: the server's first connection");
         assert_eq!(info["instance"], "test-1");
         assert_eq!(info["protocol"], serde_json::Value::Null);
+        assert_eq!(info["extensions"], serde_json::Value::Null);
         let headers = info["headers"].as_array().unwrap();
         assert_eq!(headers.len(), 6);
         assert_eq!(headers[0], serde_json::json!(["Host", "test"]));
