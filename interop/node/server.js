@@ -1,7 +1,14 @@
 // Node's ws as an echo server on HOST:PORT (any path): text as text, binary as binary.
-// Prints "listening" once it accepts connections.  Usage: node server.js HOST PORT
+// Prints "listening" once it accepts connections.  Usage: node server.js HOST PORT [deflate]
+// (with "deflate": permessage-deflate on, ws's own defaults for it)
 "use strict";
 const { WebSocketServer } = require("ws");
-const wss = new WebSocketServer({ host: process.argv[2], port: Number(process.argv[3]), maxPayload: 2 << 20 });
+const perMessageDeflate = process.argv[4] === "deflate";
+const wss = new WebSocketServer({
+  host: process.argv[2],
+  port: Number(process.argv[3]),
+  maxPayload: 2 << 20,
+  perMessageDeflate,
+});
 wss.on("listening", () => console.log("listening"));
 wss.on("connection", (ws) => ws.on("message", (data, isBinary) => ws.send(data, { binary: isBinary })));
