@@ -89,6 +89,21 @@ for peer in "python:$python_port" "node:$node_port" "go:$go_port"; do
   [ "$name" = go ] && continue
   check "our client and the $name server: 1 MiB binary" client_ok 1 --url "ws://$addr/ws" --binary --message-file "$work/binary.bin"
 done
+# permessage-deflate, offered by our client: Python websockets' server agrees by default, Node
+# ws's when asked.
+client_deflate_ok() {
+  client_ok "$@" --deflate && grep -q '^connected to .*, extensions permessage-deflate' "$work/client.out"
+}
+deflate_port=$(free_port)
+start node-deflate node interop/node/server.js 127.0.0.1 "$deflate_port" deflate
+wait_line "$work/node-deflate.log" listening
+for peer in "python:$python_port" "node:$deflate_port"; do
+  name=${peer%%:*} addr=127.0.0.1:${peer#*:}
+  check "our client and the $name server, permessage-deflate: 64 KiB of é" \
+    client_deflate_ok 2 --url "ws://$addr/ws" --message-file "$work/utf8.txt"
+  check "our client and the $name server, permessage-deflate: 1 MiB binary" \
+    client_deflate_ok 1 --url "ws://$addr/ws" --binary --message-file "$work/binary.bin"
+done
 
 echo "== wss:// (a test CA made with openssl)"
 if need openssl openssl version; then

@@ -74,6 +74,16 @@ pub enum Error {
         /// What the client offered.
         offered: Vec<String>,
     },
+    /// The server agreed to an extension the client did not offer, or with parameters it cannot
+    /// honour ([`ClientConfig::deflate`](crate::client::ClientConfig)): RFC 7692 has the client
+    /// fail the connection.
+    #[error("the server's extensions {answer:?}: {why}")]
+    BadExtension {
+        /// The server's `Sec-WebSocket-Extensions` answer.
+        answer: String,
+        /// What is wrong with it.
+        why: &'static str,
+    },
     /// The client got no answer to its Close in time, or the server closed abnormally.
     #[error("connection lost: {0}")]
     ConnectionLost(String),

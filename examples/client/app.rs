@@ -37,6 +37,9 @@ struct Args {
     /// selects is printed with "connected"
     #[argh(option)]
     protocol: Vec<String>,
+    /// offer permessage-deflate (RFC 7692); what the server agreed is printed with "connected"
+    #[argh(switch)]
+    deflate: bool,
     /// the text to send (default "Hello World")
     #[argh(option, default = "String::from(\"Hello World\")")]
     message: String,
@@ -135,7 +138,9 @@ pub fn main() -> ExitCode {
         },
         None => args.message.clone().into_bytes(),
     };
-    let mut config = ClientConfig::new(url).origin(args.origin.as_str());
+    let mut config = ClientConfig::new(url)
+        .origin(args.origin.as_str())
+        .deflate(args.deflate);
     config.protocols = args.protocol.clone();
     let mut config = config
         .interval(args.interval)
@@ -247,7 +252,17 @@ macro_rules! say {
 
 fn print(event: &Event) {
     match event {
-        Event::Connected { address, protocol } => say!("connected to {address}{}", with(protocol)),
+        Event::Connected {
+            address,
+            protocol,
+            extensions,
+        } => say!(
+            "connected to {address}{}{}",
+            with(protocol),
+            extensions
+                .as_ref()
+                .map_or_else(String::new, |e| format!(", extensions {e}"))
+        ),
         Event::Echo { seq, rtt, text } => {
             say!(
                 "received: {text} (#{seq}, rtt {:.3} ms)",

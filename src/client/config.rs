@@ -12,6 +12,10 @@ use crate::config::Heartbeat;
 use crate::error::Error;
 use crate::timer::Timer;
 
+/// The client's permessage-deflate offer.
+const DEFLATE_OFFER: &str =
+    "permessage-deflate; server_no_context_takeover; client_no_context_takeover";
+
 /// What the client sends, where, and how often.
 ///
 /// ```
@@ -65,6 +69,11 @@ pub struct ClientConfig {
     pub backoff_initial: Duration,
     /// The largest reconnect delay bound. Default: 30 s.
     pub backoff_max: Duration,
+    /// Offer permessage-deflate (RFC 7692), asking the server to compress each message on its
+    /// own (`server_no_context_takeover`, so that no inflater is held between messages) and
+    /// promising the same; what the server agreed is in [`Event::Connected`](crate::client::Event).
+    /// Default: `false`.
+    pub deflate: bool,
     /// Whose timers the client uses (interval, heartbeat, timeouts, backoff): async-io's by
     /// default, which work under any executor; [`Timer::Tokio`](Timer) on tokio. Default:
     /// [`Timer::AsyncIo`].
@@ -93,6 +102,7 @@ impl Default for ClientConfig {
             backoff_initial: Duration::from_millis(500),
             backoff_max: Duration::from_secs(30),
             timer: Timer::AsyncIo,
+            deflate: false,
             #[cfg(feature = "tls")]
             tls: None,
         }
@@ -176,6 +186,12 @@ impl ClientConfig {
     /// Sets [`ClientConfig::echo_timeout`].
     pub fn echo_timeout(mut self, timeout: Duration) -> Self {
         self.echo_timeout = timeout;
+        self
+    }
+
+    /// Sets [`ClientConfig::deflate`].
+    pub fn deflate(mut self, offer: bool) -> Self {
+        self.deflate = offer;
         self
     }
 
@@ -285,6 +301,12 @@ impl ClientConfig {
             request
                 .headers_mut()
                 .insert("Sec-WebSocket-Protocol", offer);
+        }
+        if self.deflate {
+            request.headers_mut().insert(
+                "Sec-WebSocket-Extensions",
+                HeaderValue::from_static(DEFLATE_OFFER),
+            );
         }
         Ok((request, address))
     }

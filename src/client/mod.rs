@@ -14,6 +14,7 @@
 mod answer;
 mod config;
 mod echoes;
+mod extensions;
 mod session;
 #[cfg_attr(feature = "tls", path = "tls.rs")]
 #[cfg_attr(not(feature = "tls"), path = "plain.rs")]
@@ -25,15 +26,16 @@ use std::pin::{pin, Pin};
 use std::time::{Duration, Instant};
 
 use async_tungstenite::tungstenite::error::{ProtocolError, SubProtocolError};
-use async_tungstenite::tungstenite::handshake::client::Request;
+use async_tungstenite::tungstenite::handshake::client::{Request, Response};
 use async_tungstenite::tungstenite::{self, protocol::WebSocketConfig};
+use async_tungstenite::WebSocketStream;
 use futures_lite::{future, AsyncRead, AsyncWrite};
 
 pub use config::ClientConfig;
 
+use crate::codec::deflate::Inflate;
 use crate::error::Error;
 use crate::liveness::Liveness;
-use echoes::Echoes;
 use session::{Link, Run, SessionEnd};
 use wire::Secure;
 
@@ -61,6 +63,9 @@ pub enum Event {
         address: String,
         /// The subprotocol the server selected, if any were offered.
         protocol: Option<String>,
+        /// The extensions the server agreed to, as its answer named them
+        /// ([`ClientConfig::deflate`]).
+        extensions: Option<String>,
     },
     /// An echo of message number `seq` (from 1) came back, equal to what was sent (same
     /// type, same bytes).
@@ -217,18 +222,9 @@ where
     on_event(&Event::Connected {
         address: address.clone(),
         protocol: link.protocol.clone(),
+        extensions: link.extensions.clone(),
     });
-    let mut run = Run {
-        config,
-        report: ClientReport {
-            connect_time: link.connect_time,
-            handshake_time: link.handshake_time,
-            ..ClientReport::default()
-        },
-        echoes: Echoes::default(),
-        on_event: &mut on_event,
-        info_due: false,
-    };
+    let mut run = Run::new(config, &link, &mut on_event);
     loop {
         match run.session(&mut link, stop.as_mut()).await {
             SessionEnd::Finished => return Ok(run.finish()),
@@ -311,6 +307,36 @@ where
     }
 }
 
+/// The upgraded stream, the subprotocol and the extensions the server's answer named; or why
+/// the upgrade failed.
+#[allow(clippy::type_complexity)]
+fn upgraded<T>(
+    result: Result<(WebSocketStream<T>, Response), tungstenite::Error>,
+    config: &ClientConfig,
+    heard: &std::sync::Mutex<Vec<u8>>,
+) -> Result<(WebSocketStream<T>, Option<String>, Option<String>), Error> {
+    match result {
+        Ok((ws, response)) => {
+            let header = |name| {
+                let value = response.headers().get(name);
+                value.and_then(|v| v.to_str().ok()).map(str::to_owned)
+            };
+            let protocol = header("Sec-WebSocket-Protocol");
+            Ok((ws, protocol, header("Sec-WebSocket-Extensions")))
+        }
+        Err(tungstenite::Error::Protocol(ProtocolError::SecWebSocketSubProtocolError(
+            SubProtocolError::NoSubProtocol,
+        ))) => Err(Error::NoSubprotocol {
+            offered: config.protocols.clone(),
+        }),
+        // Refused before its status was read (an HTTP/1.0 answer): tell the status.
+        Err(e @ tungstenite::Error::Protocol(_)) => {
+            Err(answer::refusal(heard).unwrap_or_else(|| e.into()))
+        }
+        Err(e) => Err(e.into()),
+    }
+}
+
 /// Dials and upgrades (TLS first for wss://), within the handshake timeout.
 async fn connect<D, F, S>(
     config: &ClientConfig,
@@ -331,34 +357,25 @@ where
         let stream = wire::wrap(stream, secure).await?;
         let (stream, activity) = crate::codec::watched::watch(stream);
         let (stream, heard) = answer::HeadRecorder::new(stream);
+        let stream = Inflate::gated(stream);
         let ws_config = WebSocketConfig::default().read_buffer_size(4096);
         let upgrading =
             async_tungstenite::client_async_with_config(request.clone(), stream, Some(ws_config));
-        let (mut ws, protocol) = match upgrading.await {
-            Ok((ws, response)) => {
-                let protocol = response.headers().get("Sec-WebSocket-Protocol");
-                let protocol = protocol.and_then(|p| p.to_str().ok()).map(str::to_owned);
-                (ws, protocol)
-            }
-            Err(tungstenite::Error::Protocol(ProtocolError::SecWebSocketSubProtocolError(
-                SubProtocolError::NoSubProtocol,
-            ))) => {
-                return Err(Error::NoSubprotocol {
-                    offered: config.protocols.clone(),
-                })
-            }
-            // Refused before its status was read (an HTTP/1.0 answer): tell the status.
-            Err(e @ tungstenite::Error::Protocol(_)) => {
-                return Err(answer::refusal(&heard).unwrap_or_else(|| e.into()))
-            }
-            Err(e) => return Err(e.into()),
-        };
-        ws.get_mut().stop();
+        let (mut ws, protocol, extensions) = upgraded(upgrading.await, config, &heard)?;
+        ws.get_mut().get_mut().stop();
+        let deflate = extensions::agreed_deflate(config, extensions.as_deref())?;
+        let inflating = deflate.map(|agreed| {
+            let limit = 64 << 20; // what the client reads: the server's echo of what it sent
+            (limit, limit, agreed.takeover)
+        });
+        ws.get_mut().open(inflating);
         let liveness = Liveness::new(activity, config.timer, &config.heartbeat);
         Ok(Link {
             ws,
             liveness,
             protocol,
+            extensions,
+            deflate: deflate.map(|agreed| agreed.window_bits),
             connect_time,
             handshake_time: started.elapsed() - connect_time,
         })

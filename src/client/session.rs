@@ -18,16 +18,21 @@ use super::answer::HeadRecorder;
 use super::echoes::{Echoes, Matched};
 use super::wire::Wire;
 use super::{ClientConfig, ClientReport, Event};
+use crate::codec::deflate::Inflate;
 use crate::codec::watched::Watched;
 use crate::liveness::{Beat, Liveness};
 use crate::timer::Interval;
 
 /// One connection: the WebSocket and its liveness.
 pub(super) struct Link<S> {
-    pub(super) ws: WebSocketStream<HeadRecorder<Watched<Wire<S>>>>,
+    pub(super) ws: WebSocketStream<Inflate<HeadRecorder<Watched<Wire<S>>>>>,
     pub(super) liveness: Liveness,
     /// The subprotocol the server selected.
     pub(super) protocol: Option<String>,
+    /// The extensions the server agreed to, as its answer names them.
+    pub(super) extensions: Option<String>,
+    /// permessage-deflate's window for what we send, when agreed.
+    pub(super) deflate: Option<u8>,
     /// How long the dial took, and the upgrade (TLS included) after it.
     pub(super) connect_time: Duration,
     pub(super) handshake_time: Duration,
@@ -51,6 +56,23 @@ pub(super) struct Run<'a, E> {
     pub(super) on_event: &'a mut E,
     /// The connection's first message is the server's view of the request (`?info`).
     pub(super) info_due: bool,
+}
+
+impl<'a, E> Run<'a, E> {
+    /// A run whose first connection is `link`.
+    pub(super) fn new<S>(config: &'a ClientConfig, link: &Link<S>, on_event: &'a mut E) -> Self {
+        Run {
+            config,
+            report: ClientReport {
+                connect_time: link.connect_time,
+                handshake_time: link.handshake_time,
+                ..ClientReport::default()
+            },
+            echoes: Echoes::default(),
+            on_event,
+            info_due: false,
+        }
+    }
 }
 
 /// What woke a session up.
@@ -217,6 +239,10 @@ impl<E: FnMut(&Event)> Run<'_, E> {
         link: &mut Link<S>,
         message: Message,
     ) -> Result<(), String> {
+        let message = match link.deflate {
+            Some(window_bits) => crate::codec::deflate::compress(message, window_bits),
+            None => message,
+        };
         match link
             .liveness
             .write(SinkExt::send(&mut link.ws, message))

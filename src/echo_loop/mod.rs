@@ -9,6 +9,7 @@
 //! codec's ([`crate::codec`]).
 
 mod closing;
+mod counts;
 mod decide;
 mod drain;
 mod opening;
@@ -19,7 +20,7 @@ use std::future::Future;
 use std::ops::ControlFlow::{self, Break, Continue};
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::pin::{pin, Pin};
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 use async_tungstenite::tungstenite::protocol::frame::coding::CloseCode;
 use async_tungstenite::tungstenite::protocol::{CloseFrame, Role};
@@ -29,6 +30,7 @@ use futures_lite::{future, AsyncRead, AsyncWrite};
 use futures_util::SinkExt;
 
 use self::closing::{close_frame, ending_of};
+use self::counts::Counts;
 use self::decide::{after_flush, AfterFlush, Batch};
 use self::drain::Phase;
 use self::wait::{Event, Idle};
@@ -115,48 +117,6 @@ struct Conn<'a, S> {
     waiting: Option<Box<WaitingAnswers>>,
     /// permessage-deflate's window for our answers, when agreed.
     deflate: Option<u8>,
-}
-
-/// Data messages and payload bytes each way, for the [`Summary`].
-#[derive(Default)]
-struct Counts {
-    messages_in: u64,
-    messages_out: u64,
-    bytes_in: u64,
-    bytes_out: u64,
-}
-
-impl Counts {
-    fn received(&mut self, bytes: u64) {
-        self.messages_in += 1;
-        self.bytes_in += bytes;
-    }
-
-    fn sent(&mut self, bytes: u64) {
-        self.messages_out += 1;
-        self.bytes_out += bytes;
-    }
-
-    /// As [`Live::report`] takes them.
-    fn all(&self) -> [u64; 4] {
-        [
-            self.messages_in,
-            self.messages_out,
-            self.bytes_in,
-            self.bytes_out,
-        ]
-    }
-
-    fn summary(&self, duration: Duration, ending: Ending) -> Summary {
-        Summary {
-            messages_in: self.messages_in,
-            messages_out: self.messages_out,
-            bytes_in: self.bytes_in,
-            bytes_out: self.bytes_out,
-            duration,
-            ending,
-        }
-    }
 }
 
 /// What the loop keeps between its steps, besides the connection.

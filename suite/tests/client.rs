@@ -39,6 +39,7 @@ fn the_client_gets_every_echo_then_closes_cleanly() {
             Event::Connected {
                 address: addr.to_string(),
                 protocol: None,
+                extensions: None,
             }
         );
         let echoes: Vec<(u64, String)> = events[1..]

@@ -221,3 +221,37 @@ fn the_test_targets_info_names_the_agreed_extension_and_comes_compressed() {
         );
     }
 }
+
+#[test]
+fn our_client_offers_it_and_every_echo_comes_back_exact() {
+    use ws_echo::client::{ClientConfig, Event};
+    let text = "compress me ".repeat(500);
+    for rt in runtimes() {
+        let addr = server(rt);
+        let config = ClientConfig::new(format!("ws://{addr}/ws"))
+            .message(text.as_str())
+            .interval(std::time::Duration::from_millis(10))
+            .count(5)
+            .deflate(true);
+        let mut extensions = None;
+        let report = run_client(rt, &config, never(), |event| {
+            if let Event::Connected {
+                extensions: agreed, ..
+            } = event
+            {
+                extensions = agreed.clone();
+            }
+        })
+        .unwrap();
+        assert_eq!(
+            (report.sent, report.echoed, report.missing),
+            (5, 5, 0),
+            "{rt:?}"
+        );
+        assert_eq!(
+            extensions.as_deref(),
+            Some("permessage-deflate; server_no_context_takeover; client_no_context_takeover"),
+            "{rt:?}"
+        );
+    }
+}

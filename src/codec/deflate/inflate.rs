@@ -7,16 +7,13 @@ use std::task::{Context, Poll};
 
 use async_tungstenite::tungstenite::protocol::frame::coding::{Data, OpCode};
 use async_tungstenite::tungstenite::protocol::frame::FrameHeader;
-use flate2::{Decompress, FlushDecompress, Status};
+use flate2::Decompress;
 use futures_lite::{AsyncRead, AsyncWrite};
 
-use super::{spare, TAIL};
+use super::{feed, spare, Inflater, Inflation, Reading, TAIL};
 
 /// How much is read from below at a time.
 const READ: usize = 16 * 1024;
-
-/// How much is inflated at a time, between checks of the limit.
-const STEP: usize = 64 * 1024;
 
 /// The stream under tungstenite, inflating compressed messages when armed.
 #[derive(Debug)]
@@ -35,24 +32,55 @@ impl<S> Inflate<S> {
     /// Inflates from now on, the frames in `rest` (what the peer sent after its request head)
     /// first; messages may inflate to `limit` bytes, and a compressed frame may be as long as
     /// `frame_limit` compressed into more than it was (stored blocks: zlib with its smallest
-    /// memory level adds some 4%; a sixteenth and 4 KiB more are allowed).
+    /// memory level adds some 4%; a sixteenth and 4 KiB more are allowed). As a server: frames
+    /// are handed up masked (with a zero key), and no context is kept between messages.
     pub(crate) fn arm(&mut self, rest: Vec<u8>, limit: usize, frame_limit: usize) {
-        self.state = Some(Box::new(Inflating {
-            limit,
-            frame_limit: frame_limit.saturating_add(frame_limit / 16 + 4096),
-            // The request head's buffer, unless frames followed the head in it.
-            input: if rest.is_empty() { Vec::new() } else { rest },
-            output: Vec::new(),
-            handed: 0,
-            reading: Reading::Header,
-            message: None,
-            passing: false,
-        }));
+        let mut state = Inflating::new(limit, frame_limit);
+        // The request head's buffer, unless frames followed the head in it.
+        state.input = if rest.is_empty() { Vec::new() } else { rest };
+        state.mask = Some([0; 4]);
+        self.state = Some(Box::new(state));
+    }
+
+    /// A client's layer before its upgrade: it hands up the server's answer up to the end of
+    /// its head and holds back what follows until [`Inflate::open`] says how to read it, so that
+    /// tungstenite's handshake never reads a compressed frame past the 101.
+    pub(crate) fn gated(inner: S) -> Inflate<S> {
+        let mut state = Inflating::new(0, 0);
+        state.gate = Some(0);
+        Inflate {
+            inner,
+            state: Some(Box::new(state)),
+        }
+    }
+
+    /// After a client's upgrade: inflates as [`Inflate::arm`] does, unmasked, keeping the
+    /// context between messages when `takeover` (the server did not agree to
+    /// `server_no_context_takeover`); or, with `None`, passes everything through.
+    pub(crate) fn open(&mut self, inflating: Option<(usize, usize, bool)>) {
+        let Some(state) = self.state.as_deref_mut() else {
+            return;
+        };
+        state.gate = None;
+        match inflating {
+            Some((limit, frame_limit, takeover)) => {
+                let armed = Inflating::new(limit, frame_limit);
+                state.limit = armed.limit;
+                state.frame_limit = armed.frame_limit;
+                state.takeover = takeover;
+            }
+            None => state.passing = true,
+        }
     }
 
     /// The layer below.
     pub(crate) fn get_ref(&self) -> &S {
         &self.inner
+    }
+
+    /// The layer below.
+    pub(crate) fn get_mut(&mut self) -> &mut S {
+        &mut self.inner
     }
 }
 
@@ -71,35 +99,74 @@ struct Inflating {
     message: Option<Inflater>,
     /// Everything passes through from now on (a header we could not read, or the end).
     passing: bool,
+    /// The mask key of the frames handed up: a zero key for a server-role tungstenite, none
+    /// for a client-role one.
+    mask: Option<[u8; 4]>,
+    /// Keep the inflater's context from one message to the next.
+    takeover: bool,
+    /// The inflater kept between messages, under context takeover.
+    context: Option<Decompress>,
+    /// Before a client's upgrade: how much of `\r\n\r\n` the answer's last bytes matched;
+    /// past it, `Some(4)`, what follows a 101 is held.
+    gate: Option<usize>,
+    /// The first bytes of the answer, to tell a 101 from a refusal (whose body goes up with
+    /// its head, for the error to show).
+    answer_start: Vec<u8>,
 }
 
-/// Where the transform is in the peer's stream of frames.
-#[derive(Debug)]
-enum Reading {
-    /// At a frame's header.
-    Header,
-    /// Passing `left` more payload bytes of a plain frame through.
-    Plain { left: u64 },
-    /// Gathering a compressed frame's payload of `len` bytes.
-    Compressed { header: FrameHeader, len: usize },
-}
+impl Inflating {
+    fn new(limit: usize, frame_limit: usize) -> Inflating {
+        Inflating {
+            limit,
+            frame_limit: frame_limit.saturating_add(frame_limit / 16 + 4096),
+            input: Vec::new(),
+            output: Vec::new(),
+            handed: 0,
+            reading: Reading::Header,
+            message: None,
+            passing: false,
+            mask: None,
+            takeover: false,
+            context: None,
+            gate: None,
+            answer_start: Vec::new(),
+        }
+    }
 
-/// A compressed message as it arrives.
-struct Inflater {
-    decompress: Decompress,
-    /// Bytes it has inflated to so far.
-    inflated: usize,
-    /// A frame of it has been handed up (the rest are continuations).
-    started: bool,
-}
-
-impl std::fmt::Debug for Inflater {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(
-            f,
-            "Inflater {{ inflated: {}, started: {} }}",
-            self.inflated, self.started
-        )
+    /// Before a client's upgrade: hands up the answer's head, holds back the rest.
+    fn gate(&mut self, matched: usize) -> bool {
+        const END: &[u8; 4] = b"\r\n\r\n";
+        if matched == END.len() || self.input.is_empty() {
+            return false;
+        }
+        const SWITCHING: &[u8] = b"HTTP/1.1 101 ";
+        let room = SWITCHING.len().saturating_sub(self.answer_start.len());
+        let start = &self.input[..room.min(self.input.len())];
+        self.answer_start.extend_from_slice(start);
+        let known = self.answer_start.len() == SWITCHING.len();
+        if known && self.answer_start != SWITCHING || !SWITCHING.starts_with(&self.answer_start) {
+            // Not an upgrade: the refusal goes up whole, its body with its head, for
+            // tungstenite's error to show.
+            self.gate = None;
+            self.passing = true;
+            return true;
+        }
+        let mut matched = matched;
+        let mut end = self.input.len();
+        for (i, &b) in self.input.iter().enumerate() {
+            matched = match b {
+                b if b == END[matched] => matched + 1,
+                b'\r' => 1,
+                _ => 0,
+            };
+            if matched == END.len() {
+                end = i + 1;
+                break;
+            }
+        }
+        self.output.extend(self.input.drain(..end));
+        self.gate = Some(matched);
+        true
     }
 }
 
@@ -107,6 +174,9 @@ impl Inflating {
     /// Takes apart what `input` holds, moving what is ready to `output`; `false` when more
     /// input is needed.
     fn step(&mut self) -> bool {
+        if let Some(matched) = self.gate {
+            return self.gate(matched);
+        }
         if self.passing {
             self.output.append(&mut self.input);
             return false;
@@ -181,8 +251,9 @@ impl Inflating {
 
     /// Inflates one compressed frame's payload and hands it up as a plain frame.
     fn inflate(&mut self, header: &FrameHeader, payload: &[u8]) {
+        let kept = self.context.take();
         let message = self.message.get_or_insert_with(|| Inflater {
-            decompress: spare::inflater(),
+            decompress: kept.unwrap_or_else(spare::inflater),
             inflated: 0,
             started: false,
         });
@@ -199,7 +270,7 @@ impl Inflating {
         let plain = FrameHeader {
             is_final: header.is_final,
             opcode,
-            mask: Some([0; 4]),
+            mask: self.mask,
             ..FrameHeader::default()
         };
         match outcome {
@@ -218,7 +289,10 @@ impl Inflating {
         }
         if header.is_final {
             if let Some(done) = self.message.take() {
-                spare::give_back(done.decompress);
+                match self.takeover && !self.passing {
+                    true => self.context = Some(done.decompress),
+                    false => spare::give_back(done.decompress),
+                }
             }
         }
     }
@@ -238,53 +312,6 @@ impl Inflating {
     fn emit(&mut self, header: &FrameHeader, len: u64) {
         // Writing to a Vec cannot fail.
         let _ = header.format(len, &mut self.output);
-    }
-}
-
-/// Why a message stopped inflating.
-enum Inflation {
-    OverLimit,
-    Corrupt,
-}
-
-/// Inflates `input` into `out`, in steps, stopping as soon as the message passes `limit`.
-fn feed(
-    message: &mut Inflater,
-    mut input: &[u8],
-    out: &mut Vec<u8>,
-    limit: usize,
-) -> Result<(), Inflation> {
-    loop {
-        let room = (limit + 1).saturating_sub(message.inflated).clamp(1, STEP);
-        out.reserve(room);
-        let (before_in, before_out) = (message.decompress.total_in(), out.len());
-        let status = message
-            .decompress
-            .decompress_vec(input, out, FlushDecompress::Sync)
-            .map_err(|_| Inflation::Corrupt)?;
-        let taken = (message.decompress.total_in() - before_in) as usize;
-        let produced = out.len() - before_out;
-        input = &input[taken..];
-        message.inflated += produced;
-        if message.inflated > limit {
-            return Err(Inflation::OverLimit);
-        }
-        let room_left = out.len() < out.capacity();
-        if let Status::StreamEnd = status {
-            // A final block: what follows it (but the tail) starts a stream of its own.
-            if input.is_empty() || input == TAIL {
-                return Ok(());
-            }
-            message.decompress.reset(false);
-            continue;
-        }
-        if input.is_empty() && room_left {
-            return Ok(());
-        }
-        if taken == 0 && produced == 0 && room_left {
-            // No progress with room to spare: the stream is broken.
-            return Err(Inflation::Corrupt);
-        }
     }
 }
 

@@ -23,13 +23,94 @@ mod inflate;
 
 use std::cell::Cell;
 
-use flate2::{Compress, Compression, Decompress};
+use async_tungstenite::tungstenite::protocol::frame::FrameHeader;
+use flate2::{Compress, Compression, Decompress, FlushDecompress, Status};
 
 pub(crate) use self::compress::compress;
 pub(crate) use self::inflate::Inflate;
 
 /// The tail every compressed message lost (RFC 7692, 7.2.2).
 const TAIL: [u8; 4] = [0x00, 0x00, 0xff, 0xff];
+
+/// Where the transform is in the peer's stream of frames.
+#[derive(Debug)]
+pub(super) enum Reading {
+    /// At a frame's header.
+    Header,
+    /// Passing `left` more payload bytes of a plain frame through.
+    Plain { left: u64 },
+    /// Gathering a compressed frame's payload of `len` bytes.
+    Compressed { header: FrameHeader, len: usize },
+}
+
+/// How much is inflated at a time, between checks of the limit.
+const STEP: usize = 64 * 1024;
+
+/// A compressed message as it arrives.
+pub(super) struct Inflater {
+    pub(super) decompress: Decompress,
+    /// Bytes it has inflated to so far.
+    pub(super) inflated: usize,
+    /// A frame of it has been handed up (the rest are continuations).
+    pub(super) started: bool,
+}
+
+impl std::fmt::Debug for Inflater {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "Inflater {{ inflated: {}, started: {} }}",
+            self.inflated, self.started
+        )
+    }
+}
+
+/// Why a message stopped inflating.
+pub(super) enum Inflation {
+    OverLimit,
+    Corrupt,
+}
+
+/// Inflates `input` into `out`, in steps, stopping as soon as the message passes `limit`.
+pub(super) fn feed(
+    message: &mut Inflater,
+    mut input: &[u8],
+    out: &mut Vec<u8>,
+    limit: usize,
+) -> Result<(), Inflation> {
+    loop {
+        let room = (limit + 1).saturating_sub(message.inflated).clamp(1, STEP);
+        out.reserve(room);
+        let (before_in, before_out) = (message.decompress.total_in(), out.len());
+        let status = message
+            .decompress
+            .decompress_vec(input, out, FlushDecompress::Sync)
+            .map_err(|_| Inflation::Corrupt)?;
+        let taken = (message.decompress.total_in() - before_in) as usize;
+        let produced = out.len() - before_out;
+        input = &input[taken..];
+        message.inflated += produced;
+        if message.inflated > limit {
+            return Err(Inflation::OverLimit);
+        }
+        let room_left = out.len() < out.capacity();
+        if let Status::StreamEnd = status {
+            // A final block: what follows it (but the tail) starts a stream of its own.
+            if input.is_empty() || input == TAIL {
+                return Ok(());
+            }
+            message.decompress.reset(false);
+            continue;
+        }
+        if input.is_empty() && room_left {
+            return Ok(());
+        }
+        if taken == 0 && produced == 0 && room_left {
+            // No progress with room to spare: the stream is broken.
+            return Err(Inflation::Corrupt);
+        }
+    }
+}
 
 /// The spare inflater and compressor of each thread, lent while a message is (de)compressed.
 mod spare {
