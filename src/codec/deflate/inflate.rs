@@ -31,8 +31,7 @@ impl<S> Inflate<S> {
 
     /// Inflates from now on, the frames in `rest` (what the peer sent after its request head)
     /// first; messages may inflate to `limit` bytes, and a compressed frame may be as long as
-    /// `frame_limit` compressed into more than it was (stored blocks: zlib with its smallest
-    /// memory level adds some 4%; a sixteenth and 4 KiB more are allowed). As a server: frames
+    /// `frame_limit` compressed into more than it was ([`with_slack`]). As a server: frames
     /// are handed up masked (with a zero key), and no context is kept between messages.
     pub(crate) fn arm(&mut self, rest: Vec<u8>, limit: usize, frame_limit: usize) {
         let mut state = Inflating::new(limit, frame_limit);
@@ -64,9 +63,8 @@ impl<S> Inflate<S> {
         state.gate = None;
         match inflating {
             Some((limit, frame_limit, takeover)) => {
-                let armed = Inflating::new(limit, frame_limit);
-                state.limit = armed.limit;
-                state.frame_limit = armed.frame_limit;
+                state.limit = limit;
+                state.frame_limit = with_slack(frame_limit);
                 state.takeover = takeover;
             }
             None => state.passing = true,
@@ -82,6 +80,13 @@ impl<S> Inflate<S> {
     pub(crate) fn get_mut(&mut self) -> &mut S {
         &mut self.inner
     }
+}
+
+/// How long a compressed frame may be, for a frame limit of `frame_limit` bytes: what it
+/// compresses to at worst (stored blocks add some 4% at zlib's smallest memory level), with a
+/// sixteenth and 4 KiB more allowed.
+fn with_slack(frame_limit: usize) -> usize {
+    frame_limit.saturating_add(frame_limit / 16 + 4096)
 }
 
 /// What the transform keeps between reads.
@@ -118,7 +123,7 @@ impl Inflating {
     fn new(limit: usize, frame_limit: usize) -> Inflating {
         Inflating {
             limit,
-            frame_limit: frame_limit.saturating_add(frame_limit / 16 + 4096),
+            frame_limit: with_slack(frame_limit),
             input: Vec::new(),
             output: Vec::new(),
             handed: 0,
@@ -143,8 +148,7 @@ impl Inflating {
         let room = SWITCHING.len().saturating_sub(self.answer_start.len());
         let start = &self.input[..room.min(self.input.len())];
         self.answer_start.extend_from_slice(start);
-        let known = self.answer_start.len() == SWITCHING.len();
-        if known && self.answer_start != SWITCHING || !SWITCHING.starts_with(&self.answer_start) {
+        if !SWITCHING.starts_with(&self.answer_start) {
             // Not an upgrade: the refusal goes up whole, its body with its head, for
             // tungstenite's error to show.
             self.gate = None;
