@@ -4,6 +4,8 @@
 
 use std::time::Instant;
 
+use async_tungstenite::tungstenite::protocol::frame::coding::CloseCode;
+use async_tungstenite::tungstenite::protocol::CloseFrame;
 use futures_lite::{AsyncRead, AsyncWrite};
 
 use crate::config::Config;
@@ -14,8 +16,6 @@ use crate::handshake::{check_upgrade, has_token, Refusal, Upgrade};
 use crate::open::Connection;
 use crate::running::Running;
 use crate::summary::Summary;
-use async_tungstenite::tungstenite::protocol::frame::coding::CloseCode;
-use async_tungstenite::tungstenite::protocol::CloseFrame;
 
 impl Upgrade {
     /// Decides an upgrade request from its method, whether it is HTTP/1.1, and its headers
@@ -41,13 +41,15 @@ impl Upgrade {
 
 /// Runs the echo loop on a stream whose HTTP upgrade the application's own HTTP layer (hyper,
 /// axum, ...) answered: it decided the request with [`Upgrade::check`] (which applies
-/// [`Config`]'s origin policy, as [`serve`](crate::serve) does), sent the 101 with [`Upgrade::headers`], and
-/// hands over the upgraded stream with that `Upgrade`. Limits, timeouts and everything after
-/// the upgrade are as under [`serve`](crate::serve); the path is the application's to route. The handler's
+/// [`Config`]'s origin policy, as [`serve`](crate::serve) does), sent the 101 with
+/// [`Upgrade::headers`], and hands over the upgraded stream with that `Upgrade`. Limits,
+/// timeouts, permessage-deflate (when agreed) and everything after the upgrade are as under
+/// [`serve`](crate::serve); the path is the application's to route. The handler's
 /// [`on_open`](Handler::on_open) is called with a [`Connection`] that knows the selected
-/// subprotocol and a process-wide id, but not the request (the application's HTTP layer has
-/// it, and hands what the handler needs to the handler value); [`Open::Refuse`](crate::Open)
-/// becomes a Close 1008 with the refusal's reason, the 101 having gone.
+/// subprotocol, the extensions and a process-wide id, but not the request (the application's
+/// HTTP layer has it, and hands what the handler needs to the handler value);
+/// [`Open::Refuse`](crate::Open) becomes a Close 1008 with the refusal's reason, the 101
+/// having gone.
 ///
 /// Not cancel-safe, like [`serve`](crate::serve).
 ///

@@ -9,8 +9,8 @@ pub struct Limits {
     /// ends the connection with Close 1009. Default: 1 MiB.
     pub max_message_size: usize,
     /// The largest single frame payload we accept, in bytes, when it is to be below
-    /// [`Config::max_message_size`](super::Config::max_message_size). A larger one ends the connection with Close 1009. `None`:
-    /// a frame may be as large as a message. Default: `None`.
+    /// [`Limits::max_message_size`]. A larger one ends the connection with Close 1009.
+    /// `None`: a frame may be as large as a message. Default: `None`.
     pub max_frame_size: Option<usize>,
     /// The largest HTTP request head (request line and headers) we read before answering
     /// HTTP 431. Default: 8 KiB.

@@ -20,7 +20,8 @@ pub struct Routes {
     /// Default: empty.
     pub allowed_origins: Vec<String>,
     /// Subprotocols the server speaks (`Sec-WebSocket-Protocol`): of a client's offer, the
-    /// first that is listed here is selected and named in the 101 ([`Upgrade::protocol`](crate::Upgrade::protocol)).
+    /// first that is listed here is selected and named in the 101
+    /// ([`Upgrade::protocol`](crate::Upgrade::protocol)).
     /// An offer with none of them is still served, without the header (RFC 6455, 4.2.2); the
     /// echo is the same whichever is selected. Default: empty.
     pub protocols: Vec<String>,
