@@ -261,7 +261,7 @@ where
                 else {
                     return handler_failed();
                 };
-                if self.waiting.is_none() && delivery.is_plain() {
+                if self.waiting.is_none() && delivery.is_plain() && !self.compress_later(&answer) {
                     return Handled::Answer(answer);
                 }
                 self.keep(answer, delivery);
@@ -297,8 +297,21 @@ where
 
     /// Feeds `message` off the data path (a greeting, a late answer, a frame).
     async fn feed_aside(&mut self, message: Message) -> ControlFlow<Ending> {
-        let message = self.compressed(message);
+        let message = match self.deflate {
+            Some(bits) if self.compress_later(&message) => {
+                codec::deflate::compress_yielding(message, bits, self.running.timer).await
+            }
+            _ => self.compressed(message),
+        };
         self.write(|ws| ws.feed(message)).await
+    }
+
+    /// Whether `answer` is compressed in steps, letting the other connections run between
+    /// them: a large one, when permessage-deflate was agreed. It then takes the way of answers
+    /// kept for later, which can wait, and keeps its place among them.
+    #[inline(always)]
+    fn compress_later(&self, answer: &Message) -> bool {
+        self.deflate.is_some() && answer.len() > codec::deflate::COMPRESS_STEP
     }
 
     /// `message` as it goes out: compressed when permessage-deflate was agreed.

@@ -26,7 +26,7 @@ use std::cell::Cell;
 use async_tungstenite::tungstenite::protocol::frame::FrameHeader;
 use flate2::{Compress, Compression, Decompress, FlushDecompress, Status};
 
-pub(crate) use self::compress::compress;
+pub(crate) use self::compress::{compress, compress_yielding, STEP as COMPRESS_STEP};
 pub(crate) use self::inflate::Inflate;
 
 /// The tail every compressed message lost (RFC 7692, 7.2.2).
