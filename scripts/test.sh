@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # The whole test suite: every test, and the examples end to end, under each runtime feature
 # alone and all together; interop with third-party peers (Chromium, Python, Node, Go, nginx);
+# Autobahn's conformance suite (scripts/autobahn.sh: sections 1-10, 12 and 13 to 4 KiB);
 # a pulled cable between network namespaces (root only); rolling restarts behind HAProxy and
 # nginx; the doc-tests. What the suite needs beyond Rust is installed first when missing
 # (scripts/test-tools.sh; root for Debian packages).
@@ -23,6 +24,8 @@ bash scripts/examples.sh smol,async-std,tokio,tls --runtime async-std
 bash scripts/examples.sh smol,async-std,tokio,tls --runtime tokio
 echo "== interop with third-party peers"
 bash scripts/interop.sh
+echo "== Autobahn's conformance suite: sections 1-10, 12 and 13 (to 4 KiB) under each runtime"
+bash scripts/autobahn.sh quick
 echo "== a pulled cable between network namespaces, heartbeat 1s/1s (root only)"
 bash scripts/pulled-cable.sh 1s 1s
 echo "== rolling restarts of three instances behind HAProxy and nginx, 50 clients every 100ms"
