@@ -102,7 +102,8 @@ impl Listener {
         let (stream, peer) = match self {
             #[cfg(any(feature = "smol", feature = "async-std"))]
             Listener::AsyncIo(listener) => {
-                let (stream, peer) = listener.accept().await?;
+                let (stream, peer) = accept_when_readable(listener).await?;
+                let stream = async_io::Async::new(stream)?;
                 (Inner::AsyncIo(async_io_tcp::Tcp::new(stream.into())), peer)
             }
             #[cfg(feature = "tokio")]
@@ -112,6 +113,23 @@ impl Listener {
             }
         };
         Ok((TcpStream(stream), peer))
+    }
+}
+
+/// The next connection on an async-io listener, calling `accept4` again only after the
+/// reactor has reported the listener readable. async-io's own `accept` retries on every poll
+/// after its first (it takes being polled as being woken by the socket), so a task polled for
+/// other reasons, such as a `block_on(executor.run(...))` future polled whenever its executor
+/// turns, called it hundreds of times a second, each one `EAGAIN`.
+#[cfg(any(feature = "smol", feature = "async-std"))]
+async fn accept_when_readable(
+    listener: &async_io::Async<std::net::TcpListener>,
+) -> io::Result<(std::net::TcpStream, SocketAddr)> {
+    loop {
+        match listener.get_ref().accept() {
+            Err(e) if e.kind() == io::ErrorKind::WouldBlock => listener.readable().await?,
+            accepted => return accepted,
+        }
     }
 }
 
