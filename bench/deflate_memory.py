@@ -29,18 +29,9 @@ SERVER = os.path.join(ROOT, "target/release/examples/server")
 MESSAGE = json.dumps({"id": 7, "items": [{"name": f"item {i}", "price": i * 1.5} for i in range(24)]})[:1024]
 
 
-def rss_kib(pid):
-    with open(f"/proc/{pid}/status") as status:
-        for line in status:
-            if line.startswith("VmRSS:"):
-                return int(line.split()[1])
-    raise RuntimeError("no VmRSS")
-
-
-def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from compare import free_port  # noqa: E402
+from timed import rss_kib  # noqa: E402
 
 
 async def hold(url, n, send, compression):
