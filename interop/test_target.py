@@ -53,7 +53,26 @@ async def python_checks(url):
         await (await ws.ping(b"meanwhile"))
         ponged = time.monotonic() - sent
         checks.append((f"a ping during the delay is answered at once ({ponged * 1e3:.1f} ms)", ponged < 30))
+    # ?abort&after=3 with five messages sent at once: the three echoes, then the end, every time
+    # (a server that let the socket go with the last two unread made the kernel send a reset,
+    # and the client lost the echoes it had not yet read).
+    runs = [await abort_after_a_flood(url) for _ in range(30)]
+    whole = sum(echoes == ["m0", "m1", "m2"] for echoes in runs)
+    checks.append((f"?abort&after=3 after five sends gives three echoes ({whole} of 30 runs)", whole == 30))
     return report(f"python websockets {websockets.__version__}", checks)
+
+
+async def abort_after_a_flood(url):
+    """Sends five messages at once to ?abort&after=3; what came back before the end."""
+    async with connect(url + "?abort&after=3") as ws:
+        for n in range(5):
+            await ws.send(f"m{n}")
+        echoes = []
+        try:
+            while True:
+                echoes.append(await ws.recv())
+        except websockets.exceptions.ConnectionClosed:
+            return echoes
 
 
 # Run in the page: a WebSocket of the browser's own to URL; its first message and how long one

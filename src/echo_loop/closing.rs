@@ -40,6 +40,11 @@ where
 
     /// Ends the connection as a handler asked: a Close after everything fed, or the TCP
     /// connection shut down without one once everything fed has gone.
+    ///
+    /// The abort shuts down our sending side (the peer reads EOF after the last echo) and then
+    /// reads and discards until the peer's EOF, within the close timeout: letting the socket go
+    /// with the peer's later messages unread would make the kernel answer with a reset, and the
+    /// peer's kernel would then throw away the echoes it had not yet handed on.
     pub(super) async fn end(&mut self, then: Then) -> Ending {
         match then {
             Then::Close(frame) => self.close(frame, self.config.timeouts.close).await,
@@ -47,10 +52,8 @@ where
                 if let Break(ending) = self.flush().await {
                     return ending;
                 }
-                let stream = self.ws.get_mut();
-                if let Err(e) = futures_lite::AsyncWriteExt::close(stream).await {
-                    log::debug!("shutting down for the abort failed: {e}");
-                }
+                let (timer, timeout) = (self.running.timer, self.config.timeouts.close);
+                linger::linger(self.ws.get_mut(), timer, timeout).await;
                 Ending::Aborted
             }
         }

@@ -158,6 +158,30 @@ fn abort_after_three_gives_three_echoes_then_eof_without_a_close() {
     }
 }
 
+/// Five messages at once, then the abort after three: three echoes and EOF every time,
+/// never a reset that would make the client's kernel drop echoes it had received (the server
+/// lets the socket go only after reading what the client sent after the third).
+#[test]
+fn abort_after_three_under_a_flood_gives_three_echoes_then_eof_every_time() {
+    for rt in runtimes() {
+        let addr = start_target(rt);
+        for round in 0..50 {
+            let mut raw = open(addr, "/ws?abort&after=3");
+            raw.stream.set_nodelay(true).unwrap();
+            for n in 0..5u8 {
+                raw.send(true, BINARY, &[n]); // five writes: some land after the server's read
+            }
+            let mut rest = Vec::new();
+            let read = raw.stream.read_to_end(&mut rest);
+            assert!(read.is_ok(), "{rt:?} round {round}: {read:?}");
+            let echoes: Vec<u8> = (0..3u8)
+                .flat_map(|n| frame(true, BINARY, &[n], false))
+                .collect();
+            assert_eq!(rest, echoes, "{rt:?} round {round}: three echoes, then EOF");
+        }
+    }
+}
+
 /// Our client under `?abort&after=3`: it reconnects after each abort and every message sent is
 /// accounted for, echoed or missing.
 #[test]
