@@ -49,7 +49,7 @@ check "Ctrl-C prints a summary with nothing missing" \
   grep -Eqx 'sent ([0-9]+), echoed \1, missing 0, resent 0, reconnects 0' "$work/int.out"
 
 port=$(free_port)
-for case in "refused:1:--addr 127.0.0.1:$port" "bad-url:2:--url http://example/" \
+for case in "refused:1:--addr 127.0.0.1:$port --fail-fast" "bad-url:2:--url http://example/" \
             "port-out-of-range:2:--url ws://127.0.0.1:99999/ws" "http-404:1:--url ${url%/ws}/nope"; do
   name=${case%%:*} rest=${case#*:}
   expected=${rest%%:*}
@@ -144,7 +144,7 @@ check "?info and ?delay: every echo accounted for" grep -qx 'sent 2, echoed 2, m
 timeout 20 "$bin/client" "${args[@]}" --url "$served_url?delay=soon" --count 1 >/dev/null 2>"$work/bad.err"
 check "a bad control: exit 1" test $? -eq 1
 check "... with the 400 naming it" grep -qx "error: $served_url?delay=soon: the server answered HTTP 400 instead of upgrading: bad delay: want a duration such as 200ms, at most 1m" "$work/bad.err"
-timeout 20 "$bin/client" "${args[@]}" --url "$served_url?status=503" --count 1 >/dev/null 2>"$work/status.err"
+timeout 20 "$bin/client" "${args[@]}" --url "$served_url?status=503" --count 1 --fail-fast >/dev/null 2>"$work/status.err"
 check "?status=503: HTTP 503" grep -q 'the server answered HTTP 503 instead of upgrading: refused as ?status= asked$' "$work/status.err"
 timeout 20 "$bin/client" "${args[@]}" --url "$served_url?abort&after=2" --interval 20ms --count 5 >"$work/abort.out" 2>&1
 check "?abort&after=2: the client sees the link drop twice" \
@@ -154,6 +154,11 @@ kill "$served_pid"
 timeout 20 "$bin/client" "${args[@]}" --url "$url?delay=5s&status=503&abort" --interval 20ms --count 2 >"$work/plain.out" 2>&1
 check "a server without --test-target ignores the controls" \
   grep -qx 'sent 2, echoed 2, missing 0, resent 0, reconnects 0' "$work/plain.out"
+timeout 20 "$bin/client" "${args[@]}" --url "$url?info" --interval 20ms --count 3 >"$work/plain-info.out" 2>&1
+check "?info of a plain server: exit 0, said to be ignored, nothing counted missing" \
+  test $? -eq 0 -a "$(grep -c '^the server ignored ?info' "$work/plain-info.out")" -eq 1
+check "... and its first message counted as the echo it is" \
+  grep -qx 'sent 3, echoed 3, missing 0, resent 0, reconnects 0' "$work/plain-info.out"
 
 # Bad usage: one line, exit 2, nothing served.
 usage() { # usage NAME BINARY ARGS...: the binary refuses its flags with one line and exit 2
@@ -230,8 +235,31 @@ check "--deadline before --count is reached: exit 1, count_reached false" \
 serve_as gone
 kill -TERM "$served_pid"
 wait "$served_pid"
-timeout 20 "$bin/client" "${args[@]}" --url "$served_url" --interval 100ms --deadline 1s >"$work/gone.out" 2>&1
-check "a server that is gone is an error at once, exit 1" test $? -eq 1
+timeout 20 "$bin/client" "${args[@]}" --url "$served_url" --interval 100ms --deadline 1s --backoff-initial 100ms >"$work/gone.out" 2>&1
+check "a server that is gone: the first connection retried until --deadline, exit 1" test $? -eq 1
+check "... each failed attempt one line" \
+  grep -Eq '^connecting to 127\.0\.0\.1:[0-9]+ failed: .*refused.* \(attempt 2, next in [0-9.]+s\)$' "$work/gone.out"
+timeout 20 "$bin/client" "${args[@]}" --url "$served_url" --deadline 1s --json >"$work/gone.json" 2>"$work/gone-json.err"
+check "... under --json: exit 1, one JSON object, no connection up at the end" python3 -c '
+import json, sys
+assert sys.argv[2] == "1", sys.argv[2]
+lines = open(sys.argv[1]).read().splitlines()
+assert len(lines) == 1, lines
+s = json.loads(lines[0])
+assert (s["sent"], s["down_at_end"], s["count_reached"], s["error"], s["ok"]) == (0, True, None, None, False), s' "$work/gone.json" $?
+timeout 20 "$bin/client" "${args[@]}" --url http://example/ --json >"$work/bad-url.json" 2>/dev/null
+check "a bad URL under --json: exit 2, one JSON object naming the error" python3 -c '
+import json, sys
+assert sys.argv[2] == "2", sys.argv[2]
+s = json.loads(open(sys.argv[1]).read())
+assert s["ok"] is False and "ws:// or wss://" in s["error"] and s["sent"] == 0, s' "$work/bad-url.json" $?
+serve_as small --max-message-size 5
+timeout 20 "$bin/client" "${args[@]}" --url "$served_url" --interval 50ms >"$work/small.out" 2>&1
+check "a message over the server's limit: refused once, not resent, exit 1 by itself" \
+  test $? -eq 1 -a "$(grep -c '^server closed: 1009' "$work/small.out")" -eq 1
+check "... and the summary says so" \
+  grep -qx 'sent 1, echoed 0, missing 0, refused 1 (too big for the server: 1009), resent 0, reconnects 0' "$work/small.out"
+kill "$served_pid"
 serve_as vanishing
 timeout 20 "$bin/client" "${args[@]}" --url "$served_url" --interval 50ms --deadline 1500ms --backoff-initial 100ms >"$work/vanish.out" 2>&1 &
 vanish_client=$!

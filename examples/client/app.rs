@@ -16,7 +16,8 @@ use ws_echo::runtimes::Runtime;
     error_code(
         1,
         "some echoes are missing, --count was not reached, the server closed with an \
-         error code, or no connection could be made (or none was up at the end)"
+         error code or refused a message as too big (1009), or no connection could be made \
+         (or none was up at the end)"
     ),
     error_code(
         2,
@@ -105,6 +106,10 @@ struct Args {
     /// exit when the link dies or the server closes, instead of reconnecting
     #[argh(switch)]
     no_reconnect: bool,
+    /// exit at once when the first connection fails, instead of retrying it with the backoff
+    /// while its failure may pass (refused, timed out, HTTP 5xx, 408 or 429)
+    #[argh(switch)]
+    fail_fast: bool,
     /// the runtime to run on: smol (the default and recommended), async-std or tokio, as
     /// compiled in
     #[argh(
@@ -119,8 +124,7 @@ pub fn main() -> ExitCode {
     env_logger::Builder::from_env(env_logger::Env::default().default_filter_or("warn")).init();
     let args: Args = crate::flags::parse();
     if args.url.is_some() && args.addr.is_some() {
-        eprintln!("error: --url and --addr both name the server: give one");
-        return ExitCode::from(2);
+        return failed(&args, 2, "--url and --addr both name the server: give one");
     }
     let url = args.url.clone().unwrap_or_else(|| {
         format!(
@@ -131,10 +135,7 @@ pub fn main() -> ExitCode {
     let payload = match &args.message_file {
         Some(path) => match std::fs::read(path) {
             Ok(bytes) => bytes,
-            Err(e) => {
-                eprintln!("error: cannot read {}: {e}", path.display());
-                return ExitCode::FAILURE;
-            }
+            Err(e) => return failed(&args, 1, &format!("cannot read {}: {e}", path.display())),
         },
         None => args.message.clone().into_bytes(),
     };
@@ -151,13 +152,17 @@ pub fn main() -> ExitCode {
         .write_timeout(args.write_timeout)
         .close_timeout(args.close_timeout)
         .backoff(args.backoff_initial, args.backoff_max)
-        .reconnect(!args.no_reconnect);
+        .reconnect(!args.no_reconnect)
+        .fail_fast(args.fail_fast);
     if let Some(count) = args.count {
         config = config.count(count);
     }
     if args.ca.is_some() && args.cert_pin.is_some() {
-        eprintln!("error: --ca and --cert-pin are two ways to trust the server: give one");
-        return ExitCode::from(2);
+        return failed(
+            &args,
+            2,
+            "--ca and --cert-pin are two ways to trust the server: give one",
+        );
     }
     #[cfg(feature = "tls")]
     {
@@ -168,17 +173,14 @@ pub fn main() -> ExitCode {
         };
         match trust {
             Some(Ok(tls)) => config = config.tls(tls),
-            Some(Err(e)) => {
-                eprintln!("error: {e}");
-                return ExitCode::FAILURE;
-            }
+            Some(Err(e)) => return failed(&args, 1, &e.to_string()),
             None => {}
         }
     }
     #[cfg(not(feature = "tls"))]
     if args.ca.is_some() || args.cert_pin.is_some() {
-        eprintln!("error: --ca and --cert-pin need the `tls` feature: add --features tls");
-        return ExitCode::FAILURE;
+        let needs = "--ca and --cert-pin need the `tls` feature: add --features tls";
+        return failed(&args, 1, needs);
     }
     config = match String::from_utf8(payload) {
         Ok(text) if !args.binary => config.message(text),
@@ -221,23 +223,24 @@ pub fn main() -> ExitCode {
     });
     let result = match result {
         Ok(result) => result,
-        Err(e) => {
-            eprintln!("error: cannot start the runtime: {e}");
-            return ExitCode::FAILURE;
-        }
+        Err(e) => return failed(&args, 1, &format!("cannot start the runtime: {e}")),
     };
     match result {
-        Ok(report) => finish(&report, &mut rtts, &args),
+        Ok(report) => finish(&report, &mut rtts, &args, None),
         // A URL that cannot be dialed is bad usage.
-        Err(e @ ws_echo::Error::InvalidUrl { .. }) => {
-            eprintln!("error: {e}");
-            ExitCode::from(2)
-        }
-        Err(e) => {
-            eprintln!("error: {}: {e}", config.url);
-            ExitCode::FAILURE
-        }
+        Err(e @ ws_echo::Error::InvalidUrl { .. }) => failed(&args, 2, &e.to_string()),
+        Err(e) => failed(&args, 1, &format!("{}: {e}", config.url)),
     }
+}
+
+/// Ends the run on an error (exit `code`): the error on stderr, and under `--json` the same
+/// JSON object as every other end, with the error in it.
+fn failed(args: &Args, code: u8, error: &str) -> ExitCode {
+    eprintln!("error: {error}");
+    if args.json {
+        finish(&ClientReport::default(), &mut [], args, Some(error));
+    }
+    ExitCode::from(code)
 }
 
 /// Prints a line; when nobody reads our output any more (`client | head -1`), exits quietly.
@@ -301,6 +304,18 @@ fn print(event: &Event) {
             "reconnecting to {address} failed: {error} (attempt {attempt}, next in {:.1}s)",
             next_in.as_secs_f64()
         ),
+        Event::ConnectFailed {
+            address,
+            error,
+            attempt,
+            next_in,
+        } => say!(
+            "connecting to {address} failed: {error} (attempt {attempt}, next in {:.1}s)",
+            next_in.as_secs_f64()
+        ),
+        Event::InfoIgnored => {
+            say!("the server ignored ?info (not a test target?): its first message is matched as an echo")
+        }
         _ => {}
     }
 }
@@ -320,16 +335,23 @@ fn shown(text: &str) -> String {
     }
 }
 
-/// Prints the summary (human lines, or one JSON object); exits 0 only when every echo came
-/// back, `--count` (if given) was reached, the server never closed with an error code and the
-/// link was up at the end.
-fn finish(report: &ClientReport, rtts: &mut [Duration], args: &Args) -> ExitCode {
+/// Prints the summary (human lines, or one JSON object, with `error` when the run failed);
+/// exits 0 only when every echo came back, `--count` (if given) was reached, the server never
+/// closed with an error code nor refused a message, and the link was up at the end.
+fn finish(
+    report: &ClientReport,
+    rtts: &mut [Duration],
+    args: &Args,
+    error: Option<&str>,
+) -> ExitCode {
     let reached = args.count.is_none_or(|n| report.echoed >= n);
     let closed_ok = match &report.server_close {
         Some((code, _)) => matches!(code, Some(1000 | 1001)),
         None => true,
     };
-    let ok = report.missing == 0
+    let ok = error.is_none()
+        && report.missing == 0
+        && report.refused == 0
         && reached
         && closed_ok
         && report.abnormal_closes == 0
@@ -353,24 +375,31 @@ fn finish(report: &ClientReport, rtts: &mut [Duration], args: &Args) -> ExitCode
             "sent": report.sent,
             "echoed": report.echoed,
             "missing": report.missing,
+            "refused": report.refused,
             "resent": report.resent,
             "reconnects": report.reconnects,
             "unexpected": report.unexpected,
             "abnormal_closes": report.abnormal_closes,
+            "aborts": report.aborts,
             "rtt_ms": { "p50": p50, "p90": p90, "p99": p99, "max": max },
             "connect_ms": ms(report.connect_time),
             "handshake_ms": ms(report.handshake_time),
             "server_close": report.server_close.as_ref().map(|(code, reason)| {
                 serde_json::json!({ "code": code, "reason": reason })
             }),
-            "count_reached": reached,
+            "count_reached": args.count.map(|_| reached),
             "down_at_end": report.down_at_end,
+            "error": error,
             "ok": ok,
         });
         say!("{summary}");
     } else {
+        let refused = match report.refused {
+            0 => String::new(),
+            n => format!(", refused {n} (too big for the server: 1009)"),
+        };
         say!(
-            "sent {}, echoed {}, missing {}, resent {}, reconnects {}",
+            "sent {}, echoed {}, missing {}{refused}, resent {}, reconnects {}",
             report.sent,
             report.echoed,
             report.missing,

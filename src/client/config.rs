@@ -61,13 +61,24 @@ pub struct ClientConfig {
     /// Dialing plus the upgrade must complete within this time. Default: 10 s.
     pub handshake_timeout: Duration,
     /// Reconnect when the link dies or the server closes, after a delay drawn at random
-    /// between zero and a bound that starts at `backoff_initial` and doubles up to
-    /// `backoff_max` (exponential backoff with full jitter). The first connection is not
-    /// retried: failing to connect at all is an error. Default: `true`.
+    /// between half a bound and the bound. The bound starts at `backoff_initial` and doubles at
+    /// every failed attempt and every session that ended within 5 s of its start (a server
+    /// that accepts and closes at once, crash-looping), up to `backoff_max`; a session that
+    /// lasted starts it again. A `Retry-After` (in seconds) on a refusal makes the wait at
+    /// least that long, up to `backoff_max`. A Close 1009 (message too big) ends the run
+    /// instead: the message is counted as refused ([`ClientReport::refused`](crate::client::ClientReport)).
+    /// Default: `true`.
     pub reconnect: bool,
-    /// The first reconnect delay bound. Default: 0.5 s.
+    /// Make the first connection once: any failure is the error of [`run`](crate::client::run).
+    /// Otherwise (the default) a first connection that fails in a way that may pass (refused,
+    /// reset, timed out, HTTP 408, 429 or 5xx) is retried with the same backoff, each failure
+    /// an [`Event::ConnectFailed`](crate::client::Event), until it succeeds or the run is
+    /// stopped; one that will not pass by itself (HTTP 403, a bad URL, TLS) is an error at
+    /// once. Default: `false`.
+    pub fail_fast: bool,
+    /// The first delay bound. Default: 0.5 s.
     pub backoff_initial: Duration,
-    /// The largest reconnect delay bound. Default: 30 s.
+    /// The largest delay bound. Default: 30 s.
     pub backoff_max: Duration,
     /// Offer permessage-deflate (RFC 7692), asking the server to compress each message on its
     /// own (`server_no_context_takeover`, so that no inflater is held between messages) and
@@ -99,6 +110,7 @@ impl Default for ClientConfig {
             heartbeat: Heartbeat::default(),
             handshake_timeout: Duration::from_secs(10),
             reconnect: true,
+            fail_fast: false,
             backoff_initial: Duration::from_millis(500),
             backoff_max: Duration::from_secs(30),
             timer: Timer::AsyncIo,
@@ -228,6 +240,12 @@ impl ClientConfig {
     /// Sets [`ClientConfig::reconnect`].
     pub fn reconnect(mut self, reconnect: bool) -> Self {
         self.reconnect = reconnect;
+        self
+    }
+
+    /// Sets [`ClientConfig::fail_fast`].
+    pub fn fail_fast(mut self, fail_fast: bool) -> Self {
+        self.fail_fast = fail_fast;
         self
     }
 

@@ -54,6 +54,12 @@ impl Echoes {
         }
     }
 
+    /// The oldest awaiting its echo will not get one (the server refused it): it is awaited no
+    /// more. `false` when none was awaited.
+    pub(super) fn refuse_oldest(&mut self) -> bool {
+        self.pending.pop_front().is_some()
+    }
+
     /// Matches a received data message against the oldest awaiting its echo.
     pub(super) fn received(&mut self, message: &Message) -> Matched {
         match self.pending.front() {

@@ -8,11 +8,14 @@
 //! ([`ClientConfig::timer`]).
 //!
 //! The pieces: `config.rs` (what to send, where, and URL parsing), `session.rs` (one
-//! connection), `echoes.rs` (echo matching), and the wire, plain (`plain.rs`) or with TLS
-//! (`tls.rs`), chosen here by the `tls` feature; the reconnect loop is [`run`] below.
+//! connection), `echoes.rs` (echo matching), `dialing.rs` (the first connection and the ones
+//! after, with `backoff.rs`'s waits), and the wire, plain (`plain.rs`) or with TLS (`tls.rs`),
+//! chosen here by the `tls` feature; the loop over sessions is [`run`] below.
 
 mod answer;
+mod backoff;
 mod config;
+mod dialing;
 mod echoes;
 mod extensions;
 mod session;
@@ -22,22 +25,17 @@ mod wire;
 
 use std::future::Future;
 use std::io;
-use std::pin::{pin, Pin};
+use std::pin::pin;
 use std::time::{Duration, Instant};
 
-use async_tungstenite::tungstenite::error::{ProtocolError, SubProtocolError};
-use async_tungstenite::tungstenite::handshake::client::{Request, Response};
-use async_tungstenite::tungstenite::{self, protocol::WebSocketConfig};
-use async_tungstenite::WebSocketStream;
-use futures_lite::{future, AsyncRead, AsyncWrite};
+use futures_lite::{AsyncRead, AsyncWrite};
 
 pub use config::ClientConfig;
 
-use crate::codec::deflate::Inflate;
 use crate::error::Error;
-use crate::liveness::Liveness;
-use session::{Link, Run, SessionEnd};
-use wire::Secure;
+use backoff::Backoff;
+use dialing::Dialing;
+use session::Run;
 
 /// Something the client saw, handed to the `on_event` callback of [`run`] as it happens.
 ///
@@ -113,6 +111,23 @@ pub enum Event {
         /// The subprotocol the server selected, if any were offered.
         protocol: Option<String>,
     },
+    /// The first connection failed in a way that may pass (see [`ClientConfig::fail_fast`]);
+    /// the next attempt follows after `next_in`.
+    ConnectFailed {
+        /// The address dialed.
+        address: String,
+        /// Why, in one line.
+        error: String,
+        /// Attempts so far, this one included.
+        attempt: u64,
+        /// The wait before the next attempt (backoff with jitter, or the server's
+        /// `Retry-After` when longer).
+        next_in: Duration,
+    },
+    /// The URL asked a test target for `?info`, and the first message was no such thing: an
+    /// echo, or something else, from a server that ignored the control. It is matched as any
+    /// message would be.
+    InfoIgnored,
     /// A reconnect attempt failed; the next one follows after `next_in`.
     ReconnectFailed {
         /// The address dialed.
@@ -126,11 +141,11 @@ pub enum Event {
     },
 }
 
-/// What the client did, returned by [`run`]: every message sent is either echoed or missing.
+/// What the client did, returned by [`run`]: every message sent is echoed, missing or refused.
 ///
 /// ```
 /// let report = ws_echo::client::ClientReport::default();
-/// assert_eq!(report.sent, report.echoed + report.missing);
+/// assert_eq!(report.sent, report.echoed + report.missing + report.refused);
 /// let all_back = report.missing == 0 && report.unexpected == 0;
 /// assert!(all_back);
 /// ```
@@ -145,6 +160,9 @@ pub struct ClientReport {
     pub missing: u64,
     /// Messages received that matched nothing we were waiting for.
     pub unexpected: u64,
+    /// Messages the server refused as too big (Close 1009): not echoed, not missing, not sent
+    /// again; the run ends there, since every later message would be refused too.
+    pub refused: u64,
     /// Sends repeated on a new connection because the echo had not come back on the old one.
     pub resent: u64,
     /// Connections made after the first.
@@ -154,7 +172,11 @@ pub struct ClientReport {
     /// Closes from the server with a code other than 1000 (normal) and 1001 (going away), or
     /// none: errors on the server's side, reconnected from or not.
     pub abnormal_closes: u64,
-    /// The run was stopped while the link was down, between reconnect attempts.
+    /// Connections the server ended without a Close (EOF or reset): aborts, such as a test
+    /// target's `?abort`, or a server that went away.
+    pub aborts: u64,
+    /// The run was stopped while the link was down, between attempts (or before the first
+    /// connection was made).
     pub down_at_end: bool,
     /// The first connection's TCP connect (the dial), and its upgrade (TLS included) after it.
     pub connect_time: Duration,
@@ -218,7 +240,21 @@ where
     let (request, address) = config.request()?;
     let secure = wire::secure(config, &request)?;
     let mut stop = pin!(stop);
-    let mut link = connect(config, &mut dial, &request, &address, secure.as_ref()).await?;
+    let target = (&request, address.as_str(), secure.as_ref());
+    let mut backoff = Backoff::new(config.backoff_initial, config.backoff_max);
+    let mut dialing = Dialing {
+        dial: &mut dial,
+        target,
+        backoff: &mut backoff,
+    };
+    let first = dialing.first(config, stop.as_mut(), &mut on_event).await?;
+    let Some(mut link) = first else {
+        // Stopped before any connection was made.
+        return Ok(ClientReport {
+            down_at_end: true,
+            ..ClientReport::default()
+        });
+    };
     on_event(&Event::Connected {
         address: address.clone(),
         protocol: link.protocol.clone(),
@@ -226,22 +262,14 @@ where
     });
     let mut run = Run::new(config, &link, &mut on_event);
     loop {
-        match run.session(&mut link, stop.as_mut()).await {
-            SessionEnd::Finished => return Ok(run.finish()),
-            SessionEnd::ServerClosed(code, reason) if !config.reconnect => {
-                run.report.server_close = Some((code, reason));
-                return Ok(run.finish());
-            }
-            SessionEnd::Lost(reason) if !config.reconnect => {
-                return Err(Error::ConnectionLost(reason))
-            }
-            // Said already, by `Event::ServerClosed`.
-            SessionEnd::ServerClosed(..) => {}
-            SessionEnd::Lost(reason) => (run.on_event)(&Event::LinkDown { reason }),
+        let up = Instant::now();
+        let end = run.session(&mut link, stop.as_mut()).await;
+        dialing.backoff.session_ended(up.elapsed());
+        if run.ended(end)? {
+            return Ok(run.finish());
         }
         let down = Instant::now();
-        let target = (&request, address.as_str(), secure.as_ref());
-        let Some(next) = reconnect(&mut run, &mut dial, target, stop.as_mut()).await else {
+        let Some(next) = dialing.again(&mut run, stop.as_mut()).await else {
             run.report.down_at_end = true;
             return Ok(run.finish());
         };
@@ -254,135 +282,4 @@ where
             protocol: link.protocol.clone(),
         });
     }
-}
-
-/// Dials `target` (the request, the address, TLS) again after a delay drawn at random below a
-/// bound that doubles at each failure, up to the backoff's maximum; `None` once `stop` comes
-/// first.
-async fn reconnect<D, F, S, E>(
-    run: &mut Run<'_, E>,
-    dial: &mut D,
-    (request, address, secure): (&Request, &str, Option<&Secure>),
-    mut stop: Pin<&mut impl Future<Output = ()>>,
-) -> Option<Link<S>>
-where
-    D: FnMut(String) -> F,
-    F: Future<Output = io::Result<S>>,
-    S: AsyncRead + AsyncWrite + Unpin,
-    E: FnMut(&Event),
-{
-    let config = run.config;
-    let mut backoff = config.backoff_initial;
-    let mut delay = backoff.mul_f64(fastrand::f64());
-    let mut attempt = 0;
-    loop {
-        let stopped = future::or(
-            async {
-                stop.as_mut().await;
-                true
-            },
-            async {
-                config.timer.after(delay).await;
-                false
-            },
-        )
-        .await;
-        if stopped {
-            return None;
-        }
-        attempt += 1;
-        match connect(config, dial, request, address, secure).await {
-            Ok(link) => return Some(link),
-            Err(e) => {
-                backoff = (backoff * 2).min(config.backoff_max);
-                delay = backoff.mul_f64(fastrand::f64());
-                (run.on_event)(&Event::ReconnectFailed {
-                    address: address.to_owned(),
-                    error: e.to_string(),
-                    attempt,
-                    next_in: delay,
-                });
-            }
-        }
-    }
-}
-
-/// The upgraded stream, the subprotocol and the extensions the server's answer named; or why
-/// the upgrade failed.
-#[allow(clippy::type_complexity)]
-fn upgraded<T>(
-    result: Result<(WebSocketStream<T>, Response), tungstenite::Error>,
-    config: &ClientConfig,
-    heard: &std::sync::Mutex<Vec<u8>>,
-) -> Result<(WebSocketStream<T>, Option<String>, Option<String>), Error> {
-    match result {
-        Ok((ws, response)) => {
-            let header = |name| {
-                let value = response.headers().get(name);
-                value.and_then(|v| v.to_str().ok()).map(str::to_owned)
-            };
-            let protocol = header("Sec-WebSocket-Protocol");
-            Ok((ws, protocol, header("Sec-WebSocket-Extensions")))
-        }
-        Err(tungstenite::Error::Protocol(ProtocolError::SecWebSocketSubProtocolError(
-            SubProtocolError::NoSubProtocol,
-        ))) => Err(Error::NoSubprotocol {
-            offered: config.protocols.clone(),
-        }),
-        // Refused before its status was read (an HTTP/1.0 answer): tell the status.
-        Err(e @ tungstenite::Error::Protocol(_)) => {
-            Err(answer::refusal(heard).unwrap_or_else(|| e.into()))
-        }
-        Err(e) => Err(e.into()),
-    }
-}
-
-/// Dials and upgrades (TLS first for wss://), within the handshake timeout.
-async fn connect<D, F, S>(
-    config: &ClientConfig,
-    dial: &mut D,
-    request: &Request,
-    address: &str,
-    secure: Option<&Secure>,
-) -> Result<Link<S>, Error>
-where
-    D: FnMut(String) -> F,
-    F: Future<Output = io::Result<S>>,
-    S: AsyncRead + AsyncWrite + Unpin,
-{
-    let connecting = async {
-        let started = Instant::now();
-        let stream = dial(address.to_owned()).await?;
-        let connect_time = started.elapsed();
-        let stream = wire::wrap(stream, secure).await?;
-        let (stream, activity) = crate::codec::watched::watch(stream);
-        let (stream, heard) = answer::HeadRecorder::new(stream);
-        let stream = Inflate::gated(stream);
-        let ws_config = WebSocketConfig::default().read_buffer_size(4096);
-        let upgrading =
-            async_tungstenite::client_async_with_config(request.clone(), stream, Some(ws_config));
-        let (mut ws, protocol, extensions) = upgraded(upgrading.await, config, &heard)?;
-        ws.get_mut().get_mut().stop();
-        let deflate = extensions::agreed_deflate(config, extensions.as_deref())?;
-        let inflating = deflate.map(|agreed| {
-            let limit = 64 << 20; // what the client reads: the server's echo of what it sent
-            (limit, limit, agreed.takeover)
-        });
-        ws.get_mut().open(inflating);
-        let liveness = Liveness::new(activity, config.timer, &config.heartbeat);
-        Ok(Link {
-            ws,
-            liveness,
-            protocol,
-            extensions,
-            deflate: deflate.map(|agreed| agreed.window_bits),
-            connect_time,
-            handshake_time: started.elapsed() - connect_time,
-        })
-    };
-    future::or(connecting, async {
-        config.timer.after(config.handshake_timeout).await;
-        Err(Error::HandshakeTimeout)
-    })
-    .await
 }

@@ -20,6 +20,7 @@ use super::wire::Wire;
 use super::{ClientConfig, ClientReport, Event};
 use crate::codec::deflate::Inflate;
 use crate::codec::watched::Watched;
+use crate::error::Error;
 use crate::liveness::{Beat, Liveness};
 use crate::timer::Interval;
 
@@ -37,6 +38,9 @@ pub(super) struct Link<S> {
     pub(super) connect_time: Duration,
     pub(super) handshake_time: Duration,
 }
+
+/// Close 1009: the message was too big for the server.
+const TOO_BIG: u16 = 1009;
 
 /// How a connection ended.
 pub(super) enum SessionEnd {
@@ -134,6 +138,41 @@ impl<E: FnMut(&Event)> Run<'_, E> {
         SessionEnd::Finished
     }
 
+    /// What follows a session's end: `Ok(true)`, the run is over; `Ok(false)`, reconnect (the
+    /// link's loss said as an event); `Err`, the link died and reconnecting is off.
+    pub(super) fn ended(&mut self, end: SessionEnd) -> Result<bool, Error> {
+        let reconnect = self.config.reconnect;
+        match end {
+            SessionEnd::Finished => Ok(true),
+            // The server refused a message as too big: the oldest awaiting its echo. Sending it
+            // again would only be refused again, and every later message is the same.
+            SessionEnd::ServerClosed(Some(TOO_BIG), reason) => {
+                self.refuse_oldest();
+                self.report.server_close = Some((Some(TOO_BIG), reason));
+                Ok(true)
+            }
+            SessionEnd::ServerClosed(code, reason) if !reconnect => {
+                self.report.server_close = Some((code, reason));
+                Ok(true)
+            }
+            SessionEnd::Lost(reason) if !reconnect => Err(Error::ConnectionLost(reason)),
+            // Said already, by `Event::ServerClosed`.
+            SessionEnd::ServerClosed(..) => Ok(false),
+            SessionEnd::Lost(reason) => {
+                (self.on_event)(&Event::LinkDown { reason });
+                Ok(false)
+            }
+        }
+    }
+
+    /// The server refused the oldest message awaiting its echo (Close 1009): it is counted as
+    /// refused, and not sent again.
+    pub(super) fn refuse_oldest(&mut self) {
+        if self.echoes.refuse_oldest() {
+            self.report.refused += 1;
+        }
+    }
+
     /// Sends again, on a new connection, every message still awaiting its echo.
     async fn resend<S: AsyncRead + AsyncWrite + Unpin>(
         &mut self,
@@ -196,8 +235,16 @@ impl<E: FnMut(&Event)> Run<'_, E> {
         item: Option<Result<Message, tungstenite::Error>>,
     ) -> Result<bool, SessionEnd> {
         let message = match item {
-            None => return Err(SessionEnd::Lost("the connection ended".to_owned())),
-            Some(Err(e)) => return Err(SessionEnd::Lost(lost(e))),
+            None => {
+                self.report.aborts += 1;
+                return Err(SessionEnd::Lost("the connection ended".to_owned()));
+            }
+            Some(Err(e)) => {
+                if ended_by_server(&e) {
+                    self.report.aborts += 1;
+                }
+                return Err(SessionEnd::Lost(lost(e)));
+            }
             Some(Ok(message)) => message,
         };
         if let Some((code, reason)) = self.receive(message) {
@@ -281,9 +328,12 @@ impl<E: FnMut(&Event)> Run<'_, E> {
             Message::Text(text) => text.to_string(),
             other => format!("{} bytes of binary", other.len()),
         };
-        if std::mem::take(&mut self.info_due) && message.is_text() {
-            (self.on_event)(&Event::ServerInfo { json: text });
-            return None;
+        if std::mem::take(&mut self.info_due) {
+            if is_info(&message) {
+                (self.on_event)(&Event::ServerInfo { json: text });
+                return None;
+            }
+            (self.on_event)(&Event::InfoIgnored);
         }
         match self.echoes.received(&message) {
             Matched::Echo { seq, rtt } => {
@@ -296,6 +346,34 @@ impl<E: FnMut(&Event)> Run<'_, E> {
             }
         }
         None
+    }
+}
+
+/// Whether `message` is a test target's `?info`: a JSON object naming the request's method,
+/// path and headers (an echo of our own message, or any other text, is not).
+fn is_info(message: &Message) -> bool {
+    let Message::Text(text) = message else {
+        return false;
+    };
+    let object = text.trim();
+    object.starts_with('{')
+        && object.ends_with('}')
+        && ["\"method\":", "\"path\":", "\"headers\":"]
+            .iter()
+            .all(|key| object.contains(key))
+}
+
+/// Whether the server ended the connection without a Close: its EOF, or a reset.
+fn ended_by_server(error: &tungstenite::Error) -> bool {
+    use std::io::ErrorKind;
+    use tungstenite::error::ProtocolError;
+    match error {
+        tungstenite::Error::Protocol(ProtocolError::ResetWithoutClosingHandshake) => true,
+        tungstenite::Error::Io(e) => matches!(
+            e.kind(),
+            ErrorKind::ConnectionReset | ErrorKind::ConnectionAborted | ErrorKind::UnexpectedEof
+        ),
+        _ => false,
     }
 }
 

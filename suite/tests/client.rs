@@ -11,6 +11,12 @@ use suite::*;
 use ws_echo::client::{ClientConfig, Event};
 use ws_echo::{Config, Error, Handler};
 
+/// An address nobody listens on: a port we just released.
+fn released_port() -> std::net::SocketAddr {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    listener.local_addr().unwrap()
+}
+
 fn config_for(addr: std::net::SocketAddr) -> ClientConfig {
     ClientConfig::new(format!("ws://{addr}/ws")).interval(Duration::from_millis(20))
 }
@@ -112,12 +118,8 @@ fn the_client_reports_the_servers_close_code_and_reason() {
 #[test]
 fn the_client_fails_with_a_clear_error() {
     for rt in runtimes() {
-        // Nobody listens on a port we just released.
-        let free = std::net::TcpListener::bind("127.0.0.1:0")
-            .unwrap()
-            .local_addr()
-            .unwrap();
-        match run_client(rt, &config_for(free), never(), |_| {}) {
+        let free = released_port();
+        match run_client(rt, &config_for(free).fail_fast(true), never(), |_| {}) {
             Err(Error::Io(e)) => assert_eq!(e.kind(), std::io::ErrorKind::ConnectionRefused),
             other => panic!("expected connection refused, got {other:?}"),
         }
@@ -320,5 +322,121 @@ fn error_closes_and_a_run_that_ends_while_reconnecting_are_in_the_report() {
             "{rt:?}: stopped after the second 1011, before reconnecting"
         );
         assert!(report.connect_time > Duration::ZERO && report.handshake_time > Duration::ZERO);
+    }
+}
+
+/// A stop that comes after `after`, on a thread of its own.
+fn stop_after(after: Duration) -> impl std::future::Future<Output = ()> {
+    let (tx, rx) = async_channel::bounded::<()>(1);
+    std::thread::spawn(move || {
+        std::thread::sleep(after);
+        let _ = tx.try_send(());
+    });
+    async move {
+        let _ = rx.recv().await;
+    }
+}
+
+/// Without `fail_fast`, a first connection that is refused is tried again with the backoff,
+/// each failure an event, until the run is stopped: then a report with nothing sent and the
+/// link down at the end. A refusal that will not pass (404) is an error at once all the same.
+#[test]
+fn the_first_connection_is_retried_while_its_failure_may_pass() {
+    for rt in runtimes() {
+        let free = released_port();
+        let config = config_for(free).backoff(Duration::from_millis(20), Duration::from_millis(40));
+        let mut attempts = Vec::new();
+        let report = run_client(rt, &config, stop_after(Duration::from_millis(400)), |e| {
+            if let Event::ConnectFailed {
+                attempt,
+                next_in,
+                error,
+                ..
+            } = e
+            {
+                assert!(error.contains("refused"), "{error}");
+                assert!(
+                    *next_in >= Duration::from_millis(10) && *next_in <= Duration::from_millis(40)
+                );
+                attempts.push(*attempt);
+            }
+        })
+        .unwrap();
+        assert!(attempts.len() >= 3, "{rt:?}: {attempts:?}");
+        assert_eq!(
+            attempts,
+            (1..=attempts.len() as u64).collect::<Vec<_>>(),
+            "{rt:?}"
+        );
+        assert_eq!(
+            (report.sent, report.echoed, report.down_at_end),
+            (0, 0, true),
+            "{rt:?}"
+        );
+        let addr = start(rt, Config::default().path("/elsewhere"));
+        let error = run_client(rt, &config_for(addr), never(), |_| {}).unwrap_err();
+        assert!(
+            matches!(error, Error::HttpStatus { status: 404, .. }),
+            "{rt:?}: {error:?}"
+        );
+    }
+}
+
+/// A server that closes every session at once (1011, as a crash-looping backend would): the
+/// waits keep doubling across sessions, from 20 ms: in 1.2 s, at most 7 sessions (one at the
+/// start, then after at least 10, 20, 40, ... ms), where a backoff that started again at every
+/// session would open dozens.
+#[test]
+fn sessions_closed_at_once_make_the_backoff_grow() {
+    for rt in runtimes() {
+        let addr = start_with(rt, Config::default(), Failing);
+        let config = config_for(addr).backoff(Duration::from_millis(20), Duration::from_secs(1));
+        let mut closes = 0;
+        let report = run_client(rt, &config, stop_after(Duration::from_millis(1200)), |e| {
+            if let Event::ServerClosed {
+                code: Some(1011), ..
+            } = e
+            {
+                closes += 1;
+            }
+        })
+        .unwrap();
+        assert!((3..=7).contains(&closes), "{rt:?}: {closes} sessions");
+        assert_eq!(report.reconnects + 1, closes, "{rt:?}: {report:?}");
+    }
+}
+
+/// Close 1009 for a message over the server's limit: counted as refused, never sent again,
+/// and the run ends by itself (every later message would be refused too).
+#[test]
+fn a_message_refused_as_too_big_is_counted_and_not_sent_again() {
+    for rt in runtimes() {
+        let addr = start(rt, Config::default().max_message_size(5));
+        let config = config_for(addr).message("Hello World");
+        let mut closes = Vec::new();
+        let report = run_client(rt, &config, never(), |e| {
+            if let Event::ServerClosed { code, .. } = e {
+                closes.push(*code);
+            }
+        })
+        .unwrap();
+        assert_eq!(closes, [Some(1009)], "{rt:?}");
+        assert_eq!(
+            (
+                report.sent,
+                report.echoed,
+                report.missing,
+                report.refused,
+                report.resent,
+                report.reconnects
+            ),
+            (1, 0, 0, 1, 0, 0),
+            "{rt:?}: {report:?}"
+        );
+        assert_eq!(
+            report.server_close.map(|(code, _)| code),
+            Some(Some(1009)),
+            "{rt:?}"
+        );
     }
 }

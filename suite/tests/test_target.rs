@@ -401,3 +401,59 @@ fn without_the_setting_every_control_is_ignored() {
         assert_eq!(raw.read_close(), (1000, String::new()), "{rt:?}");
     }
 }
+
+/// `?status=503` answers with `Retry-After: 1`: the client's first connection is retried (a 503
+/// may pass), after the second the server asked for rather than its own 10 ms.
+#[test]
+fn a_503_with_retry_after_is_retried_after_the_time_it_names() {
+    for rt in runtimes() {
+        let addr = start_target(rt);
+        let (tx, rx) = async_channel::bounded::<()>(1);
+        let stop = async move {
+            let _ = rx.recv().await;
+        };
+        let config = ClientConfig::new(format!("ws://{addr}/ws?status=503"))
+            .backoff(Duration::from_millis(10), Duration::from_secs(5));
+        let mut waits = Vec::new();
+        let report = run_client(rt, &config, stop, |e| {
+            if let Event::ConnectFailed { error, next_in, .. } = e {
+                assert!(error.contains("HTTP 503"), "{error}");
+                waits.push(*next_in);
+                let _ = tx.try_send(());
+            }
+        })
+        .unwrap();
+        assert_eq!(waits, [Duration::from_secs(1)], "{rt:?}");
+        assert_eq!((report.sent, report.down_at_end), (0, true), "{rt:?}");
+    }
+}
+
+/// `?info` against a server without the test target: the first message is our own echo, not
+/// the server's view; the client says the control was ignored and counts the echo.
+#[test]
+fn info_asked_of_a_plain_server_is_reported_as_ignored_and_nothing_is_lost() {
+    for rt in runtimes() {
+        let addr = start(rt, Config::default());
+        let config = ClientConfig::new(format!("ws://{addr}/ws?info"))
+            .interval(Duration::from_millis(10))
+            .count(3);
+        let mut events = Vec::new();
+        let report = run_client(rt, &config, never(), |e| events.push(e.clone())).unwrap();
+        assert_eq!(
+            (
+                report.sent,
+                report.echoed,
+                report.missing,
+                report.unexpected
+            ),
+            (3, 3, 0, 0),
+            "{rt:?}"
+        );
+        let ignored = events.iter().filter(|e| **e == Event::InfoIgnored).count();
+        assert_eq!(ignored, 1, "{rt:?}: {events:?}");
+        assert!(
+            !events.iter().any(|e| matches!(e, Event::ServerInfo { .. })),
+            "{rt:?}"
+        );
+    }
+}
