@@ -55,6 +55,7 @@ def servers(go_dir):
         ("tuned (8 KiB)", peer("tuned")),
         ("fastwebsockets", peer("fastwebsockets")),
         ("async-tungstenite/smol", peer("async-tungstenite-smol")),
+        ("async-tungstenite/smol (8 KiB)", peer("async-tungstenite-smol-8k")),
         ("Go seed", lambda a: [os.path.join(go_dir, "seed-server"), "-a", a, "-q"]),
         # No framing library, only the runtime (bench/peers/src/minimal.rs).
         ("minimal/smol", peer("minimal-smol")),

@@ -9,9 +9,9 @@ Per cell: the server's CPU per message and RSS per connection (from /proc, from 
 connection was up), round trip from when each send was due (p50, p99, p99.9, max), how late
 the load generator's own sends left (p99), and errors (a send never echoed). Each figure is the
 median over --rounds; CPU per message is also given as a ratio to the baseline peer of the
-same runtime (async-tungstenite on smol for ws-echo on smol and async-std, tuned
-tokio-tungstenite for ws-echo on tokio), round by round: the figure that holds on a shared,
-noisy machine. p99 varies several-fold between rounds here: read it over five rounds or more.
+same runtime, with an 8 KiB read buffer (async-tungstenite on smol for ws-echo on smol and
+async-std, tuned tokio-tungstenite for ws-echo on tokio), round by round: the figure that
+holds on a shared, noisy machine. p99 varies several-fold between rounds here: read it over five rounds or more.
 
 One process per side: this machine allows 20,000 open files per process, so a cell holds at
 most about 19,900 connections (ws-echo is started with --max-connections to match).
@@ -42,9 +42,20 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import compare  # noqa: E402  (the servers, the build, the free port)
 
 # Server -> the peer its CPU per message is judged against (same runtime, same framing).
-BASELINE = {"ws-echo smol": "async-tungstenite/smol", "ws-echo async-std": "async-tungstenite/smol",
+BASELINE = {"ws-echo smol": "async-tungstenite/smol (8 KiB)",
+            "ws-echo async-std": "async-tungstenite/smol (8 KiB)",
+            "ws-echo smol (heartbeat off)": "async-tungstenite/smol (8 KiB)",
+            "ws-echo tokio (heartbeat off)": "tuned (8 KiB)",
             "ws-echo tokio": "tuned (8 KiB)"}
 SOURCES = "127.0.0.2,127.0.0.3,127.0.0.4"
+
+
+def variants():
+    """ws-echo with its heartbeat off, run only when asked for by name ("heartbeat off"): what
+    the heartbeat's timers cost, against the same server with them."""
+    serve = lambda rt: lambda a: [os.path.join(compare.EX, "server"), "--runtime", rt, "--addr", a,
+                                  "--max-message-size", "2000000", "--ping-interval", "off"]
+    return [(f"ws-echo {rt} (heartbeat off)", serve(rt)) for rt in ("smol", "async-std", "tokio")]
 
 
 def run_cell(command, conns, duration):
@@ -172,8 +183,9 @@ def main():
     go_dir = tempfile.mkdtemp(prefix="ws-echo-go-")
     subprocess.run(["sh", os.path.join(compare.ROOT, "../shared/anchors/go-seed/build.sh"), go_dir],
                    check=True, stdout=subprocess.DEVNULL)
-    chosen = [(s, c) for s, c in compare.servers(go_dir)
-              if any(w in s for w in wanted) or s in BASELINE.values()]
+    chosen = [(s, c) for s, c in compare.servers(go_dir) + variants()
+              if any(w in s for w in wanted) and ("heartbeat off" not in s or "heartbeat off" in opts.servers)
+              or s in BASELINE.values()]
     for conns in [int(c) for c in opts.conns.split(",")]:
         results = {s: [] for s, _ in chosen}
         for index in range(opts.rounds):
@@ -183,22 +195,23 @@ def main():
                 results[server].append(run_cell(command, conns, opts.duration))
         print(f"\n{conns} connections, one 20-byte text every 2 s each ({conns // 2}/s), "
               f"{opts.duration} x {opts.rounds} rounds: medians")
-        print(f"  {'server':<24} {'CPU/msg':>9} {'ratio':>6} {'p50':>8} {'p99':>8} {'p99.9':>8} "
+        print(f"  {'server':<31} {'CPU/msg':>9} {'ratio':>6} {'range':>11} {'p50':>8} {'p99':>8} {'p99.9':>8} "
               f"{'max':>8} {'late p99':>9} {'RSS/conn':>9} {'errors':>7}")
         for server, runs in results.items():
             failed = [r["error"] for r in runs if "error" in r]
             if len(failed) == len(runs):
-                print(f"  {server:<24} failed: {failed[0]}")
+                print(f"  {server:<31} failed: {failed[0]}")
                 continue
             cpu = median(runs, lambda r: r.get("server_cpu_us_per_msg"))
             base = results.get(BASELINE.get(server, ""), [])
             ratios = [a["server_cpu_us_per_msg"] / b["server_cpu_us_per_msg"] for a, b in zip(runs, base)
                       if "error" not in a and "error" not in b and b.get("server_cpu_us_per_msg")]
             ratio = f"{statistics.median(ratios):.2f}x" if ratios else ""
+            spread = f"{min(ratios):.2f}-{max(ratios):.2f}" if ratios else ""
             ms = lambda key: median(runs, lambda r: r["rtt_ms"][key])
             errors = sum(r.get("errors", 0) for r in runs if "error" not in r)
             rss = median(runs, lambda r: r.get("server_rss_kib_per_conn"))
-            print(f"  {server:<24} {cpu:>7.1f}us {ratio:>6} {ms('p50'):>6.2f}ms {ms('p99'):>6.2f}ms "
+            print(f"  {server:<31} {cpu:>7.1f}us {ratio:>6} {spread:>11} {ms('p50'):>6.2f}ms {ms('p99'):>6.2f}ms "
                   f"{ms('p999'):>6.2f}ms {ms('max'):>6.1f}ms "
                   f"{median(runs, lambda r: r['late_ms']['p99']):>7.2f}ms {rss:>6.1f}KiB {errors:>7}"
                   + (f"  ({len(failed)} failed)" if failed else ""))

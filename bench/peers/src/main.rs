@@ -4,7 +4,8 @@
 //!
 //! Usage: ws-echo-bench-peers --kind KIND --addr 127.0.0.1:PORT
 //! KIND: tokio-tungstenite (tungstenite's default 128 KiB read buffer), tuned (an 8 KiB read
-//! buffer), fastwebsockets, async-tungstenite-smol, and on each runtime a server without a
+//! buffer), fastwebsockets, async-tungstenite-smol (its default 128 KiB read buffer;
+//! async-tungstenite-smol-8k an 8 KiB one, as ws-echo reads ahead), and on each runtime a server without a
 //! framing library: minimal-smol and minimal-tokio (src/minimal.rs).
 
 mod minimal;
@@ -15,8 +16,8 @@ use futures_util::{future, StreamExt, TryStreamExt};
 /// A peer echo server.
 #[derive(FromArgs)]
 struct Args {
-    /// tokio-tungstenite, tuned, fastwebsockets, async-tungstenite-smol, minimal-smol or
-    /// minimal-tokio
+    /// tokio-tungstenite, tuned, fastwebsockets, async-tungstenite-smol (-8k: an 8 KiB read
+    /// buffer), minimal-smol or minimal-tokio
     #[argh(option)]
     kind: String,
     /// the address to listen on
@@ -30,7 +31,8 @@ fn main() {
         "tokio-tungstenite" => tokio_main(tungstenite(args.addr, None)),
         "tuned" => tokio_main(tungstenite(args.addr, Some(8 * 1024))),
         "fastwebsockets" => tokio_main(fast::serve(args.addr)),
-        "async-tungstenite-smol" => smol::block_on(smol_tungstenite(args.addr)),
+        "async-tungstenite-smol" => smol::block_on(smol_tungstenite(args.addr, None)),
+        "async-tungstenite-smol-8k" => smol::block_on(smol_tungstenite(args.addr, Some(8 * 1024))),
         "minimal-smol" => smol::block_on(MINIMAL.run(minimal_smol(args.addr))),
         "minimal-tokio" => tokio_main(minimal_tokio(args.addr)),
         other => eprintln!("unknown kind {other}"),
@@ -89,10 +91,12 @@ async fn tungstenite(addr: String, read_buffer: Option<usize>) {
     .await
 }
 
-async fn smol_tungstenite(addr: String) {
+async fn smol_tungstenite(addr: String, read_buffer: Option<usize>) {
+    use async_tungstenite::tungstenite::protocol::WebSocketConfig;
     smol_listen(addr, |stream| {
+        let config = read_buffer.map(|size| WebSocketConfig::default().read_buffer_size(size));
         smol::spawn(async move {
-            let Ok(ws) = async_tungstenite::accept_async(stream).await else {
+            let Ok(ws) = async_tungstenite::accept_async_with_config(stream, config).await else {
                 return;
             };
             let (write, read) = ws.split();
