@@ -18,24 +18,37 @@ use crate::running::Running;
 use crate::summary::Summary;
 
 impl Upgrade {
-    /// Decides an upgrade request from its method, whether it is HTTP/1.1, and its headers
-    /// (name and value, in any case, repeated names allowed), against `config`'s origin
-    /// policy. The path is the application's to route. A refusal says what to answer.
+    /// Decides an upgrade request from its method, its target (the path and query as sent:
+    /// `/ws?info`), whether it is HTTP/1.1, and its headers (name and value, in any case,
+    /// repeated names allowed), against `config`'s origin policy. The path is the
+    /// application's to route; the target and headers are kept for the handler's
+    /// [`on_open`](Handler::on_open) after the upgrade. A refusal says what to answer.
     pub fn check(
         config: &Config,
         method: &str,
+        target: &str,
         http_1_1: bool,
         headers: &[(&str, &[u8])],
     ) -> Result<Upgrade, Refusal> {
-        let headers = headers.iter().copied();
-        let upgrade = has_token(headers.clone(), "upgrade", "websocket");
+        let all = headers.iter().copied();
+        let upgrade = has_token(all.clone(), "upgrade", "websocket");
         // Past its signal, a plain `Config`'s shutdown refuses new upgrades.
         let running = Running::of(config);
-        let checked = check_upgrade(config, &running, Some(method), http_1_1, upgrade, headers);
-        if let Err(refusal) = &checked {
-            crate::metrics::refused(refusal.status());
+        let checked = check_upgrade(config, &running, Some(method), http_1_1, upgrade, all);
+        match checked {
+            Ok(mut upgrade) => {
+                let request = upgrade.request.get_or_insert_with(Box::default);
+                request.target = target.to_owned();
+                request.headers = (headers.iter())
+                    .map(|(name, value)| ((*name).to_owned(), value.to_vec()))
+                    .collect();
+                Ok(upgrade)
+            }
+            Err(refusal) => {
+                crate::metrics::refused(refusal.status());
+                Err(refusal)
+            }
         }
-        checked
     }
 }
 
@@ -45,11 +58,12 @@ impl Upgrade {
 /// [`Upgrade::headers`], and hands over the upgraded stream with that `Upgrade`. Limits,
 /// timeouts, permessage-deflate (when agreed) and everything after the upgrade are as under
 /// [`serve`](crate::serve); the path is the application's to route. The handler's
-/// [`on_open`](Handler::on_open) is called with a [`Connection`] that knows the selected
-/// subprotocol, the extensions and a process-wide id, but not the request (the application's
-/// HTTP layer has it, and hands what the handler needs to the handler value);
-/// [`Open::Refuse`](crate::Open) becomes a Close 1008 with the refusal's reason, the 101
-/// having gone.
+/// [`on_open`](Handler::on_open) is called with a [`Connection`] that knows the request's
+/// target and headers as [`Upgrade::check`] was given them, the peer when
+/// [`Upgrade::with_peer`] named it, the selected subprotocol, the extensions and a
+/// process-wide id: the test target and a routing handler work as under a
+/// [`Server`](crate::Server). [`Open::Refuse`](crate::Open) becomes a Close 1008 with the
+/// refusal's reason, the 101 having gone.
 ///
 /// Not cancel-safe, like [`serve`](crate::serve).
 ///
@@ -58,9 +72,9 @@ impl Upgrade {
 /// use ws_echo::{Config, Echo, Refusal, Upgrade};
 ///
 /// /// The application's handler for an upgrade request it parsed itself.
-/// fn on_request(config: &Config, method: &str, headers: &[(&str, &[u8])]) -> Result<Upgrade, Refusal> {
+/// fn on_request(config: &Config, method: &str, target: &str, headers: &[(&str, &[u8])]) -> Result<Upgrade, Refusal> {
 ///     // Answer `Err` with its status, headers and body; `Ok` with 101 and its headers.
-///     Upgrade::check(config, method, true, headers)
+///     Upgrade::check(config, method, target, true, headers)
 /// }
 ///
 /// /// Then, on the upgraded connection.
@@ -79,12 +93,17 @@ where
     S: AsyncRead + AsyncWrite + Unpin,
     H: Handler,
 {
-    let identity = Identity::counted(None, None);
+    let request = upgrade.request.as_deref().cloned().unwrap_or_default();
+    let identity = Identity::counted(request.peer, None);
+    let headers: Vec<(&str, &[u8])> = (request.headers.iter())
+        .map(|(name, value)| (name.as_str(), value.as_slice()))
+        .collect();
     let connection = Connection {
         id: identity.id,
+        peer: request.peer,
         protocol: upgrade.protocol(),
         extensions: upgrade.extensions(),
-        ..Connection::new("GET", "", &[])
+        ..Connection::new("GET", &request.target, &headers)
     };
     let mut prelude = Prelude::of(on_open(&mut handler, &connection)).unwrap_or_else(|refusal| {
         // The 101 has gone: the refusal becomes a Close (1011 for a handler that failed).

@@ -41,7 +41,8 @@ async fn echo(State(config): State<Arc<Config>>, mut request: Request) -> Respon
         .collect();
     let http_1_1 = request.version() == Version::HTTP_11;
     let method = request.method().as_str();
-    let (status, answer) = match Upgrade::check(&config, method, http_1_1, &headers) {
+    let target = request.uri().to_string(); // the path and query, as sent
+    let (status, answer) = match Upgrade::check(&config, method, &target, http_1_1, &headers) {
         Ok(upgrade) => {
             let upgraded = hyper::upgrade::on(&mut request);
             let headers: Vec<_> = (upgrade.headers().into_iter())

@@ -86,7 +86,17 @@ fn upgrade(mut request: Request<Incoming>, config: Arc<Config>) -> Response<Body
         .map(|(name, value)| (name.as_str(), value.as_bytes()))
         .collect();
     let http_1_1 = request.version() == Version::HTTP_11;
-    let decided = Upgrade::check(&config, request.method().as_str(), http_1_1, &headers);
+    let target = request
+        .uri()
+        .path_and_query()
+        .map_or("/", |target| target.as_str());
+    let decided = Upgrade::check(
+        &config,
+        request.method().as_str(),
+        target,
+        http_1_1,
+        &headers,
+    );
     let upgrade = match decided {
         Ok(upgrade) => upgrade,
         Err(refusal) => {

@@ -12,7 +12,7 @@
 ///     ("Sec-WebSocket-Key", b"dGhlIHNhbXBsZSBub25jZQ=="),
 ///     ("Origin", b"https://elsewhere.example"),
 /// ];
-/// let refusal = ws_echo::Upgrade::check(&config, "GET", true, headers).unwrap_err();
+/// let refusal = ws_echo::Upgrade::check(&config, "GET", "/ws", true, headers).unwrap_err();
 /// assert_eq!((refusal.status(), refusal.reason()), (403, "origin not allowed"));
 /// assert_eq!(refusal.body(), "origin not allowed\n");
 /// ```

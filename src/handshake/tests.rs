@@ -60,6 +60,7 @@ fn a_head_read_in_pieces_needs_more_until_its_blank_line() {
             accept: "s3pPLMBiTxaQ9kYGzzhZRbK+xOo=".to_owned(),
             protocol: None,
             deflate: None,
+            request: None,
         }
     );
     assert_eq!(head_len, REQUEST.len());
@@ -84,6 +85,7 @@ fn the_101_answer_is_exact() {
         accept: "s3pPLMBiTxaQ9kYGzzhZRbK+xOo=".to_owned(),
         protocol: None,
         deflate: None,
+        request: None,
     };
     assert_eq!(
         response::upgrade(&upgrade),

@@ -19,7 +19,7 @@ use crate::running::Running;
 ///     ("Sec-WebSocket-Version", b"13"),
 ///     ("Sec-WebSocket-Key", b"dGhlIHNhbXBsZSBub25jZQ=="),
 /// ];
-/// let upgrade = ws_echo::Upgrade::check(&ws_echo::Config::default(), "GET", true, headers).unwrap();
+/// let upgrade = ws_echo::Upgrade::check(&ws_echo::Config::default(), "GET", "/ws", true, headers).unwrap();
 /// assert_eq!(
 ///     upgrade.headers(),
 ///     [
@@ -35,6 +35,19 @@ pub struct Upgrade {
     pub(super) protocol: Option<String>,
     /// permessage-deflate, when agreed, and its `Sec-WebSocket-Extensions` answer.
     pub(super) deflate: Option<(Deflate, String)>,
+    /// The request as [`Upgrade::check`] saw it, for the handler's `on_open` after the 101
+    /// ([`serve_upgraded`](crate::serve_upgraded)); `None` on ws-echo's own handshake, which
+    /// keeps the request itself.
+    pub(crate) request: Option<Box<Request>>,
+}
+
+/// An upgrade request's target (path and query), headers and peer, kept from
+/// [`Upgrade::check`] to [`serve_upgraded`](crate::serve_upgraded).
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub(crate) struct Request {
+    pub(crate) target: String,
+    pub(crate) headers: Vec<(String, Vec<u8>)>,
+    pub(crate) peer: Option<std::net::SocketAddr>,
 }
 
 impl Upgrade {
@@ -79,12 +92,20 @@ impl Upgrade {
     ///     ("Sec-WebSocket-Key", b"dGhlIHNhbXBsZSBub25jZQ=="),
     ///     ("Sec-WebSocket-Protocol", b"mqtt, echo, chat"),
     /// ];
-    /// let upgrade = ws_echo::Upgrade::check(&config, "GET", true, headers).unwrap();
+    /// let upgrade = ws_echo::Upgrade::check(&config, "GET", "/ws", true, headers).unwrap();
     /// assert_eq!(upgrade.protocol(), Some("echo"));
     /// assert_eq!(upgrade.headers()[3], ("Sec-WebSocket-Protocol", "echo"));
     /// ```
     pub fn protocol(&self) -> Option<&str> {
         self.protocol.as_deref()
+    }
+
+    /// The client's address, when the application's HTTP layer knows it (axum's
+    /// `ConnectInfo`, hyper's accepted stream): the handler's
+    /// [`Connection::peer`](crate::Connection::peer) after the upgrade.
+    pub fn with_peer(mut self, peer: std::net::SocketAddr) -> Self {
+        self.request.get_or_insert_with(Box::default).peer = Some(peer);
+        self
     }
 }
 
@@ -144,6 +165,7 @@ pub(crate) fn check_upgrade<'h>(
         accept: derive_accept_key(key),
         protocol: select_protocol(config, headers.clone()),
         deflate,
+        request: None,
     })
 }
 

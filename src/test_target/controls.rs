@@ -33,15 +33,24 @@ fn bad(reason: &'static str) -> Refusal {
 impl Controls {
     /// Reads the controls from a request's query. `Ok(None)`: none were given (unknown keys are
     /// ignored: a proxy may add its own). `Err`: the answer instead of the upgrade, a 400 that
-    /// names the bad control or the status `?status=` asked for.
+    /// names the bad control or the status `?status=` asked for. A key given more than once
+    /// counts with its last value, for every key (as most HTTP frameworks read a query): an
+    /// earlier value is not read at all.
     pub(crate) fn parse(query: Option<&str>) -> Result<Option<Controls>, Refusal> {
         let Some(query) = query else {
             return Ok(None);
         };
+        let mut last: Vec<(String, String)> = Vec::new();
+        for (key, value) in form_urlencoded::parse(query.as_bytes()) {
+            match last.iter_mut().find(|(seen, _)| *seen == key) {
+                Some(slot) => slot.1 = value.into_owned(),
+                None => last.push((key.into_owned(), value.into_owned())),
+            }
+        }
         let mut reading = Reading::default();
         let mut any = false;
-        for (key, value) in form_urlencoded::parse(query.as_bytes()) {
-            any |= reading.take(&key, &value)?;
+        for (key, value) in &last {
+            any |= reading.take(key, value)?;
         }
         let controls = reading.finish()?;
         if any {
@@ -77,6 +86,8 @@ struct Reading {
     reason: Option<String>,
     abort: bool,
     after: Option<u64>,
+    /// `?status=`, answered once every key is read.
+    status: Option<String>,
 }
 
 impl Reading {
@@ -106,7 +117,7 @@ impl Reading {
                 self.after =
                     Some(count.map_err(|_| bad("bad after: want a count of echoes, such as 3"))?);
             }
-            "status" => return Err(status(value)),
+            "status" => self.status = Some(value.to_owned()),
             "fragment" => {
                 let size = value.parse::<usize>().ok().filter(|&n| n > 0);
                 let want = "bad fragment: want a frame size in bytes, 1 or more";
@@ -125,7 +136,11 @@ impl Reading {
             reason,
             abort,
             after,
+            status: asked,
         } = self;
+        if let Some(value) = asked {
+            return Err(status(&value));
+        }
         controls.end = match (close, abort) {
             (Some(_), true) => return Err(bad("bad close and abort: give one of them")),
             (Some(code), false) => Some(Then::Close(CloseFrame {
@@ -191,6 +206,26 @@ mod tests {
         assert_eq!(Controls::parse(None), Ok(None));
         assert_eq!(parse(""), Ok(None));
         assert_eq!(parse("token=abc&x"), Ok(None));
+    }
+
+    #[test]
+    fn a_repeated_key_counts_with_its_last_value_whichever_the_key() {
+        assert_eq!(
+            parse("status=503&status=404"),
+            Err((404, "refused as ?status= asked"))
+        );
+        let controls = parse("delay=soon&delay=200ms&after=1&after=2&close=4000")
+            .unwrap()
+            .unwrap();
+        assert_eq!(
+            (controls.delay, controls.after),
+            (Duration::from_millis(200), 2)
+        );
+        assert!(!parse("info&info=0&delay=1s").unwrap().unwrap().info);
+        assert_eq!(
+            parse("delay=1s&delay=soon").map(|_| ()),
+            Err((400, "bad delay: want a duration such as 200ms, at most 1m"))
+        );
     }
 
     #[test]

@@ -104,52 +104,111 @@ fn serve_runs_under_futures_lite_block_on() {
     exercise(addr, server);
 }
 
+/// The "application": reads the request head, has ws-echo decide it (with the target and the
+/// peer), checks the 101's headers and answers it itself; the stream, ready for
+/// `serve_upgraded`, and the upgrade.
+fn application_upgrade(mut stream: TcpStream) -> (Spin, Upgrade) {
+    let mut head = Vec::new();
+    let mut byte = [0u8; 1];
+    while !head.ends_with(b"\r\n\r\n") {
+        stream.read_exact(&mut byte).unwrap();
+        head.push(byte[0]);
+    }
+    let head = String::from_utf8(head).unwrap();
+    let mut lines = head.lines();
+    let mut request_line = lines.next().unwrap().split(' ');
+    let (method, target) = (request_line.next().unwrap(), request_line.next().unwrap());
+    let headers: Vec<(&str, &[u8])> = lines
+        .filter_map(|line| line.split_once(':'))
+        .map(|(name, value)| (name, value.trim().as_bytes()))
+        .collect();
+    // ws-echo decides; the application answers as it says.
+    let upgrade = Upgrade::check(&Config::default(), method, target, true, &headers).unwrap();
+    let upgrade = upgrade.with_peer(stream.peer_addr().unwrap());
+    let mut answer = "HTTP/1.1 101 Switching Protocols\r\n".to_owned();
+    for (name, value) in upgrade.headers() {
+        answer += &format!("{name}: {value}\r\n");
+    }
+    answer += "\r\n";
+    let key = headers
+        .iter()
+        .find(|(n, _)| n.eq_ignore_ascii_case("sec-websocket-key"))
+        .unwrap()
+        .1;
+    assert_eq!(
+        answer,
+        format!(
+            "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\
+             Sec-WebSocket-Accept: {}\r\n\r\n",
+            derive_accept_key(key)
+        )
+    );
+    stream.write_all(answer.as_bytes()).unwrap();
+    stream.set_nonblocking(true).unwrap();
+    (Spin(stream), upgrade)
+}
+
 #[test]
 fn serve_upgraded_runs_after_the_applications_own_upgrade() {
-    let (addr, server) = serve_one(|mut stream| {
-        // The "application": reads the request head and answers 101 itself.
-        let mut head = Vec::new();
-        let mut byte = [0u8; 1];
-        while !head.ends_with(b"\r\n\r\n") {
-            stream.read_exact(&mut byte).unwrap();
-            head.push(byte[0]);
-        }
-        let head = String::from_utf8(head).unwrap();
-        let mut lines = head.lines();
-        let method = lines.next().unwrap().split(' ').next().unwrap().to_owned();
-        let headers: Vec<(&str, &[u8])> = lines
-            .filter_map(|line| line.split_once(':'))
-            .map(|(name, value)| (name, value.trim().as_bytes()))
-            .collect();
-        // ws-echo decides; the application answers as it says.
-        let upgrade = Upgrade::check(&Config::default(), &method, true, &headers).unwrap();
-        let mut answer = "HTTP/1.1 101 Switching Protocols\r\n".to_owned();
-        for (name, value) in upgrade.headers() {
-            answer += &format!("{name}: {value}\r\n");
-        }
-        answer += "\r\n";
-        assert_eq!(
-            answer,
-            format!(
-                "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\
-                 Sec-WebSocket-Accept: {}\r\n\r\n",
-                derive_accept_key(
-                    headers
-                        .iter()
-                        .find(|(n, _)| n.eq_ignore_ascii_case("sec-websocket-key"))
-                        .unwrap()
-                        .1
-                )
-            )
-        );
-        stream.write_all(answer.as_bytes()).unwrap();
-        stream.set_nonblocking(true).unwrap();
+    let (addr, server) = serve_one(|stream| {
+        let (stream, upgrade) = application_upgrade(stream);
         futures_lite::future::block_on(ws_echo::serve_upgraded(
-            Spin(stream),
+            stream,
             upgrade,
             &Config::default(),
             Echo,
         ))
     });
     exercise(addr, server);
+}
+
+/// After the application's own upgrade the handler sees the request all the same: the test
+/// target's `?info` holds the path, the query, the headers and the peer.
+#[cfg(feature = "test-target")]
+#[test]
+fn serve_upgraded_hands_the_request_to_the_handler() {
+    let (addr, server) = serve_one(|stream| {
+        let (stream, upgrade) = application_upgrade(stream);
+        let target = ws_echo::test_target::TestTarget::new(Echo);
+        futures_lite::future::block_on(ws_echo::serve_upgraded(
+            stream,
+            upgrade,
+            &Config::default(),
+            target,
+        ))
+    });
+    let stream = TcpStream::connect(addr).unwrap();
+    stream
+        .set_read_timeout(Some(Duration::from_secs(10)))
+        .unwrap();
+    let peer = stream.local_addr().unwrap();
+    let mut request = tungstenite::client::IntoClientRequest::into_client_request(format!(
+        "ws://{addr}/ws?info&lb=eu"
+    ))
+    .unwrap();
+    request
+        .headers_mut()
+        .insert("X-Probe", "embedded".parse().unwrap());
+    let (mut ws, _) = tungstenite::client(request, stream).unwrap();
+    let info: serde_json::Value = match ws.read().unwrap() {
+        Message::Text(text) => serde_json::from_str(text.as_str()).unwrap(),
+        other => panic!("not the info: {other:?}"),
+    };
+    assert_eq!(
+        (info["path"].as_str(), info["query"].as_str()),
+        (Some("/ws"), Some("info&lb=eu"))
+    );
+    assert_eq!(info["peer"], peer.to_string());
+    assert!(
+        info["headers"]
+            .as_array()
+            .unwrap()
+            .contains(&serde_json::json!(["x-probe", "embedded"])),
+        "{info}"
+    );
+    ws.send(Message::text("after info")).unwrap();
+    assert_eq!(ws.read().unwrap(), Message::text("after info"));
+    ws.close(None).unwrap();
+    while ws.read().is_ok() {}
+    server.join().unwrap();
 }
