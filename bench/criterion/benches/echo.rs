@@ -99,7 +99,8 @@ fn ws_echo(config: &ws_echo::Config, input: &Arc<Vec<u8>>) -> usize {
         ("Sec-WebSocket-Version", b"13"),
         ("Sec-WebSocket-Key", b"dGhlIHNhbXBsZSBub25jZQ=="),
     ];
-    let upgrade = ws_echo::Upgrade::check(config, "GET", "/ws", true, headers).expect("a valid upgrade");
+    let upgrade =
+        ws_echo::Upgrade::check(config, "GET", "/ws", true, headers).expect("a valid upgrade");
     block_on(ws_echo::serve_upgraded(
         &mut wire,
         upgrade,
