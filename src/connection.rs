@@ -254,14 +254,13 @@ where
                 head.extend_from_slice(&chunk[..n]);
             }
             Decision::Upgrade {
-                upgrade,
+                mut upgrade,
                 request,
                 head_len,
-            } => match open(handler, &upgrade, request, identity) {
+            } => match open(handler, &mut upgrade, request, identity) {
                 Ok(prelude) => {
-                    stream
-                        .write_all(response::upgrade(&upgrade).as_bytes())
-                        .await?;
+                    let answer = response::upgrade_with(&upgrade, &prelude.headers);
+                    stream.write_all(answer.as_bytes()).await?;
                     stream.flush().await?;
                     head.drain(..head_len);
                     return Ok(Handshake::Upgraded(head, prelude));
@@ -309,11 +308,12 @@ fn refused(refusal: Refusal) -> (String, Result<Served, Error>) {
     (response::refusal(&refusal), Err(error))
 }
 
-/// Asks the handler about an upgrade that passed every check: what the connection opens with,
-/// or the refusal to answer instead of the 101.
+/// Asks the handler about an upgrade that passed every check: what the connection opens with
+/// (and the subprotocol it prefers, now selected if offered), or the refusal to answer
+/// instead of the 101.
 fn open<H: Handler>(
     handler: &mut H,
-    upgrade: &Upgrade,
+    upgrade: &mut Upgrade,
     request: handshake::Request<'_>,
     identity: Identity,
 ) -> Result<Prelude, Refusal> {
@@ -329,6 +329,9 @@ fn open<H: Handler>(
     };
     let mut prelude = Prelude::of(on_open(handler, &connection))?;
     prelude.deflate = upgrade.deflate();
+    if let Some(name) = prelude.protocol.take() {
+        upgrade.prefer_protocol(name, request.headers.iter().copied());
+    }
     Ok(prelude)
 }
 

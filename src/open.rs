@@ -142,6 +142,16 @@ pub enum Open {
     Accept,
     /// Upgrade and send this message first, before any echo.
     Greet(Message),
+    /// Upgrade with this header in the 101 as well (name and value). A name that is not an
+    /// HTTP token, a value with control characters, or a header the upgrade itself owns
+    /// (`Upgrade`, `Connection`, `Sec-WebSocket-*`, `Content-Length`, `Transfer-Encoding`) is
+    /// left out, with a warning in the log. Under [`serve_upgraded`](crate::serve_upgraded),
+    /// whose 101 has already gone, it has no effect.
+    Header(String, String),
+    /// Upgrade with this subprotocol selected, if the client offered it; otherwise the
+    /// server's own choice ([`Routes::protocols`](crate::Routes::protocols)) stands. No effect
+    /// under [`serve_upgraded`](crate::serve_upgraded).
+    Protocol(String),
     /// Upgrade, then close at once with this code and reason (the client learns why from the
     /// Close; a browser sees it in its `close` event, which an HTTP status would not give it).
     Close(CloseFrame),

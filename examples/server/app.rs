@@ -118,7 +118,8 @@ struct Args {
     )]
     runtime: Runtime,
     /// be a test target: the upgrade request's query may ask for ?info, ?delay=200ms,
-    /// ?jitter=50ms, ?close=4000&after=3, ?abort&after=3, ?status=503, ?fragment=1024
+    /// ?jitter=50ms, ?close=4000&after=3, ?abort&after=3, ?status=503, ?fragment=1024,
+    /// ?subprotocol=chat, ?header=X-Test:yes
     #[argh(switch)]
     test_target: bool,
     /// decline permessage-deflate (RFC 7692), which is otherwise accepted: each message
@@ -513,6 +514,8 @@ fn print_controls(url: &str) {
             "fragment=1024",
             "every echo in frames of at most 1024 bytes",
         ),
+        ("subprotocol=chat", "select that subprotocol, if offered"),
+        ("header=X-Test:yes", "add that header to the 101"),
     ] {
         println!("  ?{control:<20} {what}");
     }

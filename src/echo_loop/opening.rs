@@ -24,6 +24,10 @@ pub(crate) struct Prelude {
     pub(crate) then: Then,
     /// permessage-deflate, when the upgrade agreed it.
     pub(crate) deflate: Option<Deflate>,
+    /// Headers for the 101 besides the upgrade's own ([`Open::Header`]).
+    pub(crate) headers: Vec<(String, String)>,
+    /// The subprotocol the handler chose, if the client offered it ([`Open::Protocol`]).
+    pub(crate) protocol: Option<String>,
 }
 
 impl Prelude {
@@ -49,6 +53,8 @@ impl Prelude {
                     Then::Close(frame.unwrap_or_else(|| close_frame(CloseCode::Normal, "")));
             }
             Open::Greet(message) => self.greetings.push(message),
+            Open::Header(name, value) => self.headers.push((name, value)),
+            Open::Protocol(name) => self.protocol = Some(name),
             Open::Close(frame) => self.then = Then::Close(frame),
             Open::Abort => self.then = Then::Abort,
             Open::Refuse(refusal) => return Err(refusal),

@@ -31,9 +31,50 @@ pub(crate) fn write(status: u16, headers: &[(&str, &str)], body: &str) -> String
     answer
 }
 
-/// The 101 answer, with [`Upgrade::headers`].
-pub(crate) fn upgrade(upgrade: &Upgrade) -> String {
-    write(101, &upgrade.headers(), "")
+/// The 101 answer: [`Upgrade::headers`], then `extra` headers (a handler's
+/// [`Open::Header`](crate::Open)); one that is not a valid header, or that the upgrade owns, is
+/// left out with a warning.
+pub(crate) fn upgrade_with(upgrade: &Upgrade, extra: &[(String, String)]) -> String {
+    let mut headers = upgrade.headers();
+    for (name, value) in extra {
+        match header_fault(name, value) {
+            None => headers.push((name.as_str(), value.as_str())),
+            Some(fault) => {
+                log::warn!("the 101 goes without the handler's header {name:?}: {fault}")
+            }
+        }
+    }
+    write(101, &headers, "")
+}
+
+/// Whether `text` is an HTTP token (RFC 9110, 5.6.2): a header's name, a subprotocol's.
+pub(crate) fn is_token(text: &str) -> bool {
+    let tchar = |b: u8| b.is_ascii_alphanumeric() || b"!#$%&'*+-.^_`|~".contains(&b);
+    !text.is_empty() && text.bytes().all(tchar)
+}
+
+/// Why `name: value` may not go in a 101, if it may not.
+pub(crate) fn header_fault(name: &str, value: &str) -> Option<&'static str> {
+    const OWNED: [&str; 4] = [
+        "upgrade",
+        "connection",
+        "content-length",
+        "transfer-encoding",
+    ];
+    if !is_token(name) {
+        return Some("its name is not an HTTP token");
+    }
+    if !value
+        .bytes()
+        .all(|b| b == b'\t' || (b' '..=b'~').contains(&b))
+    {
+        return Some("its value holds control or non-ASCII characters");
+    }
+    let lower = name.to_ascii_lowercase();
+    if OWNED.contains(&lower.as_str()) || lower.starts_with("sec-websocket-") {
+        return Some("the upgrade sets it");
+    }
+    None
 }
 
 /// A refusal's answer: its status, its content type, the body's length, `Connection: close`,

@@ -88,13 +88,13 @@ fn the_101_answer_is_exact() {
         request: None,
     };
     assert_eq!(
-        response::upgrade(&upgrade),
+        response::upgrade_with(&upgrade, &[]),
         "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\
          Sec-WebSocket-Accept: s3pPLMBiTxaQ9kYGzzhZRbK+xOo=\r\n\r\n"
     );
     upgrade.protocol = Some("chat".to_owned());
     assert_eq!(
-        response::upgrade(&upgrade),
+        response::upgrade_with(&upgrade, &[]),
         "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\
          Sec-WebSocket-Accept: s3pPLMBiTxaQ9kYGzzhZRbK+xOo=\r\nSec-WebSocket-Protocol: chat\r\n\r\n"
     );

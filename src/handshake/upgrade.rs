@@ -100,6 +100,22 @@ impl Upgrade {
         self.protocol.as_deref()
     }
 
+    /// Selects `name` as the subprotocol when the client's `Sec-WebSocket-Protocol` offer (in
+    /// `headers`) holds it exactly; otherwise the selection stands.
+    pub(crate) fn prefer_protocol<'h>(
+        &mut self,
+        name: String,
+        headers: impl Iterator<Item = (&'h str, &'h [u8])>,
+    ) {
+        let offered = headers
+            .filter(|(n, _)| n.eq_ignore_ascii_case("sec-websocket-protocol"))
+            .flat_map(|(_, value)| value.split(|&b| b == b','))
+            .any(|offer| offer.trim_ascii() == name.as_bytes());
+        if offered {
+            self.protocol = Some(name);
+        }
+    }
+
     /// The client's address, when the application's HTTP layer knows it (axum's
     /// `ConnectInfo`, hyper's accepted stream): the handler's
     /// [`Connection::peer`](crate::Connection::peer) after the upgrade.

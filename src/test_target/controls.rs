@@ -23,6 +23,10 @@ pub(crate) struct Controls {
     pub(crate) after: u64,
     /// `?fragment=`: every echo in frames of at most this many bytes.
     pub(crate) fragment: Option<usize>,
+    /// `?subprotocol=`: selected, if the client offered it.
+    pub(crate) subprotocol: Option<String>,
+    /// `?header=Name:value`: added to the 101.
+    pub(crate) header: Option<(String, String)>,
 }
 
 /// The 400 for a bad control value; its reason names the control.
@@ -68,6 +72,8 @@ impl Controls {
             ("close", matches!(self.end, Some(Then::Close(_)))),
             ("abort", matches!(self.end, Some(Then::Abort))),
             ("fragment", self.fragment.is_some()),
+            ("subprotocol", self.subprotocol.is_some()),
+            ("header", self.header.is_some()),
         ];
         given
             .into_iter()
@@ -122,6 +128,19 @@ impl Reading {
                 let size = value.parse::<usize>().ok().filter(|&n| n > 0);
                 let want = "bad fragment: want a frame size in bytes, 1 or more";
                 controls.fragment = Some(size.ok_or(bad(want))?);
+            }
+            "subprotocol" => {
+                let token = crate::handshake::response::is_token(value);
+                let want = "bad subprotocol: want a name such as chat.v2";
+                controls.subprotocol = Some(token.then(|| value.to_owned()).ok_or(bad(want))?);
+            }
+            "header" => {
+                let pair = value.split_once(':').map(|(n, v)| (n.trim(), v.trim()));
+                let fine =
+                    pair.filter(|(n, v)| crate::handshake::response::header_fault(n, v).is_none());
+                let want = "bad header: want Name:value, a name the upgrade does not set";
+                let (name, value) = fine.ok_or(bad(want))?;
+                controls.header = Some((name.to_owned(), value.to_owned()));
             }
             _ => return Ok(false),
         }
@@ -206,6 +225,30 @@ mod tests {
         assert_eq!(Controls::parse(None), Ok(None));
         assert_eq!(parse(""), Ok(None));
         assert_eq!(parse("token=abc&x"), Ok(None));
+    }
+
+    #[test]
+    fn subprotocol_and_header_are_checked_as_http_has_them() {
+        let controls = parse("subprotocol=chat.v2&header=X-Test:%20yes")
+            .unwrap()
+            .unwrap();
+        assert_eq!(controls.subprotocol.as_deref(), Some("chat.v2"));
+        assert_eq!(
+            controls.header,
+            Some(("X-Test".to_owned(), "yes".to_owned()))
+        );
+        let want = "bad header: want Name:value, a name the upgrade does not set";
+        for bad in [
+            "header=Upgrade:h2c",
+            "header=Sec-WebSocket-Accept:x",
+            "header=A%20B:c",
+            "header=X:a%0D%0Ab",
+        ] {
+            assert_eq!(parse(bad).map(|_| ()), Err((400, want)), "{bad}");
+        }
+        let want = "bad subprotocol: want a name such as chat.v2";
+        assert_eq!(parse("subprotocol=").map(|_| ()), Err((400, want)));
+        assert_eq!(parse("subprotocol=a,b").map(|_| ()), Err((400, want)));
     }
 
     #[test]

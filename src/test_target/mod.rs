@@ -2,7 +2,8 @@
 //! under test needs it to, as the upgrade request's query asks: the request as the server saw
 //! it (`?info`), late answers (`?delay=200ms`, `?jitter=`), a Close or an abort after some
 //! echoes (`?close=4000&after=3`, `?abort`), a refused upgrade (`?status=503`), answers in
-//! frames (`?fragment=1024`). A bad control value gets HTTP 400 naming it; a query without
+//! frames (`?fragment=1024`), a chosen subprotocol and an added header in the 101
+//! (`?subprotocol=chat`, `?header=X-Test:yes`). A bad control value gets HTTP 400 naming it; a query without
 //! controls is served by the wrapped handler alone. TEST_TARGET.md has the table.
 //!
 //! Built on the public [`Handler`] API alone ([`Handler::on_open`], [`Handler::delivery`]);
@@ -23,7 +24,7 @@
 //!
 //! | metric | type | labels | what |
 //! |---|---|---|---|
-//! | `ws_echo_test_target_total` | counter | `control` (`info`, `delay`, `jitter`, `close`, `abort`, `fragment`, `status`) | connections that asked for it |
+//! | `ws_echo_test_target_total` | counter | `control` (`info`, `delay`, `jitter`, `close`, `abort`, `fragment`, `subprotocol`, `header`, `status`) | connections that asked for it |
 //!
 //! Recorded, as ws-echo's own metrics are, once [`metrics::describe`](crate::metrics::describe)
 //! has been called.
@@ -117,8 +118,19 @@ impl<H: Handler> Handler for TestTarget<H> {
             return opened;
         };
         let mut steps = Vec::with_capacity(3);
+        if let Some(name) = &controls.subprotocol {
+            steps.push(Open::Protocol(name.clone()));
+        }
+        if let Some((name, value)) = &controls.header {
+            steps.push(Open::Header(name.clone(), value.clone()));
+        }
         if controls.info {
-            steps.push(Open::Greet(info(connection, &self.instance)));
+            let chosen = controls
+                .subprotocol
+                .as_deref()
+                .filter(|name| offered(connection).contains(name));
+            let protocol = chosen.or(connection.protocol());
+            steps.push(Open::Greet(info(connection, &self.instance, protocol)));
         }
         steps.push(opened);
         match &controls.end {
@@ -170,8 +182,21 @@ fn jitter(jitter: Duration) -> Duration {
     Duration::from_nanos(fastrand::u64(0..=nanos))
 }
 
-/// The `?info` message: the request as the server saw it, one JSON text.
-fn info(connection: &Connection<'_>, instance: &str) -> Message {
+/// The subprotocols the client offered, in order (every `Sec-WebSocket-Protocol` header).
+fn offered<'r>(connection: &Connection<'r>) -> Vec<&'r str> {
+    connection
+        .headers()
+        .filter(|(name, _)| name.eq_ignore_ascii_case("sec-websocket-protocol"))
+        .filter_map(|(_, value)| std::str::from_utf8(value).ok())
+        .flat_map(|value| value.split(','))
+        .map(str::trim)
+        .filter(|name| !name.is_empty())
+        .collect()
+}
+
+/// The `?info` message: the request as the server saw it, one JSON text; `protocol`, the
+/// subprotocol selected.
+fn info(connection: &Connection<'_>, instance: &str, protocol: Option<&str>) -> Message {
     let address = |a: Option<std::net::SocketAddr>| a.map(|a| a.to_string());
     let headers: Vec<[String; 2]> = connection
         .headers()
@@ -185,7 +210,8 @@ fn info(connection: &Connection<'_>, instance: &str) -> Message {
         "path": connection.path(),
         "query": connection.query(),
         "headers": headers,
-        "protocol": connection.protocol(),
+        "protocol": protocol,
+        "offered_protocols": offered(connection),
         "extensions": connection.extensions(),
         "instance": instance,
     });

@@ -457,3 +457,46 @@ fn info_asked_of_a_plain_server_is_reported_as_ignored_and_nothing_is_lost() {
         );
     }
 }
+
+/// `?subprotocol=` selects a subprotocol the client offered (and `?info` says what was offered
+/// and what was selected); one it did not offer selects nothing. `?header=Name:value` puts the
+/// header in the 101; a header the upgrade owns, or not a header at all, is a 400 naming it.
+#[test]
+fn subprotocol_and_header_shape_the_101() {
+    for rt in runtimes() {
+        let addr = start_target(rt);
+        let offer = "Sec-WebSocket-Protocol: mqtt, chat.v2\r\n";
+        let (stream, head) = answer_head(
+            addr,
+            &upgrade_request("/ws?subprotocol=chat.v2&header=X-Test:%20yes&info", offer),
+        );
+        assert!(head.starts_with("HTTP/1.1 101 "), "{rt:?}: {head}");
+        assert!(
+            head.contains("\r\nSec-WebSocket-Protocol: chat.v2\r\n"),
+            "{rt:?}: {head}"
+        );
+        assert!(head.ends_with("\r\nX-Test: yes\r\n\r\n"), "{rt:?}: {head}");
+        let mut raw = Raw { stream };
+        let info: serde_json::Value = serde_json::from_slice(&raw.read().payload).unwrap();
+        assert_eq!(info["protocol"], "chat.v2", "{rt:?}");
+        assert_eq!(
+            info["offered_protocols"],
+            serde_json::json!(["mqtt", "chat.v2"]),
+            "{rt:?}"
+        );
+        let (_, head) = answer_head(addr, &upgrade_request("/ws?subprotocol=stomp", offer));
+        assert!(head.starts_with("HTTP/1.1 101 "), "{rt:?}: {head}");
+        assert!(
+            !head.contains("Sec-WebSocket-Protocol"),
+            "{rt:?}: not offered: {head}"
+        );
+        for bad in [
+            "header=Connection:close",
+            "header=no-colon",
+            "subprotocol=a%20b",
+        ] {
+            let (_, head) = answer_head(addr, &upgrade_request(&format!("/ws?{bad}"), ""));
+            assert!(head.starts_with("HTTP/1.1 400 "), "{rt:?} {bad}: {head}");
+        }
+    }
+}
