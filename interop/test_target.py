@@ -53,6 +53,11 @@ async def python_checks(url):
         await (await ws.ping(b"meanwhile"))
         ponged = time.monotonic() - sent
         checks.append((f"a ping during the delay is answered at once ({ponged * 1e3:.1f} ms)", ponged < 30))
+    # ?subprotocol= and ?header= shape the 101 as Python's client reads it.
+    async with connect(url + "?subprotocol=chat.v2&header=X-Test:%20yes",
+                       subprotocols=["mqtt", "chat.v2"]) as ws:
+        checks.append(("?subprotocol= selects the one offered", ws.subprotocol == "chat.v2"))
+        checks.append(("?header= is in the 101", ws.response.headers.get("X-Test") == "yes"))
     # ?abort&after=3 with five messages sent at once: the three echoes, then the end, every time
     # (a server that let the socket go with the last two unread made the kernel send a reset,
     # and the client lost the echoes it had not yet read).
