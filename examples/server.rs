@@ -10,7 +10,8 @@
 //! With `--features smol,tls` and `--tls-cert cert.pem --tls-key key.pem` it serves wss://.
 //!
 //! Ctrl-C or SIGTERM drains: every connection gets Close 1001 after its echoes, with up to
-//! `--drain-timeout` to answer; a second Ctrl-C exits at once.
+//! `--drain-timeout` to answer; a second signal exits at once (130 after
+//! SIGINT, 143 after SIGTERM).
 #![cfg_attr(feature = "async-std", allow(deprecated))]
 
 #[cfg(not(any(feature = "smol", feature = "async-std", feature = "tokio")))]
@@ -26,6 +27,9 @@ mod app;
 #[cfg(any(feature = "smol", feature = "async-std", feature = "tokio"))]
 #[path = "common/flags.rs"]
 mod flags;
+#[cfg(any(feature = "smol", feature = "async-std", feature = "tokio"))]
+#[path = "server/logging.rs"]
+mod logging;
 #[cfg(any(feature = "smol", feature = "async-std", feature = "tokio"))]
 #[path = "server/metrics.rs"]
 mod metrics;

@@ -270,11 +270,41 @@ check "a server that went away mid-run: --deadline ends the retries, exit 1" tes
 check "each failed reconnect attempt is one line" \
   grep -Eq '^reconnecting to 127\.0\.0\.1:[0-9]+ failed: .* \(attempt 2, next in [0-9.]+s\)$' "$work/vanish.out"
 
-# --log-format json: every log line one JSON object, a connection's end with its fields.
-RUST_LOG=info serve_as jsonlog --log-format json
+# --log-format json: every log line one JSON object, the startup among them (nothing on
+# standard output), a connection's end with its fields; the probe listener's shutdown at debug.
+RUST_LOG=info "$bin/server" "${args[@]}" --addr 127.0.0.1:0 --metrics-addr 127.0.0.1:0 \
+  --log-format json >"$work/jsonlog.out" 2>"$work/jsonlog.err" &
+served_pid=$!
+for _ in $(seq 100); do grep -q '"serving"' "$work/jsonlog.err" && break; sleep 0.05; done
+read -r served_url health_url < <(python3 -c '
+import json, sys
+for line in open(sys.argv[1]):
+    l = json.loads(line)
+    if l.get("event") == "serving":
+        print(l["url"], l["health"])' "$work/jsonlog.err")
 timeout 20 "$bin/client" "${args[@]}" --url "$served_url" --interval 20ms --count 2 >/dev/null 2>&1
+curl -s "$health_url" >/dev/null # a probe
 kill -INT "$served_pid"
 wait "$served_pid"
+check "--log-format json: nothing on standard output" test ! -s "$work/jsonlog.out"
+check "--log-format json: the startup is one record with the addresses, runtime and threads" python3 -c '
+import json, sys
+lines = [json.loads(line) for line in open(sys.argv[1])]
+s = [l for l in lines if l.get("event") == "serving"]
+assert len(s) == 1 and s[0]["url"].startswith("ws://127.0.0.1:") and s[0]["url"].endswith("/ws"), s
+assert s[0]["metrics"].endswith("/metrics") and s[0]["threads"] >= 1 and s[0]["test_target"] is False, s
+assert s[0]["runtime"] in ("smol", "async-std", "tokio"), s' "$work/jsonlog.err"
+check "at info, a WebSocket connection has its open and its end, a health probe no line" python3 -c '
+import json, sys
+lines = [json.loads(line) for line in open(sys.argv[1])]
+events = [l["event"] for l in lines if "conn" in l]
+assert events == ["open", "ended"], events' "$work/jsonlog.err"
+check "at info, the signal is named and the drain is one line of each kind" python3 -c '
+import json, sys
+lines = [json.loads(line) for line in open(sys.argv[1])]
+events = [l["event"] for l in lines if l.get("event") in ("signal", "draining", "shut_down")]
+assert events == ["signal", "draining", "shut_down"], events
+assert [l["signal"] for l in lines if l.get("event") == "signal"] == ["SIGINT"], lines' "$work/jsonlog.err"
 check "--log-format json: every line is a JSON object; the end of a connection has its fields" python3 -c '
 import json, sys
 lines = [json.loads(line) for line in open(sys.argv[1])]
@@ -282,8 +312,18 @@ assert lines and all({"time", "level", "target", "message"} <= set(l) for l in l
 ended = [l for l in lines if l.get("event") == "ended"]
 assert len(ended) == 1, lines
 e = ended[0]
-assert (e["conn"], e["messages_in"], e["messages_out"], e["close_code"]) == (1, 2, 2, 1000), e
+assert (e["messages_in"], e["messages_out"], e["close_code"]) == (2, 2, 1000), e
 assert e["peer"].startswith("127.0.0.1:") and e["level"] == "INFO", e' "$work/jsonlog.err"
+
+# A second signal during the drain exits at once: 128 + its number.
+serve_as twice --drain-delay 10s
+kill -TERM "$served_pid"
+for _ in $(seq 100); do grep -q 'received SIGTERM' "$work/twice.err" && break; sleep 0.05; done
+kill -INT "$served_pid"
+wait "$served_pid"
+check "a second signal during the drain exits at once with 130 (SIGINT)" test $? -eq 130
+check "each signal is logged by its name" \
+  grep -q 'received SIGINT while draining: exiting at once (130)' "$work/twice.err"
 
 # The connection limit is not silent: the first connection past it is a warning, once.
 serve_as full --max-connections 1
@@ -348,7 +388,7 @@ check "the client was told 1001 going away" grep -qx 'server closed: 1001 going 
 check "the server logs no message and no startup noise at its default level" \
   test "$(grep -c 'received from client\|file descriptor limit' "$work/drain-server.err")" -eq 0
 check "the server reports the connection closed cleanly" \
-  grep -q 'shut down: served 1 connection; of those open at the shutdown, 1 closed cleanly and 0 were dropped' "$work/drain-server.err"
+  grep -Eq 'shut down 127\.0\.0\.1:[0-9]+: served 1 connection; of those open at the shutdown, 1 closed cleanly and 0 were dropped' "$work/drain-server.err"
 taken=$(sed -n 's/.*at shutdown: .*; in \([0-9]*\) messages\? .*/\1/p' "$work/drain-server.err" | tail -1)
 given=$(sed -n 's/.*at shutdown: .*, out \([0-9]*\) messages\? .*/\1/p' "$work/drain-server.err" | tail -1)
 echoed=$(sed -n 's/^sent [0-9]*, echoed \([0-9]*\),.*/\1/p' "$work/drain-client.out")

@@ -194,6 +194,13 @@ where
         Handshake::Answered(served) => return Ok(served),
     };
     crate::metrics::handshake(started.elapsed());
+    if identity.logged {
+        let (id, peer, local) = (identity.id, Address(identity.peer), Address(identity.local));
+        log::info!(
+            conn = id, peer:% = peer, local:% = local, event = "open";
+            "#{id} new connection {peer} -> {local}"
+        );
+    }
     let summary = echo_loop::run(stream, rest, config, running, handler, started, prelude).await;
     Ok(Served::WebSocket(summary))
 }
@@ -204,14 +211,39 @@ pub(crate) struct Identity {
     pub(crate) id: u64,
     pub(crate) peer: Option<SocketAddr>,
     pub(crate) local: Option<SocketAddr>,
+    /// A [`Server`](crate::Server)'s connection, which logs its upgrade at info (a probe of
+    /// the health or metrics endpoint, never upgraded, logs only at debug).
+    pub(crate) logged: bool,
 }
 
 impl Identity {
     /// A connection whose accepter gave no id: the next of the process's count.
     pub(crate) fn counted(peer: Option<SocketAddr>, local: Option<SocketAddr>) -> Identity {
-        static COUNT: AtomicU64 = AtomicU64::new(0);
-        let id = COUNT.fetch_add(1, Ordering::Relaxed) + 1;
-        Identity { id, peer, local }
+        Identity {
+            id: next_id(),
+            peer,
+            local,
+            logged: false,
+        }
+    }
+}
+
+/// The next connection's id: one count for the whole process, so that two listeners' (or a
+/// listener's and an embedder's) connections never share an id in the log.
+pub(crate) fn next_id() -> u64 {
+    static COUNT: AtomicU64 = AtomicU64::new(0);
+    COUNT.fetch_add(1, Ordering::Relaxed) + 1
+}
+
+/// An address as a log line shows it, `?` when unknown.
+struct Address(Option<SocketAddr>);
+
+impl std::fmt::Display for Address {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self.0 {
+            Some(address) => address.fmt(f),
+            None => f.write_str("?"),
+        }
     }
 }
 

@@ -3,9 +3,8 @@
 use std::process::ExitCode;
 use std::time::Duration;
 
-use std::sync::atomic::{AtomicUsize, Ordering};
-
 use crate::flags::{duration, duration_or_off};
+use crate::logging::{log_format, LogFormat};
 use argh::FromArgs;
 use ws_echo::runtimes::Runtime;
 use ws_echo::{Config, Handler, Message, Server, Shutdown, StatsHandle};
@@ -14,13 +13,16 @@ use ws_echo::{Config, Handler, Message, Server, Shutdown, StatsHandle};
 #[derive(FromArgs)]
 #[argh(
     note = "RUST_LOG sets what is logged (default info: one line per connection event; debug adds \
-            each message). Ctrl-C or SIGTERM drains: every connection gets Close 1001 after its \
-            echoes; a second Ctrl-C exits at once.",
+            each message). Ctrl-C (SIGINT) or SIGTERM drains: every connection gets Close 1001 \
+            after its echoes; a second signal exits at once, with 130 after SIGINT and 143 after \
+            SIGTERM.",
     error_code(1, "could not serve: the address is taken, or the listener failed"),
     error_code(
         2,
         "bad usage: a flag or its value is wrong, or a TLS file is unusable"
-    )
+    ),
+    error_code(130, "a second SIGINT (Ctrl-C) during the drain: exited at once"),
+    error_code(143, "a second SIGTERM during the drain: exited at once")
 )]
 struct Args {
     /// address to listen on (default 127.0.0.1:8080; port 0 picks a free one)
@@ -135,79 +137,6 @@ struct Args {
     threads: usize,
 }
 
-/// How log lines look (`--log-format`).
-#[derive(Clone, Copy)]
-enum LogFormat {
-    Human,
-    Json,
-}
-
-fn log_format(value: &str) -> Result<LogFormat, String> {
-    match value {
-        "human" => Ok(LogFormat::Human),
-        "json" => Ok(LogFormat::Json),
-        _ => Err(format!("unknown log format {value:?}: use human or json")),
-    }
-}
-
-/// One log record as one JSON object: `time`, `level`, `target`, `message`, then the record's
-/// key-value fields (numbers as numbers), for log shippers.
-fn json_line(
-    buf: &mut env_logger::fmt::Formatter,
-    record: &log::Record<'_>,
-) -> std::io::Result<()> {
-    use std::io::Write;
-    struct Fields<'a>(&'a mut serde_json::Map<String, serde_json::Value>);
-    impl<'kvs> log::kv::VisitSource<'kvs> for Fields<'_> {
-        fn visit_pair(
-            &mut self,
-            key: log::kv::Key<'kvs>,
-            value: log::kv::Value<'kvs>,
-        ) -> Result<(), log::kv::Error> {
-            let mut json = Json(serde_json::Value::Null);
-            value.visit(&mut json)?;
-            self.0.insert(key.to_string(), json.0);
-            Ok(())
-        }
-    }
-    /// A field's value as JSON: numbers and booleans as such, nothing (`None`) as null.
-    struct Json(serde_json::Value);
-    impl<'v> log::kv::VisitValue<'v> for Json {
-        fn visit_any(&mut self, value: log::kv::Value<'_>) -> Result<(), log::kv::Error> {
-            self.0 = value.to_string().into();
-            Ok(())
-        }
-        fn visit_null(&mut self) -> Result<(), log::kv::Error> {
-            self.0 = serde_json::Value::Null;
-            Ok(())
-        }
-        fn visit_u64(&mut self, value: u64) -> Result<(), log::kv::Error> {
-            self.0 = value.into();
-            Ok(())
-        }
-        fn visit_i64(&mut self, value: i64) -> Result<(), log::kv::Error> {
-            self.0 = value.into();
-            Ok(())
-        }
-        fn visit_bool(&mut self, value: bool) -> Result<(), log::kv::Error> {
-            self.0 = value.into();
-            Ok(())
-        }
-        fn visit_str(&mut self, value: &str) -> Result<(), log::kv::Error> {
-            self.0 = value.into();
-            Ok(())
-        }
-    }
-    let mut line = serde_json::Map::new();
-    line.insert("time".into(), buf.timestamp_millis().to_string().into());
-    line.insert("level".into(), record.level().as_str().into());
-    line.insert("target".into(), record.target().into());
-    line.insert("message".into(), record.args().to_string().into());
-    // A field that cannot be read is left out; the line still goes out.
-    let _ = record.key_values().visit(&mut Fields(&mut line));
-    writeln!(buf, "{}", serde_json::Value::Object(line))
-}
-
 /// The echo, logging each message as the Go program printed them.
 #[derive(Clone, Copy)]
 struct LoggedEcho;
@@ -237,13 +166,7 @@ fn preview(text: &str) -> String {
 
 pub fn main() -> ExitCode {
     let args: Args = crate::flags::parse();
-    let mut logger =
-        env_logger::Builder::from_env(env_logger::Env::default().default_filter_or("info"));
-    match args.log_format {
-        LogFormat::Human => logger.format_timestamp_millis(),
-        LogFormat::Json => logger.format(json_line),
-    };
-    logger.init();
+    crate::logging::init(args.log_format);
     if (args.test_target || args.instance.is_some()) && !cfg!(feature = "test-target") {
         eprintln!(
             "error: --test-target and --instance need the test-target feature (on by default)"
@@ -308,20 +231,7 @@ pub fn main() -> ExitCode {
             return ExitCode::from(2);
         }
     };
-    // Ctrl-C or SIGTERM: drain. Again: exit at once.
-    let presses = AtomicUsize::new(0);
-    let on_signal = move || {
-        if presses.fetch_add(1, Ordering::SeqCst) == 0 {
-            log::info!("shutting down: draining connections (Ctrl-C again to exit at once)");
-            shutdown.trigger();
-        } else {
-            log::warn!("exiting at once");
-            std::process::exit(130);
-        }
-    };
-    if let Err(e) = ctrlc::set_handler(on_signal) {
-        log::warn!("Ctrl-C and SIGTERM will not drain: {e}");
-    }
+    crate::logging::drain_on_signals(shutdown);
 
     let path = config.routes.path.clone();
     let server = match bind(&args, args.addr.as_str(), config, args.reuse_port) {
@@ -337,42 +247,8 @@ pub fn main() -> ExitCode {
         },
         _ => None,
     };
-    let http = if args.tls_cert.is_some() {
-        "https"
-    } else {
-        "http"
-    };
-    match server.local_addr() {
-        Ok(local) => {
-            let ws = if args.tls_cert.is_some() { "wss" } else { "ws" };
-            let threads = match args.threads.max(1) {
-                1 => "1 thread".to_owned(),
-                n => format!("{n} threads"),
-            };
-            println!(
-                "serving {ws}://{local}{path} ({}, {threads})",
-                args.runtime.name()
-            );
-            println!("a page to try it: {http}://{local}/");
-            if args.test_target {
-                print_controls(&format!("{ws}://{local}{path}"));
-            }
-        }
-        Err(e) => log::warn!("the listener's address is unknown: {e}"),
-    }
-    let admin_local = admin.as_ref().map(|admin| admin.local_addr());
-    match admin_local.unwrap_or_else(|| server.local_addr()) {
-        Ok(local) => {
-            // The admin address is plain HTTP.
-            let http = if admin.is_some() { "http" } else { http };
-            if !args.no_health {
-                println!("health: {http}://{local}/health");
-            }
-            if !args.no_metrics {
-                println!("metrics: {http}://{local}/metrics");
-            }
-        }
-        Err(e) => log::warn!("the metrics listener's address is unknown: {e}"),
+    if let Some(startup) = startup(&args, &server, admin.as_ref(), &path) {
+        crate::logging::announce(args.log_format, &startup);
     }
     let stats = server.stats();
     log_stats_every_minute(stats.clone());
@@ -414,6 +290,40 @@ fn both<T, U>(results: (std::io::Result<T>, std::io::Result<U>)) -> std::io::Res
     let (main, admin) = results;
     admin?;
     main
+}
+
+/// Where the server is, or `None` (and a warning) if its listener's address is unknown.
+fn startup(
+    args: &Args,
+    server: &Server,
+    admin: Option<&Server>,
+    path: &str,
+) -> Option<crate::logging::Startup> {
+    let unknown = |e| log::warn!("the listener's address is unknown: {e}");
+    let local = server.local_addr().map_err(unknown).ok()?;
+    let admin_local = match admin {
+        Some(admin) => admin.local_addr().map_err(unknown).ok()?,
+        None => local,
+    };
+    let tls = args.tls_cert.is_some();
+    let (ws, http) = if tls {
+        ("wss", "https")
+    } else {
+        ("ws", "http")
+    };
+    // The admin address is plain HTTP.
+    let admin_http = if admin.is_some() { "http" } else { http };
+    let admin_url =
+        |on: bool, path: &str| on.then(|| format!("{admin_http}://{admin_local}{path}"));
+    Some(crate::logging::Startup {
+        url: format!("{ws}://{local}{path}"),
+        page: format!("{http}://{local}/"),
+        health: admin_url(!args.no_health, "/health"),
+        metrics: admin_url(!args.no_metrics, "/metrics"),
+        runtime: args.runtime.name(),
+        threads: args.threads.max(1),
+        test_target: args.test_target,
+    })
 }
 
 /// Binds a server with the flags' settings, or prints why not and gives the exit code.
@@ -489,7 +399,7 @@ fn log_stats_every_minute(stats: StatsHandle) {
 }
 
 /// What the test target takes, as the first lines say it (`--test-target`).
-fn print_controls(url: &str) {
+pub fn print_controls(url: &str) {
     println!("test target: add controls to the URL's query, e.g. {url}?delay=200ms&info");
     for (control, what) in [
         (

@@ -88,10 +88,13 @@ impl Accepting {
             warned_full: false,
         };
         accept.until(self.signal.triggered()).await;
+        let (level, local) = (self.log_level(), self.local);
         if !self.drain_delay.is_zero() {
-            log::info!(
-                "shutting down: the health check answers 503; serving on for {:?} before \
-                 closing connections",
+            log::log!(
+                level,
+                listener:% = local, event = "drain_delay";
+                "shutting down {local}: the health check answers 503; serving on for {:?} \
+                 before closing connections",
                 self.drain_delay
             );
             accept
@@ -104,21 +107,36 @@ impl Accepting {
         } else {
             self.drain(&slots, &shared).await;
         }
-        let served = accept.served;
+        self.report(accept.served, &shared)
+    }
+
+    /// The shutdown's report, logged.
+    fn report(&self, served: u64, shared: &Shared) -> ShutdownReport {
         let (closed_cleanly, dropped) = shared.drained.totals();
-        let report = ShutdownReport {
-            served,
-            closed_cleanly,
-            dropped,
-        };
-        log::info!(
-            event = "shut_down", served = served, closed_cleanly = closed_cleanly,
-            dropped = dropped;
-            "shut down: served {}; of those open at the shutdown, {closed_cleanly} closed \
+        let local = self.local;
+        log::log!(
+            self.log_level(),
+            listener:% = local, event = "shut_down", served = served,
+            closed_cleanly = closed_cleanly, dropped = dropped;
+            "shut down {local}: served {}; of those open at the shutdown, {closed_cleanly} closed \
              cleanly and {dropped} were dropped",
             super::stats::counted(served, "connection")
         );
-        report
+        ShutdownReport {
+            served,
+            closed_cleanly,
+            dropped,
+        }
+    }
+
+    /// The level of the listener's shutdown lines: info for a WebSocket listener, debug for
+    /// one that only answers probes (`/health`, `/metrics`), whose lines would say the same
+    /// event again.
+    fn log_level(&self) -> log::Level {
+        match self.config.routes.websocket {
+            true => log::Level::Info,
+            false => log::Level::Debug,
+        }
     }
 
     /// Waits for the open connections to end, up to the drain timeout; then drops the rest.
@@ -126,17 +144,24 @@ impl Accepting {
         let drain = self.config.timeouts.drain;
         // No count here: connections that saw the signal first may be ending meanwhile, on
         // other threads; the report counts each one open at the signal once it has ended.
-        if self.config.routes.health.is_some() {
-            log::info!(
-                "shutting down: closing connections; draining for up to {drain:?} (new \
-                 connections get 503)"
-            );
-        } else {
-            log::info!("shutting down: stopped accepting; draining for up to {drain:?}");
-        }
+        let (level, local) = (self.log_level(), self.local);
+        let accepting = match self.config.routes.health.is_some() {
+            true => "new connections get 503",
+            false => "no longer accepting",
+        };
+        log::log!(
+            level,
+            listener:% = local, event = "draining", timeout_ms = drain.as_millis() as u64;
+            "shutting down {local}: closing connections, up to {drain:?} ({accepting})"
+        );
         let drained = until(self.running.timer.after(drain), slots.wait_empty()).await;
         if drained.is_none() {
-            log::info!("drain deadline: dropping {} connections", slots.open());
+            let open = slots.open();
+            log::log!(
+                level,
+                listener:% = local, event = "drain_deadline", dropping = open as u64;
+                "drain deadline {local}: dropping {open} connections"
+            );
         }
         shared.deadline.trigger();
         slots.wait_empty().await;
@@ -213,7 +238,7 @@ where
             // keeps a slot of its size for the connection's life.
             let stream = Box::new(stream);
             let connection = Accepted {
-                id: self.served,
+                id: crate::connection::next_id(),
                 peer,
                 late,
             };

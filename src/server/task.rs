@@ -152,14 +152,14 @@ async fn connection<H: Handler>(
             log::debug!("#{id} setting TCP_NODELAY and keepalive failed: {e}");
         }
     }
-    log::info!(
-        conn = id, peer:% = peer, local:% = local, event = "open";
-        "#{id} new connection {peer} -> {local}"
-    );
+    // Logged at info once upgraded (see `Identity::logged`): a health or metrics probe is a
+    // debug line, start and end.
+    log::debug!("#{id} accepted {peer} -> {local}");
     let identity = crate::connection::Identity {
         id,
         peer: Some(peer),
         local: Some(local),
+        logged: true,
     };
     let (config, running) = (&shared.config, &shared.running);
     let served = crate::connection::serve_as(stream, identity, config, running, handler).await;
