@@ -1,9 +1,10 @@
-"""The test target's ?info and ?delay from Python's websockets and from Chromium (Debian's,
+"""The test target's controls from Python's websockets and from Chromium (Debian's,
 driven by chromedriver), against a server started with --test-target.
 
 websockets: ?info's first message holds a header we sent and the address we connected from;
 under ?delay=300ms an echo takes at least 300 ms while a ping sent meanwhile is answered at
-once. Chromium: the same through the browser's own WebSocket (its Origin and User-Agent in
+once; ?push sends its messages beside the echoes; under ?nopong its pings go unanswered and its
+keepalive finds the server dead. Chromium: the same through the browser's own WebSocket (its Origin and User-Agent in
 ?info), then the page's controls (show what the server saw, a 300 ms delay) as a person uses
 them.
 
@@ -58,6 +59,35 @@ async def python_checks(url):
                        subprotocols=["mqtt", "chat.v2"]) as ws:
         checks.append(("?subprotocol= selects the one offered", ws.subprotocol == "chat.v2"))
         checks.append(("?header= is in the 101", ws.response.headers.get("X-Test") == "yes"))
+    # ?push=3&every=100ms&text=tick: three pushes beside the echoes, then no more.
+    async with connect(url + "?push=3&every=100ms&text=tick") as ws:
+        await ws.send("mine")
+        got = sorted([await ws.recv() for _ in range(4)])
+        await asyncio.sleep(0.5)
+        await ws.send("last")
+        checks.append((f"?push=3 sends three pushes beside the echo ({got})",
+                       got == ["mine", "tick", "tick", "tick"] and await ws.recv() == "last"))
+    # ?nopong: our ping goes unanswered while the echoes go on; websockets' own keepalive finds
+    # the server dead and closes with 1011, as a client's dead-peer detection should.
+    async with connect(url + "?nopong", ping_interval=None) as ws:
+        waiter = await ws.ping(b"anyone")
+        await ws.send("still echoing")
+        echo = await ws.recv()
+        try:
+            await asyncio.wait_for(waiter, 1.0)
+            ponged = True
+        except asyncio.TimeoutError:
+            ponged = False
+        checks.append(("?nopong: a ping gets no pong, an echo still comes", echo == "still echoing" and not ponged))
+    started = time.monotonic()
+    async with connect(url + "?nopong", ping_interval=0.2, ping_timeout=0.5) as ws:
+        try:
+            await asyncio.wait_for(ws.recv(), 10)
+            code = None
+        except websockets.exceptions.ConnectionClosed as e:
+            code = e.rcvd.code if e.rcvd else (e.sent.code if e.sent else None)
+        took = time.monotonic() - started
+        checks.append((f"?nopong: the keepalive closes with 1011 ({code}, {took:.1f} s)", code == 1011 and took < 5))
     # ?abort&after=3 with five messages sent at once: the three echoes, then the end, every time
     # (a server that let the socket go with the last two unread made the kernel send a reset,
     # and the client lost the echoes it had not yet read).
@@ -143,6 +173,19 @@ def chromium_checks(url):
         WebDriverWait(driver, 30).until(lambda d: text("counts") == "sent 1, echoed 1, missing 0")
         last = float(text("rttinfo").split()[1])
         checks.append((f"the page's round trip shows the delay ({last} ms)", last >= DELAY * 1e3))
+        # Pushes: counted apart from the echoes.
+        driver.find_element(By.ID, "info").click()
+        delay.clear()
+        push = driver.find_element(By.ID, "push")
+        push.send_keys("2")
+        every = driver.find_element(By.ID, "every")
+        every.clear()
+        every.send_keys("100")
+        driver.find_element(By.ID, "apply").click()
+        WebDriverWait(driver, 30).until(lambda d: text("counts").endswith("pushed 2"))
+        WebDriverWait(driver, 30).until(lambda d: "/ws?push=2&every=100ms" in text("url"))
+        checks.append(("the page's push control counts two pushes, not as echoes",
+                       text("counts") == "sent 1, echoed 1, missing 0, pushed 2"))
         version = driver.capabilities.get("browserVersion", "?")
     finally:
         driver.quit()

@@ -150,6 +150,14 @@ timeout 20 "$bin/client" "${args[@]}" --url "$served_url?abort&after=2" --interv
 check "?abort&after=2: the client sees the link drop twice" \
   test "$(grep -cx 'link down: the server closed the connection without a Close' "$work/abort.out")" -eq 2
 check "... reconnects, and every echo is accounted for" grep -Eqx 'sent 5, echoed 5, missing 0, resent [0-9]+, reconnects 2' "$work/abort.out"
+timeout 20 "$bin/client" "${args[@]}" --url "$served_url?push=3&every=50ms&text=tick" --interval 200ms --count 3 >"$work/push.out" 2>&1
+check "?push=3: the client shows three pushes apart from its echoes, all accounted for" \
+  test "$(grep -cx 'unexpected message: tick' "$work/push.out")" -eq 3 -a \
+  "$(grep -cx 'sent 3, echoed 3, missing 0, resent 0, reconnects 0' "$work/push.out")" -eq 1
+timeout 20 "$bin/client" "${args[@]}" --url "$served_url?nopong" --interval 1h --ping-interval 200ms \
+  --pong-timeout 300ms --no-reconnect >/dev/null 2>"$work/nopong.err"
+check "?nopong: the client's heartbeat finds the server dead, exit 1" test $? -eq 1
+check "... in one line" grep -Eqx "error: $served_url\?nopong: connection lost: no answer from the server for 0\.[0-9]+s" "$work/nopong.err"
 kill "$served_pid"
 timeout 20 "$bin/client" "${args[@]}" --url "$url?delay=5s&status=503&abort" --interval 20ms --count 2 >"$work/plain.out" 2>&1
 check "a server without --test-target ignores the controls" \

@@ -99,7 +99,7 @@ pub use connection::{serve, serve_accepted};
 pub use error::Error;
 pub use handler::{Delivery, Echo, Handler, Then};
 pub use handshake::{accept_key, Refusal, Upgrade};
-pub use open::{Connection, Open};
+pub use open::{Connection, Open, Push};
 #[cfg(any(feature = "smol", feature = "async-std", feature = "tokio"))]
 #[cfg_attr(
     docsrs,

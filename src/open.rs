@@ -4,6 +4,7 @@
 //! [`Handler::on_open`]: crate::Handler::on_open
 
 use std::net::SocketAddr;
+use std::time::Duration;
 
 use async_tungstenite::tungstenite::protocol::CloseFrame;
 use async_tungstenite::tungstenite::Message;
@@ -56,9 +57,8 @@ impl<'r> Connection<'r> {
         self
     }
 
-    /// The connection's number: a [`Server`](crate::Server)'s count of the connections it has
-    /// accepted, from 1, as its log lines show it (`#7`); under [`serve`](crate::serve), a count
-    /// kept by the process.
+    /// The connection's number, as the log lines show it (`#7`): one count for the whole
+    /// process, from 1, across its listeners and [`serve`](crate::serve) calls.
     pub fn id(&self) -> u64 {
         self.id
     }
@@ -161,7 +161,56 @@ pub enum Open {
     /// [`serve_upgraded`](crate::serve_upgraded), whose 101 has already gone, this is a Close
     /// 1008 with the refusal's reason.
     Refuse(Refusal),
+    /// Upgrade, then send a message on the server's own schedule while echoing (see
+    /// [`Push`]). A [`Message::Ping`] pings the client at that interval whatever the
+    /// heartbeat.
+    Push(Push),
+    /// Upgrade, and leave the client's pings unanswered: no Pong is sent, against RFC 6455, so
+    /// that a client's dead-peer detection can be tested. The connection is otherwise served
+    /// as usual (echoes, our own heartbeat, the close handshake).
+    NoPong,
     /// Each of these in turn: greetings in order, then a Close or an abort (what would follow
     /// those is not sent). A refusal anywhere refuses the connection.
     Sequence(Vec<Open>),
+}
+
+/// A message the server sends on its own, every interval from the upgrade, a number of times
+/// or for the connection's life ([`Open::Push`]). Pushes go out whatever the echoes do, and
+/// stop with the connection; one that falls behind (a peer that does not read) is not made up
+/// for with a burst.
+///
+/// ```
+/// use std::time::Duration;
+/// use ws_echo::{Message, Open, Push};
+///
+/// // "tick" every second, five times.
+/// let open = Open::Push(Push::every(Duration::from_secs(1), Message::text("tick")).times(5));
+/// # let _ = open;
+/// ```
+#[derive(Clone, Debug, PartialEq)]
+pub struct Push {
+    pub(crate) message: Message,
+    pub(crate) every: Duration,
+    pub(crate) times: Option<u64>,
+}
+
+impl Push {
+    /// The shortest interval: a shorter one is taken as this (a push is not a busy loop).
+    pub const MIN_INTERVAL: Duration = Duration::from_millis(1);
+
+    /// `message` every `interval` (at least [`Push::MIN_INTERVAL`]), the first one interval
+    /// after the upgrade, for the connection's life.
+    pub fn every(interval: Duration, message: Message) -> Push {
+        Push {
+            message,
+            every: interval.max(Self::MIN_INTERVAL),
+            times: None,
+        }
+    }
+
+    /// Only `n` times (0: never).
+    pub fn times(mut self, n: u64) -> Push {
+        self.times = Some(n);
+        self
+    }
 }

@@ -121,7 +121,7 @@ struct Args {
     runtime: Runtime,
     /// be a test target: the upgrade request's query may ask for ?info, ?delay=200ms,
     /// ?jitter=50ms, ?close=4000&after=3, ?abort&after=3, ?status=503, ?fragment=1024,
-    /// ?subprotocol=chat, ?header=X-Test:yes
+    /// ?subprotocol=chat, ?header=X-Test:yes, ?push=5&every=1s&text=tick, ?ping=500ms, ?nopong
     #[argh(switch)]
     test_target: bool,
     /// decline permessage-deflate (RFC 7692), which is otherwise accepted: each message
@@ -426,6 +426,12 @@ pub fn print_controls(url: &str) {
         ),
         ("subprotocol=chat", "select that subprotocol, if offered"),
         ("header=X-Test:yes", "add that header to the 101"),
+        (
+            "push=5&every=1s",
+            "the server sends \"push\" 5 times, once a second (&text=...)",
+        ),
+        ("ping=500ms", "the server pings at that interval"),
+        ("nopong", "the client's pings go unanswered"),
     ] {
         println!("  ?{control:<20} {what}");
     }

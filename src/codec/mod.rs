@@ -2,7 +2,8 @@
 //!
 //! ```text
 //! tungstenite (frames <-> messages)
-//!   Inflate    permessage-deflate's incoming frame transform (inert unless agreed)
+//!   Inflate    permessage-deflate's incoming frame transform (inert unless agreed); on the
+//!              way out, the filter that leaves out Pongs (only under Open::NoPong)
 //!   Buffered   read-ahead and write gathering, buffers held only while they hold bytes
 //!   Watched    stamps when bytes last moved each way, for the heartbeat and write timeout
 //! socket (TCP, TLS, an upgraded HTTP connection)
@@ -33,6 +34,7 @@
 
 pub(crate) mod buffered;
 pub(crate) mod deflate;
+pub(crate) mod no_pong; // Open::NoPong: written Pongs left out
 pub(crate) mod watched;
 
 use std::sync::Arc;

@@ -13,6 +13,7 @@ mod counts;
 mod decide;
 mod drain;
 mod opening;
+mod pushing;
 mod wait;
 mod waiting;
 
@@ -33,6 +34,7 @@ use self::closing::{close_frame, ending_of};
 use self::counts::Counts;
 use self::decide::{after_flush, AfterFlush, Batch};
 use self::drain::Phase;
+use self::pushing::Pushes;
 use self::wait::{Event, Idle};
 use self::waiting::WaitingAnswers;
 use crate::codec::{self, Codec};
@@ -55,13 +57,16 @@ pub(crate) async fn run<S, H>(
     running: &Running,
     mut handler: H,
     started: Instant,
-    prelude: Prelude,
+    mut prelude: Prelude,
 ) -> Summary
 where
     S: AsyncRead + AsyncWrite + Unpin,
     H: Handler,
 {
     let (mut stream, activity) = codec::stack(stream, config);
+    if prelude.no_pong {
+        stream.drop_pongs();
+    }
     let deflate = prelude.deflate.map(|agreed| agreed.server_window_bits);
     let rest = match deflate {
         // What the peer sent after its request goes through the inflating layer too.
@@ -74,8 +79,10 @@ where
     };
     let framing = Some(codec::framing(config));
     let ws = WebSocketStream::from_partially_read(stream, rest, Role::Server, framing).await;
-    let liveness =
-        Liveness::new(activity, running.timer, &config.heartbeat).also_waits(config.timeouts.idle);
+    let pushes = Pushes::new(std::mem::take(&mut prelude.pushes), Instant::now());
+    let liveness = Liveness::new(activity, running.timer, &config.heartbeat)
+        .also_waits(config.timeouts.idle)
+        .also_waits(pushes.as_deref().and_then(Pushes::shortest));
     let mut conn = Conn {
         ws,
         config,
@@ -84,6 +91,7 @@ where
         counts: Counts::default(),
         live: Live::open(),
         waiting: None,
+        pushes,
         deflate,
     };
     let opened = match prelude.is_empty() {
@@ -115,6 +123,8 @@ struct Conn<'a, S> {
     /// Answers kept for later; `None` (one test on the data path) until the handler first
     /// asks for a delivery other than at once and whole.
     waiting: Option<Box<WaitingAnswers>>,
+    /// Messages sent on the server's own schedule ([`crate::Open::Push`]), if any.
+    pushes: Option<Box<Pushes>>,
     /// permessage-deflate's window for our answers, when agreed.
     deflate: Option<u8>,
 }
@@ -277,7 +287,8 @@ where
         }
     }
 
-    /// The timer fired: ping a silent peer or give up on it, and close an idle connection.
+    /// The timer fired: ping a silent peer or give up on it, send the pushes due, and close an
+    /// idle connection.
     async fn on_timer(&mut self, state: &mut LoopState) -> ControlFlow<Ending> {
         let now = Instant::now();
         match self.liveness.beat(now) {
@@ -287,6 +298,18 @@ where
                     .await?
             }
             Beat::Wait => {}
+        }
+        let due = self.pushes.as_mut().map(|p| p.take_due(now));
+        if let Some(due) = due.filter(|due| !due.is_empty()) {
+            for message in due {
+                let data = message.is_text() || message.is_binary();
+                let len = message.len() as u64;
+                self.feed_aside(message).await?;
+                if data {
+                    self.counts.sent(len);
+                }
+            }
+            self.flush().await?;
         }
         if state.idle.expired(now) && !self.answers_waiting() {
             let idle = close_frame(CloseCode::Away, "idle timeout");

@@ -12,7 +12,7 @@ use super::Conn;
 use crate::handler::Then;
 use crate::handshake::extension::Deflate;
 use crate::handshake::Refusal;
-use crate::open::Open;
+use crate::open::{Open, Push};
 use crate::summary::Ending;
 
 /// The greetings and the end that a connection opens with.
@@ -28,6 +28,10 @@ pub(crate) struct Prelude {
     pub(crate) headers: Vec<(String, String)>,
     /// The subprotocol the handler chose, if the client offered it ([`Open::Protocol`]).
     pub(crate) protocol: Option<String>,
+    /// Messages the server sends on its own schedule ([`Open::Push`]).
+    pub(crate) pushes: Vec<Push>,
+    /// The client's pings go unanswered ([`Open::NoPong`]).
+    pub(crate) no_pong: bool,
 }
 
 impl Prelude {
@@ -55,6 +59,8 @@ impl Prelude {
             Open::Greet(message) => self.greetings.push(message),
             Open::Header(name, value) => self.headers.push((name, value)),
             Open::Protocol(name) => self.protocol = Some(name),
+            Open::Push(push) => self.pushes.push(push),
+            Open::NoPong => self.no_pong = true,
             Open::Close(frame) => self.then = Then::Close(frame),
             Open::Abort => self.then = Then::Abort,
             Open::Refuse(refusal) => return Err(refusal),

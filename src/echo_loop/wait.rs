@@ -12,6 +12,7 @@ use async_tungstenite::WebSocketStream;
 use futures_lite::{AsyncRead, AsyncWrite, StreamExt};
 
 use super::decide::{plan_wait, Facts, Wait};
+use super::pushing::Pushes;
 use super::waiting::WaitingAnswers;
 use super::{Conn, LoopState};
 use crate::codec::Codec;
@@ -39,6 +40,15 @@ impl Idle {
 
     pub(super) fn expired(&self, now: Instant) -> bool {
         self.deadline().is_some_and(|due| now >= due)
+    }
+}
+
+/// The earlier of two deadlines, either of which may be absent.
+#[inline(always)]
+fn earliest(a: Option<Instant>, b: Option<Instant>) -> Option<Instant> {
+    match (a, b) {
+        (Some(a), Some(b)) => Some(a.min(b)),
+        (a, b) => a.or(b),
     }
 }
 
@@ -76,7 +86,8 @@ where
             stream_waiting: std::mem::take(&mut state.stream_waiting),
         });
         if plan.sleep {
-            self.liveness.aim(state.idle.deadline());
+            let pushed = self.pushes.as_deref().and_then(Pushes::deadline);
+            self.liveness.aim(earliest(state.idle.deadline(), pushed));
         }
         NextEvent {
             skip_read: plan.skip_first_read,

@@ -3,10 +3,13 @@
 //! it (`?info`), late answers (`?delay=200ms`, `?jitter=`), a Close or an abort after some
 //! echoes (`?close=4000&after=3`, `?abort`), a refused upgrade (`?status=503`), answers in
 //! frames (`?fragment=1024`), a chosen subprotocol and an added header in the 101
-//! (`?subprotocol=chat`, `?header=X-Test:yes`). A bad control value gets HTTP 400 naming it; a query without
+//! (`?subprotocol=chat`, `?header=X-Test:yes`), messages and pings the server sends on its own
+//! (`?push=5&every=1s&text=tick`, `?ping=500ms`), and pings left unanswered (`?nopong`). A
+//! bad control value gets HTTP 400 naming it; a query without
 //! controls is served by the wrapped handler alone. TEST_TARGET.md has the table.
 //!
-//! Built on the public [`Handler`] API alone ([`Handler::on_open`], [`Handler::delivery`]);
+//! Built on the public [`Handler`] API alone ([`Handler::on_open`], [`Handler::delivery`],
+//! [`Open::Push`], [`Open::NoPong`]);
 //! behind the `test-target` feature (on by default).
 //!
 //! ```
@@ -24,7 +27,7 @@
 //!
 //! | metric | type | labels | what |
 //! |---|---|---|---|
-//! | `ws_echo_test_target_total` | counter | `control` (`info`, `delay`, `jitter`, `close`, `abort`, `fragment`, `subprotocol`, `header`, `status`) | connections that asked for it |
+//! | `ws_echo_test_target_total` | counter | `control` (`info`, `delay`, `jitter`, `close`, `abort`, `fragment`, `subprotocol`, `header`, `push`, `ping`, `nopong`, `status`) | connections that asked for it |
 //!
 //! Recorded, as ws-echo's own metrics are, once [`metrics::describe`](crate::metrics::describe)
 //! has been called.
@@ -34,7 +37,7 @@ mod controls;
 use std::sync::{Arc, Once};
 use std::time::Duration;
 
-use crate::{Connection, Delivery, Handler, Message, Open, Then};
+use crate::{Connection, Delivery, Handler, Message, Open, Push, Then};
 
 use self::controls::Controls;
 
@@ -130,8 +133,10 @@ impl<H: Handler> Handler for TestTarget<H> {
                 .as_deref()
                 .filter(|name| offered(connection).contains(name));
             let protocol = chosen.or(connection.protocol());
-            steps.push(Open::Greet(info(connection, &self.instance, protocol)));
+            let greeting = info(connection, &self.instance, protocol, &controls);
+            steps.push(Open::Greet(greeting));
         }
+        steps.extend(own_schedule(&controls));
         steps.push(opened);
         match &controls.end {
             Some(Then::Close(frame)) if controls.after == 0 => {
@@ -173,6 +178,28 @@ impl<H: Handler> Handler for TestTarget<H> {
     }
 }
 
+/// What the server does on its own: `?push=`, `?ping=`, `?nopong`.
+fn own_schedule(controls: &Controls) -> Vec<Open> {
+    let mut steps = Vec::new();
+    if let Some(push) = &controls.push {
+        let message = Message::text(push.text.as_str());
+        steps.push(Open::Push(
+            Push::every(push.every, message).times(push.times),
+        ));
+    }
+    if let Some(every) = controls.ping {
+        let ping = Message::Ping(PING_PAYLOAD.as_bytes().to_vec().into());
+        steps.push(Open::Push(Push::every(every, ping)));
+    }
+    if controls.nopong {
+        steps.push(Open::NoPong);
+    }
+    steps
+}
+
+/// What `?ping=`'s pings carry, for the client's Pong to echo.
+pub const PING_PAYLOAD: &str = "test-target";
+
 /// Up to `jitter` more, at random.
 fn jitter(jitter: Duration) -> Duration {
     if jitter.is_zero() {
@@ -195,8 +222,13 @@ fn offered<'r>(connection: &Connection<'r>) -> Vec<&'r str> {
 }
 
 /// The `?info` message: the request as the server saw it, one JSON text; `protocol`, the
-/// subprotocol selected.
-fn info(connection: &Connection<'_>, instance: &str, protocol: Option<&str>) -> Message {
+/// subprotocol selected; and what the server does on its own as `controls` asked.
+fn info(
+    connection: &Connection<'_>,
+    instance: &str,
+    protocol: Option<&str>,
+    controls: &Controls,
+) -> Message {
     let address = |a: Option<std::net::SocketAddr>| a.map(|a| a.to_string());
     let headers: Vec<[String; 2]> = connection
         .headers()
@@ -214,6 +246,13 @@ fn info(connection: &Connection<'_>, instance: &str, protocol: Option<&str>) -> 
         "offered_protocols": offered(connection),
         "extensions": connection.extensions(),
         "instance": instance,
+        "push": controls.push.as_ref().map(|push| serde_json::json!({
+            "times": push.times,
+            "every_ms": push.every.as_millis() as u64,
+            "text": push.text,
+        })),
+        "ping_ms": controls.ping.map(|ping| ping.as_millis() as u64),
+        "nopong": controls.nopong,
     });
     Message::text(info.to_string())
 }

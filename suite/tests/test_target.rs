@@ -42,7 +42,14 @@ fn info_is_the_request_as_the_server_saw_it() {
         assert_eq!(info["method"], "GET");
         assert_eq!(info["path"], "/ws");
         assert_eq!(info["query"], "info&lb=eu");
-        assert_eq!(info["id"], 1, "{rt:?}: the server's first connection");
+        // The process's count: past the connections opened before (by other tests too).
+        let id = info["id"].as_u64().unwrap();
+        let mut later = open(addr, "/ws?info");
+        let later: serde_json::Value = serde_json::from_slice(&later.read().payload).unwrap();
+        assert!(
+            id >= 1 && later["id"].as_u64().unwrap() > id,
+            "{rt:?}: {id} {later}"
+        );
         assert_eq!(info["instance"], "test-1");
         assert_eq!(info["protocol"], serde_json::Value::Null);
         assert_eq!(info["extensions"], serde_json::Value::Null);
@@ -498,5 +505,135 @@ fn subprotocol_and_header_shape_the_101() {
             let (_, head) = answer_head(addr, &upgrade_request(&format!("/ws?{bad}"), ""));
             assert!(head.starts_with("HTTP/1.1 400 "), "{rt:?} {bad}: {head}");
         }
+    }
+}
+
+#[test]
+fn push_sends_its_text_its_count_of_times_beside_the_echoes() {
+    for rt in runtimes() {
+        let addr = start_target(rt);
+        let mut raw = open(addr, "/ws?push=3&every=50ms&text=tick");
+        let opened = Instant::now();
+        raw.send(true, TEXT, b"hello");
+        let mut frames = Vec::new();
+        while frames
+            .iter()
+            .filter(|f: &&Frame| f.payload == b"tick")
+            .count()
+            < 3
+        {
+            frames.push(raw.read());
+        }
+        // Every frame whole and a text: three pushes and the echo (in whichever order a busy
+        // machine gives them), the last push two intervals after the first at the soonest.
+        let text = |payload: &[u8]| Frame {
+            fin: true,
+            opcode: TEXT,
+            payload: payload.to_vec(),
+        };
+        let mut sorted = frames;
+        sorted.sort_by(|a, b| a.payload.cmp(&b.payload));
+        let expected = [text(b"hello"), text(b"tick"), text(b"tick"), text(b"tick")];
+        assert_eq!(sorted, expected, "{rt:?}");
+        assert!(opened.elapsed() >= Duration::from_millis(150), "{rt:?}");
+        // And no fourth: four intervals later, the next frame is the next echo.
+        std::thread::sleep(Duration::from_millis(200));
+        raw.send(true, TEXT, b"done");
+        assert_eq!(raw.read().payload, b"done", "{rt:?}");
+    }
+}
+
+#[test]
+fn ping_pings_at_its_interval_whatever_the_heartbeat() {
+    for rt in runtimes() {
+        let addr = start_target(rt);
+        let mut raw = open(addr, "/ws?ping=50ms");
+        let opened = Instant::now();
+        for _ in 0..3 {
+            let ping = raw.read();
+            let expected = Frame {
+                fin: true,
+                opcode: PING,
+                payload: ws_echo::test_target::PING_PAYLOAD.as_bytes().to_vec(),
+            };
+            assert_eq!(ping, expected, "{rt:?}");
+            raw.send(true, PONG, &ping.payload);
+        }
+        assert!(opened.elapsed() >= Duration::from_millis(150), "{rt:?}");
+        // The echoes go on between the pings.
+        raw.send(true, TEXT, b"still here");
+        let echo = loop {
+            match raw.read() {
+                frame if frame.opcode == PING => continue,
+                frame => break frame,
+            }
+        };
+        assert_eq!((echo.opcode, echo.payload), (TEXT, b"still here".to_vec()));
+    }
+}
+
+#[test]
+fn nopong_leaves_the_clients_pings_unanswered_and_echoes_on() {
+    for rt in runtimes() {
+        let addr = start_target(rt);
+        // Without it, the Pong comes first, then the echo.
+        let mut answered = open(addr, "/ws?delay=0ms");
+        answered.send(true, PING, b"are you there");
+        answered.send(true, TEXT, b"after");
+        assert_eq!(
+            (answered.read(), answered.read().payload),
+            (
+                Frame {
+                    fin: true,
+                    opcode: PONG,
+                    payload: b"are you there".to_vec()
+                },
+                b"after".to_vec()
+            ),
+            "{rt:?}"
+        );
+        // With it: two pings, of 0 and 200 bytes (a two-byte length), then the echo alone.
+        let mut silent = open(addr, "/ws?nopong");
+        silent.send(true, PING, b"");
+        silent.send(true, PING, &[7; 125]);
+        silent.send(true, TEXT, b"after");
+        silent.send(true, PING, b"again");
+        silent.send(true, BINARY, &[1; 200]);
+        assert_eq!(
+            silent.read(),
+            Frame {
+                fin: true,
+                opcode: TEXT,
+                payload: b"after".to_vec()
+            },
+            "{rt:?}"
+        );
+        assert_eq!(silent.read().payload, [1; 200], "{rt:?}");
+        // And the close handshake is as usual.
+        silent.send(true, CLOSE, &close_payload(1000, ""));
+        assert_eq!(silent.read_close(), (1000, String::new()), "{rt:?}");
+    }
+}
+
+#[test]
+fn info_says_what_the_server_does_on_its_own() {
+    for rt in runtimes() {
+        let addr = start_target(rt);
+        let mut raw = open(addr, "/ws?info&push=2&every=1m&text=hi&ping=30s&nopong");
+        let info: serde_json::Value = serde_json::from_slice(&raw.read().payload).unwrap();
+        let push = serde_json::json!({"times": 2, "every_ms": 60000, "text": "hi"});
+        assert_eq!(
+            (&info["push"], &info["ping_ms"], &info["nopong"]),
+            (&push, &serde_json::json!(30000), &serde_json::json!(true)),
+            "{rt:?}"
+        );
+        let mut plain = open(addr, "/ws?info");
+        let info: serde_json::Value = serde_json::from_slice(&plain.read().payload).unwrap();
+        let null = serde_json::Value::Null;
+        assert_eq!(
+            (&info["push"], &info["ping_ms"], &info["nopong"]),
+            (&null, &null, &serde_json::json!(false)),
+            "{rt:?}"
+        );
     }
 }

@@ -8,9 +8,10 @@ use std::task::{Context, Poll};
 use async_tungstenite::tungstenite::protocol::frame::coding::{Data, OpCode};
 use async_tungstenite::tungstenite::protocol::frame::FrameHeader;
 use flate2::Decompress;
-use futures_lite::{AsyncRead, AsyncWrite};
+use futures_lite::AsyncRead;
 
 use super::{feed, spare, Inflater, Inflation, Reading, TAIL};
+use crate::codec::no_pong::DropPongs;
 
 /// How much is read from below at a time.
 const READ: usize = 16 * 1024;
@@ -18,15 +19,21 @@ const READ: usize = 16 * 1024;
 /// The stream under tungstenite, inflating compressed messages when armed.
 #[derive(Debug)]
 pub(crate) struct Inflate<S> {
-    inner: S,
+    pub(in crate::codec) inner: S,
     /// `None`: inert, every read passes through.
     state: Option<Box<Inflating>>,
+    /// Written Pongs are left out (see `no_pong.rs`); `None`: every write passes through.
+    pub(in crate::codec) no_pong: Option<Box<DropPongs>>,
 }
 
 impl<S> Inflate<S> {
     /// Inert: reads pass through.
     pub(crate) fn new(inner: S) -> Inflate<S> {
-        Inflate { inner, state: None }
+        Inflate {
+            inner,
+            state: None,
+            no_pong: None,
+        }
     }
 
     /// Inflates from now on, the frames in `rest` (what the peer sent after its request head)
@@ -50,6 +57,7 @@ impl<S> Inflate<S> {
         Inflate {
             inner,
             state: Some(Box::new(state)),
+            no_pong: None,
         }
     }
 
@@ -388,8 +396,4 @@ impl Inflating {
             }
         }
     }
-}
-
-impl<S: AsyncWrite + Unpin> AsyncWrite for Inflate<S> {
-    crate::codec::pass_through!(poll_write, poll_flush, poll_close);
 }

@@ -8,6 +8,26 @@ use crate::{CloseCode, CloseFrame, Refusal, Then};
 /// The longest `?delay=` and `?jitter=`: a test target answers within a minute.
 const MAX_DELAY: Duration = Duration::from_secs(60);
 
+/// The shortest `?every=` and `?ping=`: a test target is not a flood.
+const MIN_INTERVAL: Duration = Duration::from_millis(10);
+
+/// The longest `?text=`.
+const MAX_TEXT: usize = 1024;
+
+/// `?push=N` without `?every=`: one a second.
+const DEFAULT_EVERY: Duration = Duration::from_secs(1);
+
+/// `?push=N` without `?text=`.
+pub(crate) const DEFAULT_TEXT: &str = "push";
+
+/// What `?push=` asks the server to send on its own.
+#[derive(Clone, Debug, PartialEq)]
+pub(crate) struct Pushing {
+    pub(crate) times: u64,
+    pub(crate) every: Duration,
+    pub(crate) text: String,
+}
+
 /// The controls one request asked for.
 #[derive(Clone, Debug, Default, PartialEq)]
 pub(crate) struct Controls {
@@ -27,6 +47,12 @@ pub(crate) struct Controls {
     pub(crate) subprotocol: Option<String>,
     /// `?header=Name:value`: added to the 101.
     pub(crate) header: Option<(String, String)>,
+    /// `?push=N&every=1s&text=...`: messages sent on the server's own.
+    pub(crate) push: Option<Pushing>,
+    /// `?ping=500ms`: the server pings at that interval, whatever its heartbeat.
+    pub(crate) ping: Option<Duration>,
+    /// `?nopong`: the client's pings go unanswered.
+    pub(crate) nopong: bool,
 }
 
 /// The 400 for a bad control value; its reason names the control.
@@ -74,6 +100,9 @@ impl Controls {
             ("fragment", self.fragment.is_some()),
             ("subprotocol", self.subprotocol.is_some()),
             ("header", self.header.is_some()),
+            ("push", self.push.is_some()),
+            ("ping", self.ping.is_some()),
+            ("nopong", self.nopong),
         ];
         given
             .into_iter()
@@ -94,6 +123,10 @@ struct Reading {
     after: Option<u64>,
     /// `?status=`, answered once every key is read.
     status: Option<String>,
+    /// `?push=`, `?every=` and `?text=`, which go together.
+    push: Option<u64>,
+    every: Option<Duration>,
+    text: Option<String>,
 }
 
 impl Reading {
@@ -142,6 +175,32 @@ impl Reading {
                 let (name, value) = fine.ok_or(bad(want))?;
                 controls.header = Some((name.to_owned(), value.to_owned()));
             }
+            _ => return self.take_own(key, value),
+        }
+        Ok(true)
+    }
+
+    /// Takes a pair that asks the server to act on its own (`push`, `every`, `text`, `ping`,
+    /// `nopong`), as [`Reading::take`].
+    fn take_own(&mut self, key: &str, value: &str) -> Result<bool, Refusal> {
+        let controls = &mut self.controls;
+        match key {
+            "push" => {
+                let count = value.parse::<u64>().ok().filter(|&n| n > 0);
+                self.push =
+                    Some(count.ok_or(bad("bad push: want a count of messages, such as 5"))?);
+            }
+            "every" => {
+                let want = "bad every: want an interval such as 1s, from 10ms to 1m";
+                self.every = Some(interval(value).ok_or(bad(want))?);
+            }
+            "text" if value.len() > MAX_TEXT => return Err(bad("bad text: at most 1024 bytes")),
+            "text" => self.text = Some(value.to_owned()),
+            "ping" => {
+                let want = "bad ping: want an interval such as 500ms, from 10ms to 1m";
+                controls.ping = Some(interval(value).ok_or(bad(want))?);
+            }
+            "nopong" => controls.nopong = flag(value).ok_or(bad("bad nopong: give it alone"))?,
             _ => return Ok(false),
         }
         Ok(true)
@@ -156,10 +215,23 @@ impl Reading {
             abort,
             after,
             status: asked,
+            push,
+            every,
+            text,
         } = self;
         if let Some(value) = asked {
             return Err(status(&value));
         }
+        controls.push = match push {
+            Some(times) => Some(Pushing {
+                times,
+                every: every.unwrap_or(DEFAULT_EVERY),
+                text: text.unwrap_or_else(|| DEFAULT_TEXT.to_owned()),
+            }),
+            None if every.is_some() => return Err(bad("bad every: it goes with push")),
+            None if text.is_some() => return Err(bad("bad text: it goes with push")),
+            None => None,
+        };
         controls.end = match (close, abort) {
             (Some(_), true) => return Err(bad("bad close and abort: give one of them")),
             (Some(code), false) => Some(Then::Close(CloseFrame {
@@ -206,6 +278,11 @@ fn duration(value: &str) -> Option<Duration> {
         .filter(|d| *d <= MAX_DELAY)
 }
 
+/// An interval as humans write it, from [`MIN_INTERVAL`] to [`MAX_DELAY`].
+fn interval(value: &str) -> Option<Duration> {
+    duration(value).filter(|d| *d >= MIN_INTERVAL)
+}
+
 /// Whether a server may send this close code (RFC 6455, 7.4): not 1004-1006, 1015, nor the
 /// unassigned 1016-2999 or anything past 4999.
 fn sendable(code: u16) -> bool {
@@ -213,176 +290,4 @@ fn sendable(code: u16) -> bool {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn parse(query: &str) -> Result<Option<Controls>, (u16, &'static str)> {
-        Controls::parse(Some(query)).map_err(|r| (r.status(), r.reason()))
-    }
-
-    #[test]
-    fn no_query_or_only_unknown_keys_is_no_controls() {
-        assert_eq!(Controls::parse(None), Ok(None));
-        assert_eq!(parse(""), Ok(None));
-        assert_eq!(parse("token=abc&x"), Ok(None));
-    }
-
-    #[test]
-    fn subprotocol_and_header_are_checked_as_http_has_them() {
-        let controls = parse("subprotocol=chat.v2&header=X-Test:%20yes")
-            .unwrap()
-            .unwrap();
-        assert_eq!(controls.subprotocol.as_deref(), Some("chat.v2"));
-        assert_eq!(
-            controls.header,
-            Some(("X-Test".to_owned(), "yes".to_owned()))
-        );
-        let want = "bad header: want Name:value, a name the upgrade does not set";
-        for bad in [
-            "header=Upgrade:h2c",
-            "header=Sec-WebSocket-Accept:x",
-            "header=A%20B:c",
-            "header=X:a%0D%0Ab",
-        ] {
-            assert_eq!(parse(bad).map(|_| ()), Err((400, want)), "{bad}");
-        }
-        let want = "bad subprotocol: want a name such as chat.v2";
-        assert_eq!(parse("subprotocol=").map(|_| ()), Err((400, want)));
-        assert_eq!(parse("subprotocol=a,b").map(|_| ()), Err((400, want)));
-    }
-
-    #[test]
-    fn a_repeated_key_counts_with_its_last_value_whichever_the_key() {
-        assert_eq!(
-            parse("status=503&status=404"),
-            Err((404, "refused as ?status= asked"))
-        );
-        let controls = parse("delay=soon&delay=200ms&after=1&after=2&close=4000")
-            .unwrap()
-            .unwrap();
-        assert_eq!(
-            (controls.delay, controls.after),
-            (Duration::from_millis(200), 2)
-        );
-        assert!(!parse("info&info=0&delay=1s").unwrap().unwrap().info);
-        assert_eq!(
-            parse("delay=1s&delay=soon").map(|_| ()),
-            Err((400, "bad delay: want a duration such as 200ms, at most 1m"))
-        );
-    }
-
-    #[test]
-    fn each_control_is_read_as_written() {
-        let controls = parse("info&delay=200ms&jitter=50ms&fragment=1024&lb=1")
-            .unwrap()
-            .unwrap();
-        assert!(controls.info);
-        assert_eq!(controls.delay, Duration::from_millis(200));
-        assert_eq!(controls.jitter, Duration::from_millis(50));
-        assert_eq!(controls.fragment, Some(1024));
-        assert_eq!(controls.end, None);
-        let close = parse("close=4000&after=3&reason=bye%20now")
-            .unwrap()
-            .unwrap();
-        assert_eq!(
-            close.end,
-            Some(Then::Close(CloseFrame {
-                code: CloseCode::from(4000),
-                reason: "bye now".into()
-            }))
-        );
-        assert_eq!(close.after, 3);
-        let abort = parse("abort&after=2").unwrap().unwrap();
-        assert_eq!((abort.end, abort.after), (Some(Then::Abort), 2));
-        assert_eq!(parse("abort").unwrap().unwrap().after, 0);
-    }
-
-    /// Whatever the query, an answer: controls, none, or a refusal with an error status and a
-    /// reason naming a control; never a panic.
-    #[test]
-    fn any_query_gets_an_answer() {
-        const PIECES: &[&str] = &[
-            "info",
-            "delay",
-            "jitter",
-            "close",
-            "reason",
-            "abort",
-            "after",
-            "status",
-            "fragment",
-            "=",
-            "&",
-            "%",
-            "%2",
-            "%20",
-            "%ff",
-            "0",
-            "1",
-            "4000",
-            "65536",
-            "99999999999999999999",
-            "ms",
-            "s",
-            "1m",
-            "-",
-            "+",
-            ".",
-            "é",
-            "?",
-            "#",
-            "",
-            "true",
-            "x",
-        ];
-        let mut rng = fastrand::Rng::with_seed(6455);
-        for _ in 0..20_000 {
-            let query: String = (0..rng.usize(0..12))
-                .map(|_| PIECES[rng.usize(..PIECES.len())])
-                .collect();
-            match Controls::parse(Some(&query)) {
-                Ok(_) => {}
-                Err(refusal) => {
-                    assert!((400..=599).contains(&refusal.status()), "{query}");
-                    let named = refusal.reason().starts_with("bad ")
-                        || refusal.reason() == "refused as ?status= asked";
-                    assert!(named, "{query}: {}", refusal.reason());
-                }
-            }
-        }
-    }
-
-    #[test]
-    fn status_refuses_with_that_status() {
-        assert_eq!(parse("status=503"), Err((503, "refused as ?status= asked")));
-        assert_eq!(parse("status=418"), Err((418, "refused as ?status= asked")));
-    }
-
-    #[test]
-    fn a_bad_value_is_a_400_naming_the_control() {
-        for (query, word) in [
-            ("delay=soon", "bad delay"),
-            ("delay=2m", "bad delay"),
-            ("jitter=-1", "bad jitter"),
-            ("close=1005", "bad close"),
-            ("close=999", "bad close"),
-            ("close=5000", "bad close"),
-            ("close=4000&abort", "bad close and abort"),
-            ("after=3", "bad after"),
-            ("close=4000&after=x", "bad after"),
-            ("reason=x", "bad reason"),
-            ("abort&reason=x", "bad reason"),
-            ("status=200", "bad status"),
-            ("status=x", "bad status"),
-            ("fragment=0", "bad fragment"),
-            ("info=yes", "bad info"),
-            ("abort=maybe", "bad abort"),
-        ] {
-            let (status, reason) = parse(query).unwrap_err();
-            assert_eq!(status, 400, "{query}");
-            assert!(reason.starts_with(word), "{query}: {reason}");
-        }
-        let long = format!("close=4000&reason={}", "x".repeat(124));
-        assert_eq!(parse(&long), Err((400, "bad reason: at most 123 bytes")));
-    }
-}
+mod tests;
