@@ -10,8 +10,10 @@ use std::pin::Pin;
 use std::task::{Context, Poll};
 use std::time::{Duration, Instant};
 
-/// Whose timers (heartbeat, timeouts) a connection uses, and how it yields to the executor
-/// after a batch of echoes.
+/// Whose timers a connection uses for its write, close and handshake timeouts and its delayed
+/// answers, and how it yields to the executor after a batch of echoes. (The heartbeat and the
+/// idle timeout are kept by one thread of the process for every connection, whatever the
+/// runtime: it wakes a connection only when its peer has really been silent.)
 ///
 /// [`Timer::AsyncIo`] works under every executor and is the default. A server on tokio sets
 /// [`Timer::Tokio`]; an application on tokio that calls [`serve`](crate::serve) itself sets it

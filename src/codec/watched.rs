@@ -60,6 +60,12 @@ impl Activity {
         self.stamp(&self.last_write);
     }
 
+    /// Stamps `last_read` now, as a read would.
+    #[cfg(test)]
+    pub(crate) fn heard(&self) {
+        self.stamp(&self.last_read);
+    }
+
     /// The waiting write is done: writes stamp nothing again.
     pub(crate) fn write_done(&self) {
         self.write_waiting.store(false, Ordering::Relaxed);

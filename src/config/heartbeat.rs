@@ -26,10 +26,11 @@ pub struct Heartbeat {
     /// the connection is dropped and its summary says it timed out. Any byte from the peer
     /// counts as life, not only a Pong. Default: 20 s.
     ///
-    /// The heartbeat's and the idle timeout's deadlines are rounded up onto a grid shared by
-    /// every connection of the process (a grain of at most 1/16 of the shortest of these waits,
-    /// and at most about 1 s), so that the timers of thousands of connections fire together in
-    /// one wake-up rather than one each: a peer is declared dead at most that much later.
+    /// The heartbeat's and the idle timeout's deadlines are kept by one thread of the process,
+    /// which moves a deadline later by itself when the peer spoke meanwhile and wakes a
+    /// connection only when its peer has really been silent; they are rounded up onto a grid
+    /// (a grain of at most 1/16 of the shortest of these waits, and at most about 1 s), so that
+    /// the thread wakes once per grid point: a peer is declared dead at most that much later.
     pub pong_timeout: Duration,
     /// When a write makes no progress for this long (a peer that stopped reading, a dead path
     /// with full buffers), the connection is dropped. A slow reader that keeps taking bytes is

@@ -4,6 +4,7 @@
 //! ([`Activity`]).
 
 mod grid;
+mod sweeper;
 
 use std::future::Future;
 use std::pin::Pin;
@@ -12,6 +13,7 @@ use std::task::{Context, Poll};
 use std::time::{Duration, Instant};
 
 use self::grid::Grid;
+use self::sweeper::Slot;
 use crate::codec::watched::Activity;
 use crate::config::Heartbeat;
 use crate::timer::{later, Sleep, Timer};
@@ -86,20 +88,22 @@ impl<F> WriteWithin<'_, F> {
 }
 
 /// One connection's liveness: when bytes last moved ([`Activity`], stamped by the stream that
-/// [`watch`](crate::codec::watched::watch) wraps), the [`Pinger`], the one timer that wakes the connection for it
-/// (and for one more deadline of the owner's, such as an idle timeout), and the write timeout.
+/// [`watch`](crate::codec::watched::watch) wraps), the [`Pinger`], its place with the
+/// process's heartbeat thread that wakes the connection for it (and for one more deadline of
+/// the owner's, such as an idle timeout), and the write timeout.
 ///
-/// The timer is made once for the connection's life and re-armed only when it fired or an
-/// earlier deadline is due: deadlines only ever move later as bytes arrive, and registering a
-/// timer anew at every wait would cost a reactor round trip per message.
+/// Deadlines only ever move later as bytes arrive: the heartbeat thread moves them itself, and
+/// the connection tells it only of one that moved earlier, so that a connection whose peer
+/// keeps talking is never woken for its heartbeat (see `sweeper.rs`).
 #[derive(Debug)]
 pub(crate) struct Liveness {
     activity: Arc<Activity>,
     pinger: Pinger,
+    /// The runtime's timers, for the write timeout.
     timer: Timer,
-    sleep: Sleep,
-    /// The deadline `sleep` is armed for, if any (it fires at that deadline on [`Grid`]).
-    armed: Option<Instant>,
+    /// The connection's place with the process's heartbeat thread, which wakes it when a
+    /// deadline comes (see [`sweeper`]).
+    slot: Arc<Slot>,
     grid: Grid,
     write_timeout: Duration,
 }
@@ -111,13 +115,13 @@ impl Liveness {
             pong_timeout,
             write_timeout,
         } = *settings;
+        let grid = Grid::for_waits_of(ping_interval.map(|ping| ping.min(pong_timeout)));
         Liveness {
+            slot: Slot::new(Arc::clone(&activity), ping_interval, pong_timeout, grid),
             activity,
             pinger: Pinger::new(ping_interval, pong_timeout),
             timer,
-            sleep: timer.never(),
-            armed: None,
-            grid: Grid::for_waits_of(ping_interval.map(|ping| ping.min(pong_timeout))),
+            grid,
             write_timeout,
         }
     }
@@ -126,40 +130,29 @@ impl Liveness {
     /// for them too.
     pub(crate) fn also_waits(mut self, wait: Option<Duration>) -> Self {
         self.grid = self.grid.min(Grid::for_waits_of(wait));
+        Slot::regrid(&mut self.slot, self.grid);
         self
     }
 
-    /// Aims the timer at the heartbeat's next deadline or `also`, whichever comes first.
+    /// Aims at the heartbeat's next deadline or `also`, whichever comes first.
     #[inline]
     pub(crate) fn aim(&mut self, also: Option<Instant>) {
-        let beat = self.pinger.deadline(self.activity.last_read());
-        let due = match (beat, also) {
-            (Some(beat), Some(also)) => Some(beat.min(also)),
-            (beat, also) => beat.or(also),
-        };
-        match due {
-            Some(due) if self.armed.is_none_or(|at| due < at) => {
-                self.sleep.set_at(self.grid.round_up(due));
-                self.armed = Some(due);
-            }
-            None if self.armed.is_some() => {
-                self.sleep = self.timer.never();
-                self.armed = None;
-            }
-            _ => {}
-        }
+        self.slot.aim(also);
     }
 
-    /// Ready when the timer fires.
+    /// Ready when a deadline has come.
     #[inline]
     pub(crate) fn poll_timer(&mut self, cx: &mut Context<'_>) -> Poll<()> {
-        Pin::new(&mut self.sleep).poll(cx)
+        self.slot.poll_fired(cx)
     }
 
-    /// After the timer fired: what the heartbeat wants done at `now`.
+    /// After a deadline came: what the heartbeat wants done at `now`.
     pub(crate) fn beat(&mut self, now: Instant) -> Beat {
-        self.armed = None; // spent
-        self.pinger.check(self.activity.last_read(), now)
+        let beat = self.pinger.check(self.activity.last_read(), now);
+        if beat == Beat::Ping {
+            self.slot.pinged(now);
+        }
+        beat
     }
 
     /// Runs a write operation under the write timeout (see [`write_within`]).

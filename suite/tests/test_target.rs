@@ -512,8 +512,9 @@ fn subprotocol_and_header_shape_the_101() {
 fn push_sends_its_text_its_count_of_times_beside_the_echoes() {
     for rt in runtimes() {
         let addr = start_target(rt);
-        let mut raw = open(addr, "/ws?push=3&every=50ms&text=tick");
+        // Before the upgrade: the server's schedule starts after it.
         let opened = Instant::now();
+        let mut raw = open(addr, "/ws?push=3&every=50ms&text=tick");
         raw.send(true, TEXT, b"hello");
         let mut frames = Vec::new();
         while frames
@@ -547,8 +548,8 @@ fn push_sends_its_text_its_count_of_times_beside_the_echoes() {
 fn ping_pings_at_its_interval_whatever_the_heartbeat() {
     for rt in runtimes() {
         let addr = start_target(rt);
-        let mut raw = open(addr, "/ws?ping=50ms");
         let opened = Instant::now();
+        let mut raw = open(addr, "/ws?ping=50ms");
         for _ in 0..3 {
             let ping = raw.read();
             let expected = Frame {
