@@ -242,16 +242,12 @@ impl Sweeper {
         let mut state = self.lock();
         loop {
             let now = nanos(Instant::now());
-            let (fired, more) = take_due(&mut state.heap, now, CHUNK);
+            let fired = take_due(&mut state.heap, now);
             state.next = state.heap.peek().map_or(NONE, |Reverse(entry)| entry.due);
-            if !fired.is_empty() || more {
+            if !fired.is_empty() {
                 drop(state);
                 for slot in fired {
                     slot.waker.wake();
-                }
-                if more {
-                    // Between chunks, the executors sharing this core run.
-                    std::thread::yield_now();
                 }
                 state = self.lock();
                 continue;
@@ -271,19 +267,11 @@ impl Sweeper {
     }
 }
 
-/// How many slots the sweeper looks at before it lets the executors run: connections opened
-/// together (a reconnect storm, a load test) are due together, and 20,000 of them at once are
-/// some 10 ms of work, which on a shared core would stall every connection's echoes.
-const CHUNK: usize = 256;
-
-/// Takes up to `max` of the slots due at `now` off the heap: those whose deadline moved go
-/// back at it, the others are marked fired and returned to be woken; and whether more are due.
-fn take_due(heap: &mut BinaryHeap<Reverse<Entry>>, now: u64, max: usize) -> (Vec<Arc<Slot>>, bool) {
+/// Takes the slots due at `now` off the heap: those whose deadline moved go back at it, the
+/// others are marked fired and returned to be woken.
+fn take_due(heap: &mut BinaryHeap<Reverse<Entry>>, now: u64) -> Vec<Arc<Slot>> {
     let mut fired = Vec::new();
-    for _ in 0..max {
-        if heap.peek().is_none_or(|Reverse(entry)| entry.due > now) {
-            return (fired, false);
-        }
+    while heap.peek().is_some_and(|Reverse(entry)| entry.due <= now) {
         let Some(Reverse(entry)) = heap.pop() else {
             break;
         };
@@ -308,8 +296,7 @@ fn take_due(heap: &mut BinaryHeap<Reverse<Entry>>, now: u64, max: usize) -> (Vec
             }
         }
     }
-    let more = heap.peek().is_some_and(|Reverse(entry)| entry.due <= now);
-    (fired, more)
+    fired
 }
 
 #[cfg(test)]
@@ -363,28 +350,6 @@ mod tests {
         assert!(silent
             .poll_fired(&mut Context::from_waker(waker))
             .is_pending());
-    }
-
-    #[test]
-    fn the_slots_due_are_taken_a_chunk_at_a_time() {
-        let now = Instant::now();
-        let slots: Vec<Arc<Slot>> = (0..5)
-            .map(|_| Slot::new(Activity::new(), None, MS, Grid::for_waits_of(Some(MS))))
-            .collect();
-        let mut heap = BinaryHeap::new();
-        for slot in &slots {
-            slot.also.store(nanos(now), Ordering::SeqCst);
-            let due = slot.due();
-            slot.scheduled.store(due, Ordering::SeqCst);
-            let slot = Arc::downgrade(slot);
-            heap.push(Reverse(Entry { due, slot }));
-        }
-        let later = nanos(now + MS);
-        let (fired, more) = take_due(&mut heap, later, 3);
-        assert_eq!((fired.len(), more), (3, true));
-        let (fired, more) = take_due(&mut heap, later, 3);
-        assert_eq!((fired.len(), more, heap.len()), (2, false, 0));
-        assert!(slots.iter().all(|slot| slot.fired.load(Ordering::SeqCst)));
     }
 
     #[test]
