@@ -89,6 +89,10 @@ struct Args {
     /// print one JSON object instead of the table
     #[argh(switch)]
     json: bool,
+    /// timed mode: also print, on standard error, each second of the window: its echoes,
+    /// their p99 and max round trip, and the pings the server sent in it
+    #[argh(switch)]
+    series: bool,
 }
 
 /// The churn mode: run it, print what it counted; failure when anything was lost.
@@ -176,6 +180,10 @@ struct Tally {
     messages: u64,
     errors: u64,
     rtts_us: Vec<u32>,
+    /// Timed mode: the second of the window each round trip's send was due in, and the
+    /// seconds pings arrived in (for --series).
+    due_s: Vec<u16>,
+    ping_s: Vec<u16>,
     /// Timed mode: how late each send left, after it was due.
     late_us: Vec<u32>,
     /// Idle and timed modes: the server's RSS with every connection held.
@@ -331,6 +339,7 @@ async fn timed(
     echo: Rc<Vec<u8>>,
 ) -> std::io::Result<(Tally, Duration)> {
     let sources = sources(args)?;
+    let connecting = Instant::now();
     let mut streams = Vec::with_capacity(args.conns);
     for i in 0..args.conns {
         let source = (!sources.is_empty()).then(|| sources[i % sources.len()]);
@@ -338,6 +347,13 @@ async fn timed(
             std::io::Error::other(format!("connection {} of {}: {e}", i + 1, args.conns))
         })?;
         streams.push(stream);
+    }
+    if args.series {
+        eprintln!(
+            "connected {} in {:.1} s",
+            args.conns,
+            connecting.elapsed().as_secs_f64()
+        );
     }
     let rss_connected = args.server_pid.and_then(rss_kib);
     let cpu_connected = args.server_pid.map(|pid| cpu_seconds(Some(pid)));
@@ -355,6 +371,13 @@ async fn timed(
         }
     };
     let end = start + args.duration;
+    if args.series {
+        let at = std::time::SystemTime::now() + start.saturating_duration_since(Instant::now());
+        let ms = at
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.as_millis());
+        eprintln!("window starts at {ms} ms since the Unix epoch");
+    }
     let (part, parts) = (args.part.0 - 1, args.part.1);
     let tasks: Vec<_> = (streams.into_iter().enumerate())
         .map(|(i, stream)| {
@@ -365,7 +388,7 @@ async fn timed(
                 stream,
                 frame,
                 echo,
-                start + offset,
+                (start, start + offset),
                 args.interval,
                 end,
             ))
@@ -384,6 +407,8 @@ async fn timed(
         total.messages += tally.messages;
         total.errors += tally.errors;
         total.rtts_us.extend(tally.rtts_us);
+        total.due_s.extend(tally.due_s);
+        total.ping_s.extend(tally.ping_s);
         total.late_us.extend(tally.late_us);
     }
     // CPU from when every connection was up to the last echo: the load, not the handshakes
@@ -411,10 +436,11 @@ async fn on_schedule(
     stream: TcpStream,
     frame: Rc<Vec<u8>>,
     echo: Rc<Vec<u8>>,
-    first: Instant,
+    (start, first): (Instant, Instant),
     interval: Duration,
     end: Instant,
 ) -> (Tally, TcpStream) {
+    let second = move |at: Instant| at.saturating_duration_since(start).as_secs() as u16;
     let due = Rc::new(std::cell::RefCell::new(std::collections::VecDeque::new()));
     let sent_all = Rc::new(std::cell::Cell::new(false));
     // Counted as echoes arrive, so that a reader stopped at the deadline loses nothing.
@@ -456,6 +482,7 @@ async fn on_schedule(
                 while let Some((opcode, payload, len)) = server_frame_at(&input[at..filled]) {
                     match opcode {
                         0x9 => {
+                            tally.borrow_mut().ping_s.push(second(now));
                             let pong = masked_frame(0xA, &input[at + payload..at + len]);
                             if writer.lock().await.write_all(&pong).await.is_err() {
                                 return;
@@ -470,6 +497,7 @@ async fn on_schedule(
                                     tally.messages += 1;
                                     let rtt = now.duration_since(sent).as_micros();
                                     tally.rtts_us.push(rtt.min(u32::MAX as u128) as u32);
+                                    tally.due_s.push(second(sent));
                                 }
                                 _ => tally.errors += 1,
                             }
@@ -798,9 +826,62 @@ fn report(args: &Args, mut tally: Tally, measured: Measured) {
     }
 }
 
+/// Each second of the timed window: its echoes' round trips (sorted) and the pings in it.
+fn seconds(tally: &Tally) -> Vec<(Vec<u32>, u64)> {
+    let count = tally
+        .due_s
+        .iter()
+        .chain(&tally.ping_s)
+        .max()
+        .map_or(0, |s| *s as usize + 1);
+    let mut seconds = vec![(Vec::new(), 0); count];
+    for (&s, &rtt) in tally.due_s.iter().zip(&tally.rtts_us) {
+        seconds[s as usize].0.push(rtt);
+    }
+    for &s in &tally.ping_s {
+        seconds[s as usize].1 += 1;
+    }
+    for (rtts, _) in &mut seconds {
+        rtts.sort_unstable();
+    }
+    seconds
+}
+
+/// The p99 of a typical second, in milliseconds: the median over the window's seconds of each
+/// second's p99. A stall that hits every server alike (a burst of sends the generator could
+/// not make on time) moves the window's p99 by which seconds it lands in; this far less.
+fn typical_second_p99(seconds: &[(Vec<u32>, u64)]) -> f64 {
+    let mut p99s: Vec<u32> = seconds
+        .iter()
+        .map(|(rtts, _)| percentile(rtts, 0.99))
+        .collect();
+    p99s.sort_unstable();
+    f64::from(p99s.get(p99s.len() / 2).copied().unwrap_or(0)) / 1e3
+}
+
+/// Each second of the timed window on standard error: where in the window a tail sits.
+fn print_series(seconds: &[(Vec<u32>, u64)]) {
+    eprintln!("second  echoes   p99 ms   p99.9 ms   max ms   pings");
+    for (s, (rtts, pings)) in seconds.iter().enumerate() {
+        let ms = |q| f64::from(percentile(rtts, q)) / 1e3;
+        eprintln!(
+            "{s:>6} {:>7} {:>8.2} {:>10.2} {:>8.2} {pings:>7}",
+            rtts.len(),
+            ms(0.99),
+            ms(0.999),
+            ms(1.0)
+        );
+    }
+}
+
 /// The timed mode's figures: round trips from when each send was due, how late sends left,
 /// the server's CPU per message and RSS per connection.
 fn report_timed(args: &Args, mut tally: Tally, measured: Measured) {
+    let seconds = seconds(&tally);
+    if args.series {
+        print_series(&seconds);
+    }
+    let typical = typical_second_p99(&seconds);
     let (elapsed, own_cpu) = (measured.elapsed, measured.own_cpu);
     let (server_cpu, rss_before) = (measured.server_cpu, measured.rss_before);
     tally.rtts_us.sort_unstable();
@@ -818,7 +899,7 @@ fn report_timed(args: &Args, mut tally: Tally, measured: Measured) {
     let or_null = |v: Option<f64>| v.map_or("null".to_owned(), |v| format!("{v:.2}"));
     if args.json {
         println!(
-            "{{\"mode\":\"timed\",\"conns\":{},\"interval_ms\":{},\"payload\":{},\"messages\":{},\"msgs_per_s\":{rate:.0},\"rtt_ms\":{{\"p50\":{:.3},\"p99\":{:.3},\"p999\":{:.3},\"max\":{:.3}}},\"late_ms\":{{\"p50\":{:.3},\"p99\":{:.3},\"max\":{:.3}}},\"errors\":{},\"server_cpu_us_per_msg\":{},\"server_rss_kib_per_conn\":{},\"loadgen_cpu_us_per_msg\":{:.2}}}",
+            "{{\"mode\":\"timed\",\"conns\":{},\"interval_ms\":{},\"payload\":{},\"messages\":{},\"msgs_per_s\":{rate:.0},\"rtt_ms\":{{\"p50\":{:.3},\"p99\":{:.3},\"p999\":{:.3},\"max\":{:.3},\"p99_typical_second\":{typical:.3}}},\"late_ms\":{{\"p50\":{:.3},\"p99\":{:.3},\"max\":{:.3}}},\"errors\":{},\"server_cpu_us_per_msg\":{},\"server_rss_kib_per_conn\":{},\"loadgen_cpu_us_per_msg\":{:.2}}}",
             args.conns, args.interval.as_millis(), args.payload, tally.messages,
             rtt(0.5), rtt(0.99), rtt(0.999), rtt(1.0), late(0.5), late(0.99), late(1.0),
             tally.errors, or_null(server), or_null(rss), per(own_cpu)
@@ -829,7 +910,7 @@ fn report_timed(args: &Args, mut tally: Tally, measured: Measured) {
             args.conns, args.interval, tally.messages, tally.errors
         );
         println!(
-            "round trip from when due: p50 {:.3} ms, p99 {:.3} ms, p99.9 {:.3} ms, max {:.3} ms",
+            "round trip from when due: p50 {:.3} ms, p99 {:.3} ms, p99.9 {:.3} ms, max {:.3} ms; a typical second's p99 {typical:.3} ms",
             rtt(0.5),
             rtt(0.99),
             rtt(0.999),
