@@ -17,10 +17,10 @@ compile_error!(
 #[path = "client/app.rs"]
 mod app;
 #[cfg(any(feature = "smol", feature = "async-std", feature = "tokio"))]
-#[path = "common/flags.rs"]
+#[path = "../src/bin/ws-echo/flags.rs"]
 mod flags;
 #[cfg(any(feature = "smol", feature = "async-std", feature = "tokio"))]
-#[path = "common/runtime.rs"]
+#[path = "../src/bin/ws-echo/runtime.rs"]
 mod runtime;
 
 #[cfg(any(feature = "smol", feature = "async-std", feature = "tokio"))]

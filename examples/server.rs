@@ -1,5 +1,7 @@
 //! The echo server: serves `ws://ADDR/ws` and logs each connection and each message; a
-//! browser pointed at `http://ADDR/` gets a page to talk to it with.
+//! browser pointed at `http://ADDR/` gets a page to talk to it with. The same program as the
+//! `ws-echo` command (`cargo install --path .`): its code is in `src/bin/ws-echo/`, compiled
+//! here with whichever runtimes the build has.
 //!
 //! ```text
 //! cargo run --features smol --example server -- --addr 127.0.0.1:8080
@@ -22,19 +24,25 @@ compile_error!(
 );
 
 #[cfg(any(feature = "smol", feature = "async-std", feature = "tokio"))]
-#[path = "server/app.rs"]
+#[path = "../src/bin/ws-echo/app.rs"]
 mod app;
 #[cfg(any(feature = "smol", feature = "async-std", feature = "tokio"))]
-#[path = "common/flags.rs"]
+#[path = "../src/bin/ws-echo/args.rs"]
+mod args;
+#[cfg(any(feature = "smol", feature = "async-std", feature = "tokio"))]
+#[path = "../src/bin/ws-echo/environment.rs"]
+mod environment;
+#[cfg(any(feature = "smol", feature = "async-std", feature = "tokio"))]
+#[path = "../src/bin/ws-echo/flags.rs"]
 mod flags;
 #[cfg(any(feature = "smol", feature = "async-std", feature = "tokio"))]
-#[path = "server/logging.rs"]
+#[path = "../src/bin/ws-echo/logging.rs"]
 mod logging;
 #[cfg(any(feature = "smol", feature = "async-std", feature = "tokio"))]
-#[path = "server/metrics.rs"]
+#[path = "../src/bin/ws-echo/metrics.rs"]
 mod metrics;
 #[cfg(any(feature = "smol", feature = "async-std", feature = "tokio"))]
-#[path = "common/runtime.rs"]
+#[path = "../src/bin/ws-echo/runtime.rs"]
 mod runtime;
 
 #[cfg(any(feature = "smol", feature = "async-std", feature = "tokio"))]

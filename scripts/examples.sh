@@ -9,7 +9,8 @@ features=${1:?usage: examples.sh FEATURES [ARGS...]}
 shift
 args=("$@")
 echo "== examples with --features $features ${args[*]}"
-cargo build -q --features "$features" --examples || exit 1
+# The default features off: the build is only what FEATURES names (cli builds the command).
+cargo build -q --no-default-features --features "test-target,$features" --examples --bins || exit 1
 bin=target/debug/examples
 work=$(mktemp -d)
 . scripts/lib.sh # check, free_port, wait_line
@@ -500,6 +501,9 @@ if has tokio; then
     check "embed_axum answers $name as ws-echo's own listener does: $(echo $via_own)" \
       test "$via_axum" = "$via_own" -a "${via_own: -3}" != 101 -a "${via_own: -3}" != 000
   done
+fi
+if has cli; then
+  . scripts/command.sh
 fi
 
 echo "examples: $passed passed, $failed failed"

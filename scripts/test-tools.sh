@@ -16,6 +16,9 @@ command -v chromedriver >/dev/null 2>&1 || apt_need+=(chromium-driver)
 command -v nginx >/dev/null 2>&1 || [ -x /usr/sbin/nginx ] || apt_need+=(nginx)
 command -v haproxy >/dev/null 2>&1 || [ -x /usr/sbin/haproxy ] || apt_need+=(haproxy)
 command -v node >/dev/null 2>&1 || apt_need+=(nodejs npm)
+# The image (scripts/image.sh): docker with its daemon, or podman.
+{ command -v docker >/dev/null 2>&1 && docker info >/dev/null 2>&1; } || command -v podman >/dev/null 2>&1 ||
+  apt_need+=(podman)
 if [ ${#apt_need[@]} -gt 0 ]; then
   if [ "$(id -u)" != 0 ]; then
     echo "error: the tests need ${apt_need[*]}: sudo apt-get install ${apt_need[*]}" >&2
@@ -30,6 +33,10 @@ fi
 if ! python3 -c 'import websockets, selenium' >/dev/null 2>&1; then
   echo "installing websockets and selenium (pip)"
   python3 -m pip install -q --disable-pip-version-check websockets==17.4 selenium==4.27.1
+fi
+if ! command -v kubernetes-validate >/dev/null 2>&1; then
+  echo "installing kubernetes-validate (pip): the manifests' schema check"
+  python3 -m pip install -q --disable-pip-version-check kubernetes-validate==1.37.0
 fi
 if [ ! -d interop/node/node_modules/ws ]; then
   echo "installing ws (npm ci in interop/node)"

@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # The whole test suite: every test, and the examples end to end, under each runtime feature
 # alone and all together; interop with third-party peers (Chromium, Python, Node, Go, nginx);
-# Autobahn's conformance suite (scripts/autobahn.sh: sections 1-10, 12 and 13 to 4 KiB);
+# the installed command, the Kubernetes manifests and their drain, the image from scratch
+# (scripts/deploy-test.sh); Autobahn's conformance suite (scripts/autobahn.sh: sections 1-10,
+# 12 and 13 to 4 KiB);
 # a pulled cable between network namespaces (root only); rolling restarts behind HAProxy and
 # nginx; the doc-tests. What the suite needs beyond Rust is installed first when missing
 # (scripts/test-tools.sh; root for Debian packages).
@@ -15,13 +17,19 @@ if cargo nextest --version >/dev/null 2>&1; then
 else
   run=(cargo test --no-fail-fast)
 fi
-for features in smol async-std tokio smol,async-std,tokio,tls; do
+# Each runtime alone, then everything: the `ws-echo` command (feature cli, the default, which
+# brings smol) and the service for hyper and axum. The default features are off so that each
+# set is only what it names.
+all=smol,async-std,tokio,tls,cli,hyper
+for features in smol async-std tokio $all; do
   echo "== tests with --features $features"
-  "${run[@]}" --features "$features"
+  "${run[@]}" --no-default-features --features "test-target,$features"
   bash scripts/examples.sh "$features"
 done
-bash scripts/examples.sh smol,async-std,tokio,tls --runtime async-std
-bash scripts/examples.sh smol,async-std,tokio,tls --runtime tokio
+bash scripts/examples.sh $all --runtime async-std
+bash scripts/examples.sh $all --runtime tokio
+echo "== deployment: the installed command, the manifests and their drain, the image"
+bash scripts/deploy-test.sh
 echo "== interop with third-party peers"
 bash scripts/interop.sh
 echo "== Autobahn's conformance suite: sections 1-10, 12 and 13 (to 4 KiB) under each runtime"

@@ -81,6 +81,9 @@ mod running; // what a running server owns: its timer, shutdown and drain signal
 pub mod runtimes; // what each runtime owns: listener, accept, spawn, dial, timer
 #[cfg(any(feature = "smol", feature = "async-std", feature = "tokio"))]
 mod server; // Server: accept loop, connection slots, drain, statistics
+#[cfg(feature = "hyper")]
+#[cfg_attr(docsrs, doc(cfg(feature = "hyper")))]
+pub mod service; // EchoService: the echo as a tower Service, for hyper and axum
 mod shutdown; // Shutdown, the graceful-stop signal
 #[cfg(any(feature = "smol", feature = "async-std", feature = "tokio"))]
 mod socket; // socket options through socket2

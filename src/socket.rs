@@ -22,7 +22,7 @@ const BACKLOG: i32 = 1024;
 /// A non-blocking listening socket on the first of `addr`'s addresses that can be bound, with
 /// `SO_REUSEADDR` (a restarted server binds while old connections sit in TIME_WAIT), and with
 /// `SO_REUSEPORT` if `reuse_port` (several processes listen on one address, the kernel
-/// spreading new connections among them).
+/// spreading new connections among them). `[::]` listens for IPv4 clients as well.
 pub(crate) fn listen(
     addr: impl ToSocketAddrs,
     reuse_port: bool,
@@ -41,6 +41,11 @@ pub(crate) fn listen(
 fn listen_on(addr: SocketAddr, reuse_port: bool) -> io::Result<std::net::TcpListener> {
     let socket = Socket::new(Domain::for_address(addr), Type::STREAM, Some(Protocol::TCP))?;
     socket.set_reuse_address(true)?;
+    if addr.ip() == std::net::Ipv6Addr::UNSPECIFIED {
+        // `[::]` takes IPv4 clients too (as mapped addresses), whatever the system's default
+        // (net.ipv6.bindv6only), as Go's and most servers' wildcard listeners do.
+        socket.set_only_v6(false)?;
+    }
     if reuse_port {
         set_reuse_port(&socket)?;
     }

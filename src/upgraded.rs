@@ -12,7 +12,7 @@ use crate::config::Config;
 use crate::connection::{on_open, Identity};
 use crate::echo_loop::{self, Prelude};
 use crate::handler::{Handler, Then};
-use crate::handshake::{check_upgrade, has_token, Refusal, Upgrade};
+use crate::handshake::{check_connect, check_upgrade, has_token, Refusal, Upgrade};
 use crate::open::Connection;
 use crate::running::Running;
 use crate::summary::Summary;
@@ -35,19 +35,54 @@ impl Upgrade {
         // Past its signal, a plain `Config`'s shutdown refuses new upgrades.
         let running = Running::of(config);
         let checked = check_upgrade(config, &running, Some(method), http_1_1, upgrade, all);
-        match checked {
-            Ok(mut upgrade) => {
-                let request = upgrade.request.get_or_insert_with(Box::default);
-                request.target = target.to_owned();
-                request.headers = (headers.iter())
-                    .map(|(name, value)| ((*name).to_owned(), value.to_vec()))
-                    .collect();
-                Ok(upgrade)
-            }
-            Err(refusal) => {
-                crate::metrics::refused(refusal.status());
-                Err(refusal)
-            }
+        kept(checked, target, headers)
+    }
+
+    /// Decides an extended CONNECT (RFC 8441: a WebSocket over HTTP/2, which Chromium uses
+    /// when the server offers it) from its `:protocol` pseudo-header (hyper's
+    /// `hyper::ext::Protocol`), its target and its headers, as [`Upgrade::check`] decides an
+    /// HTTP/1.1 upgrade: the answer is a 200 ([`Upgrade::status`]) with
+    /// [`Upgrade::headers`], then [`serve_upgraded`] on the stream. The method (CONNECT) is
+    /// the caller's to have checked.
+    ///
+    /// ```
+    /// let headers: &[(&str, &[u8])] = &[("sec-websocket-version", b"13")];
+    /// let config = ws_echo::Config::default();
+    /// let upgrade = ws_echo::Upgrade::check_connect(&config, "websocket", "/ws", headers).unwrap();
+    /// assert_eq!((upgrade.status(), upgrade.headers()), (200, vec![]));
+    /// let refused = ws_echo::Upgrade::check_connect(&config, "chat", "/ws", headers).unwrap_err();
+    /// assert_eq!(refused.status(), 400);
+    /// ```
+    pub fn check_connect(
+        config: &Config,
+        protocol: &str,
+        target: &str,
+        headers: &[(&str, &[u8])],
+    ) -> Result<Upgrade, Refusal> {
+        let running = Running::of(config);
+        let checked = check_connect(config, &running, protocol, headers.iter().copied());
+        kept(checked, target, headers)
+    }
+}
+
+/// The request kept in an accepted upgrade, for the handler; a refusal counted.
+fn kept(
+    checked: Result<Upgrade, Refusal>,
+    target: &str,
+    headers: &[(&str, &[u8])],
+) -> Result<Upgrade, Refusal> {
+    match checked {
+        Ok(mut upgrade) => {
+            let request = upgrade.request.get_or_insert_with(Box::default);
+            request.target = target.to_owned();
+            request.headers = (headers.iter())
+                .map(|(name, value)| ((*name).to_owned(), value.to_vec()))
+                .collect();
+            Ok(upgrade)
+        }
+        Err(refusal) => {
+            crate::metrics::refused(refusal.status());
+            Err(refusal)
         }
     }
 }

@@ -22,6 +22,7 @@ impl Config {
         let metrics = self.routes.metrics.as_ref().map(|m| &m.path);
         for path in std::iter::once(&self.routes.path)
             .chain(&self.routes.health)
+            .chain(&self.routes.live)
             .chain(metrics)
         {
             if !path.starts_with('/') {
@@ -30,6 +31,15 @@ impl Config {
             if path.contains(['?', '#', ' ']) {
                 return invalid(format!("the path {path:?} must be a path alone"));
             }
+        }
+        let others = [
+            Some(&self.routes.path),
+            self.routes.health.as_ref(),
+            metrics,
+        ];
+        if let Some(live) = (self.routes.live.as_ref()).filter(|live| others.contains(&Some(live)))
+        {
+            return invalid(format!("the liveness path {live:?} is taken"));
         }
         if self.routes.health.as_ref() == Some(&self.routes.path) {
             return invalid(format!(

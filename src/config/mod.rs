@@ -220,6 +220,17 @@ impl Config {
         self
     }
 
+    /// Sets [`Routes::live`]: `GET path` answers `200 ok`, through the drain too.
+    ///
+    /// ```
+    /// let config = ws_echo::Config::default().health("/health").live("/live");
+    /// assert_eq!(config.routes.live.as_deref(), Some("/live"));
+    /// ```
+    pub fn live(mut self, path: impl Into<String>) -> Self {
+        self.routes.live = Some(path.into());
+        self
+    }
+
     /// Sets [`Routes::metrics`]: `GET path` is answered with `render()`, the application's
     /// recorder rendered (with `metrics-exporter-prometheus`, its handle's `render`). What
     /// ws-echo records is listed in [`metrics`](crate::metrics).

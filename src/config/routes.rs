@@ -39,10 +39,24 @@ pub struct Routes {
     /// the drain; see [`Server::drain_delay`](crate::Server::drain_delay)). `None`: no health
     /// endpoint. Default: `None`.
     pub health: Option<String>,
+    /// A liveness endpoint: a plain `GET` of this path is answered `200 ok` whatever the
+    /// server is doing, through the drain too, for an orchestrator's liveness probe (which
+    /// must not restart a process that is draining, as [`Routes::health`] then says 503).
+    /// `None`: none. Default: `None`.
+    pub live: Option<String>,
     /// A metrics endpoint: a plain `GET` of its path is answered 200 with what it renders, in
     /// the Prometheus text format ([`metrics::CONTENT_TYPE`](crate::metrics::CONTENT_TYPE)).
     /// Set it with [`Config::metrics`](super::Config::metrics). Default: `None`.
     pub metrics: Option<MetricsEndpoint>,
+}
+
+impl Routes {
+    /// Whether a health or liveness path is served: a draining server goes on accepting, to
+    /// answer them (and 503 to anything else).
+    #[cfg(any(feature = "smol", feature = "async-std", feature = "tokio"))]
+    pub(crate) fn has_probes(&self) -> bool {
+        self.health.is_some() || self.live.is_some()
+    }
 }
 
 impl Default for Routes {
@@ -54,6 +68,7 @@ impl Default for Routes {
             websocket: true,
             page: None,
             health: None,
+            live: None,
             metrics: None,
         }
     }

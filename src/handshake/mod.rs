@@ -15,7 +15,7 @@ pub use self::refusal::Refusal;
 pub use self::upgrade::{accept_key, Upgrade};
 
 use self::router::Route;
-pub(crate) use self::upgrade::{check_upgrade, has_token};
+pub(crate) use self::upgrade::{check_connect, check_upgrade, has_token};
 use crate::config::Config;
 use crate::metrics::MetricsEndpoint;
 use crate::running::Running;
@@ -114,6 +114,7 @@ fn check<'h, 'c>(
             let draining = running.is_draining();
             return Ok(Decision::Answer(Answer::Health { draining }));
         }
+        Route::Live => return Ok(Decision::Answer(Answer::Health { draining: false })),
         Route::Metrics(endpoint) => return Ok(Decision::Answer(Answer::Metrics(endpoint))),
         Route::NotFound => return Err(Refusal::of(404, "no WebSocket endpoint at this path")),
         Route::WebSocket => {}

@@ -12,6 +12,8 @@ pub(crate) enum Route<'c> {
     Page(&'c str),
     /// The health check, for a plain `GET` of its path.
     Health,
+    /// The liveness check, for a plain `GET` of its path.
+    Live,
     /// The metrics, for a plain `GET` of their path.
     Metrics(&'c MetricsEndpoint),
     /// The WebSocket endpoint: the upgrade is checked next.
@@ -35,6 +37,9 @@ pub(crate) fn route<'c>(
     if plain_get && routes.health.as_deref() == Some(path) {
         return Route::Health;
     }
+    if plain_get && routes.live.as_deref() == Some(path) {
+        return Route::Live;
+    }
     if let Some(endpoint) = routes
         .metrics
         .as_ref()
@@ -57,11 +62,13 @@ mod tests {
         let config = crate::Config::default()
             .page("<p>hi</p>")
             .health("/health")
+            .live("/live")
             .metrics("/metrics", String::new);
         let config = &config.routes;
         let get = Some("GET");
         assert_eq!(route(config, get, "/", false), Route::Page("<p>hi</p>"));
         assert_eq!(route(config, get, "/health", false), Route::Health);
+        assert_eq!(route(config, get, "/live", false), Route::Live);
         assert!(matches!(
             route(config, get, "/metrics", false),
             Route::Metrics(_)

@@ -57,7 +57,7 @@ fn a_head_read_in_pieces_needs_more_until_its_blank_line() {
     assert_eq!(
         upgrade,
         Upgrade {
-            accept: "s3pPLMBiTxaQ9kYGzzhZRbK+xOo=".to_owned(),
+            accept: Some("s3pPLMBiTxaQ9kYGzzhZRbK+xOo=".to_owned()),
             protocol: None,
             deflate: None,
             request: None,
@@ -82,7 +82,7 @@ fn bytes_after_the_head_are_not_part_of_it() {
 #[test]
 fn the_101_answer_is_exact() {
     let mut upgrade = Upgrade {
-        accept: "s3pPLMBiTxaQ9kYGzzhZRbK+xOo=".to_owned(),
+        accept: Some("s3pPLMBiTxaQ9kYGzzhZRbK+xOo=".to_owned()),
         protocol: None,
         deflate: None,
         request: None,

@@ -31,7 +31,8 @@ use crate::running::Running;
 /// ```
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Upgrade {
-    pub(super) accept: String,
+    /// `Sec-WebSocket-Accept`; `None` for an extended CONNECT (RFC 8441), whose 200 has none.
+    pub(super) accept: Option<String>,
     pub(super) protocol: Option<String>,
     /// permessage-deflate, when agreed, and its `Sec-WebSocket-Extensions` answer.
     pub(super) deflate: Option<(Deflate, String)>,
@@ -55,12 +56,14 @@ impl Upgrade {
     /// `Sec-WebSocket-Protocol` when a subprotocol was selected and `Sec-WebSocket-Extensions`
     /// when permessage-deflate was agreed ([`Config::deflate`](crate::Config::deflate)): the one
     /// list of what the 101 carries.
+    /// After [`Upgrade::check_connect`] (HTTP/2), the 200 carries the last two alone.
     pub fn headers(&self) -> Vec<(&'static str, &str)> {
-        let mut headers = vec![
-            ("Upgrade", "websocket"),
-            ("Connection", "Upgrade"),
-            ("Sec-WebSocket-Accept", self.accept.as_str()),
-        ];
+        let mut headers = Vec::with_capacity(5);
+        if let Some(accept) = &self.accept {
+            headers.push(("Upgrade", "websocket"));
+            headers.push(("Connection", "Upgrade"));
+            headers.push(("Sec-WebSocket-Accept", accept.as_str()));
+        }
         if let Some(protocol) = &self.protocol {
             headers.push(("Sec-WebSocket-Protocol", protocol));
         }
@@ -68,6 +71,15 @@ impl Upgrade {
             headers.push(("Sec-WebSocket-Extensions", extension));
         }
         headers
+    }
+
+    /// The answer's status: 101 (Switching Protocols) after [`Upgrade::check`], 200 after
+    /// [`Upgrade::check_connect`] (an extended CONNECT over HTTP/2, RFC 8441).
+    pub fn status(&self) -> u16 {
+        match self.accept {
+            Some(_) => 101,
+            None => 200,
+        }
     }
 
     /// The `Sec-WebSocket-Extensions` answer, when an extension was agreed.
@@ -164,6 +176,41 @@ pub(crate) fn check_upgrade<'h>(
     let key = header(headers.clone(), "sec-websocket-key")
         .filter(|key| is_valid_key(key))
         .ok_or(Refusal::of(400, "missing or malformed Sec-WebSocket-Key"))?;
+    accepting(config, running, Some(derive_accept_key(key)), headers)
+}
+
+/// Checks an extended CONNECT (RFC 8441, 4 and 5: WebSockets over HTTP/2) whose `:protocol`
+/// pseudo-header is `protocol`, its path aside: what RFC 6455 asks of an upgrade but for what
+/// HTTP/2 replaces (the method, `Upgrade`, `Connection`, the key and its accept).
+pub(crate) fn check_connect<'h>(
+    config: &Config,
+    running: &Running,
+    protocol: &str,
+    headers: impl Iterator<Item = (&'h str, &'h [u8])> + Clone,
+) -> Result<Upgrade, Refusal> {
+    if !protocol.eq_ignore_ascii_case("websocket") {
+        return Err(Refusal::of(
+            400,
+            "the CONNECT's :protocol must be websocket",
+        ));
+    }
+    if header(headers.clone(), "sec-websocket-version") != Some(b"13".as_slice()) {
+        return Err(Refusal::of(
+            400,
+            "unsupported Sec-WebSocket-Version, use 13",
+        ));
+    }
+    accepting(config, running, None, headers)
+}
+
+/// The checks an upgrade and an extended CONNECT share: the origin, the server's state; then
+/// what the answer carries.
+fn accepting<'h>(
+    config: &Config,
+    running: &Running,
+    accept: Option<String>,
+    headers: impl Iterator<Item = (&'h str, &'h [u8])> + Clone,
+) -> Result<Upgrade, Refusal> {
     if !config
         .routes
         .origin_allowed(header(headers.clone(), "origin"))
@@ -178,7 +225,7 @@ pub(crate) fn check_upgrade<'h>(
         .flatten()
         .map(|agreed| (agreed, agreed.response()));
     Ok(Upgrade {
-        accept: derive_accept_key(key),
+        accept,
         protocol: select_protocol(config, headers.clone()),
         deflate,
         request: None,

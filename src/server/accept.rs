@@ -102,7 +102,7 @@ impl Accepting {
                 .await;
         }
         self.closing.trigger();
-        if self.config.routes.health.is_some() {
+        if self.config.routes.has_probes() {
             future::or(self.drain(&slots, &shared), accept.until(future::pending())).await;
         } else {
             self.drain(&slots, &shared).await;
@@ -145,7 +145,7 @@ impl Accepting {
         // No count here: connections that saw the signal first may be ending meanwhile, on
         // other threads; the report counts each one open at the signal once it has ended.
         let (level, local) = (self.log_level(), self.local);
-        let accepting = match self.config.routes.health.is_some() {
+        let accepting = match self.config.routes.has_probes() {
             true => "new connections get 503",
             false => "no longer accepting",
         };

@@ -46,7 +46,7 @@ pub fn open_fds() -> usize {
 
 /// The examples' runtime helper: `block_on`, and `block_on_threads` with `run_server` for a
 /// server on several executor threads as the server example runs one.
-#[path = "../../examples/common/runtime.rs"]
+#[path = "../../src/bin/ws-echo/runtime.rs"]
 pub mod runtime;
 
 pub use ws_echo::runtimes::Runtime as Rt;

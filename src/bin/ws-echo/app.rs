@@ -1,141 +1,11 @@
-//! The server example itself (see `examples/server.rs`), compiled only with a runtime.
+//! The server: the `ws-echo` command, and the seed's `cargo run --example server` (the same
+//! code, compiled there with whichever runtimes the build has).
 
 use std::process::ExitCode;
 use std::time::Duration;
 
-use crate::flags::{duration, duration_or_off};
-use crate::logging::{log_format, LogFormat};
-use argh::FromArgs;
-use ws_echo::runtimes::Runtime;
+use crate::args::Args;
 use ws_echo::{Config, Handler, Message, Server, Shutdown, StatsHandle};
-
-/// Serve a WebSocket echo endpoint at ws://ADDR/PATH, and a page to try it at http://ADDR/.
-#[derive(FromArgs)]
-#[argh(
-    note = "RUST_LOG sets what is logged (default info: one line per connection event; debug adds \
-            each message). Ctrl-C (SIGINT) or SIGTERM drains: every connection gets Close 1001 \
-            after its echoes; a second signal exits at once, with 130 after SIGINT and 143 after \
-            SIGTERM.",
-    error_code(1, "could not serve: the address is taken, or the listener failed"),
-    error_code(
-        2,
-        "bad usage: a flag or its value is wrong, or a TLS file is unusable"
-    ),
-    error_code(130, "a second SIGINT (Ctrl-C) during the drain: exited at once"),
-    error_code(143, "a second SIGTERM during the drain: exited at once")
-)]
-struct Args {
-    /// address to listen on (default 127.0.0.1:8080; port 0 picks a free one)
-    #[argh(option, default = "String::from(\"127.0.0.1:8080\")")]
-    addr: String,
-    /// the path that is upgraded; others get 404 (default /ws)
-    #[argh(option, default = "String::from(\"/ws\")")]
-    path: String,
-    /// an origin allowed to connect, repeat for several; others get 403 (default: any)
-    #[argh(option)]
-    allow_origin: Vec<String>,
-    /// a subprotocol to speak, repeat for several: of a client's offer, the first listed here
-    /// is selected; an offer of none of them is served without one
-    #[argh(option)]
-    protocol: Vec<String>,
-    /// largest message accepted, in bytes; larger ones get Close 1009 (default 1048576)
-    #[argh(option, default = "1 << 20")]
-    max_message_size: usize,
-    /// largest single frame accepted, in bytes, if below --max-message-size; larger ones get
-    /// Close 1009 (default: as large as a message)
-    #[argh(option)]
-    max_frame_size: Option<usize>,
-    /// heartbeat: ping a client silent this long, or "off" (default 20s)
-    #[argh(
-        option,
-        default = "Some(Duration::from_secs(20))",
-        from_str_fn(duration_or_off)
-    )]
-    ping_interval: Option<Duration>,
-    /// heartbeat: drop a client still silent this long after the ping (default 20s)
-    #[argh(option, default = "Duration::from_secs(20)", from_str_fn(duration))]
-    pong_timeout: Duration,
-    /// drop a connection that has not finished the upgrade in this time (default 10s)
-    #[argh(option, default = "Duration::from_secs(10)", from_str_fn(duration))]
-    handshake_timeout: Duration,
-    /// drop a connection whose writes make no progress for this long (default 10s)
-    #[argh(option, default = "Duration::from_secs(10)", from_str_fn(duration))]
-    write_timeout: Duration,
-    /// close (1001) a connection with no data message for this long, or "off" (default off)
-    #[argh(option, default = "None", from_str_fn(duration_or_off))]
-    idle_timeout: Option<Duration>,
-    /// how long to wait for the peer's answer after we close (default 2s)
-    #[argh(option, default = "Duration::from_secs(2)", from_str_fn(duration))]
-    close_timeout: Duration,
-    /// TCP keepalive idle time before probes, or "off" (default 30s)
-    #[argh(
-        option,
-        default = "Some(Duration::from_secs(30))",
-        from_str_fn(duration_or_off)
-    )]
-    tcp_keepalive: Option<Duration>,
-    /// connections served at once; more get HTTP 503 (default 10000)
-    #[argh(option, default = "10_000")]
-    max_connections: usize,
-    /// connections served at once from one client IP address; more get HTTP 429 (default: no
-    /// limit; behind a proxy, every client has its address)
-    #[argh(option)]
-    max_connections_per_ip: Option<usize>,
-    /// serve wss://: the PEM certificate chain (with --tls-key; needs the `tls` feature)
-    #[argh(option)]
-    tls_cert: Option<std::path::PathBuf>,
-    /// serve wss://: the PEM private key of --tls-cert
-    #[argh(option)]
-    tls_key: Option<std::path::PathBuf>,
-    /// share the address with other instances started with --reuse-port (SO_REUSEPORT): the
-    /// kernel spreads new connections among them, and one can restart while the others serve
-    #[argh(switch)]
-    reuse_port: bool,
-    /// do not serve GET /metrics (the Prometheus text format)
-    #[argh(switch)]
-    no_metrics: bool,
-    /// serve /metrics and /health on this address instead of the WebSocket address
-    #[argh(option)]
-    metrics_addr: Option<String>,
-    /// do not answer GET /health (200 ok while serving, 503 draining from Ctrl-C or SIGTERM)
-    #[argh(switch)]
-    no_health: bool,
-    /// after Ctrl-C or SIGTERM, serve on this long while /health answers 503, so that a load
-    /// balancer stops sending clients first (default 0s)
-    #[argh(option, default = "Duration::ZERO", from_str_fn(duration))]
-    drain_delay: Duration,
-    /// how long connections get to answer our Close 1001 at shutdown (default 10s)
-    #[argh(option, default = "Duration::from_secs(10)", from_str_fn(duration))]
-    drain_timeout: Duration,
-    /// how log lines look: "human" (the default) or "json", one object a line with the time,
-    /// level, target, message and the event's fields (connection id, peer, ...)
-    #[argh(option, default = "LogFormat::Human", from_str_fn(log_format))]
-    log_format: LogFormat,
-    /// the runtime to serve on: smol (the default and recommended), async-std or tokio, as
-    /// compiled in
-    #[argh(
-        option,
-        default = "Runtime::COMPILED[0]",
-        from_str_fn(crate::runtime::runtime)
-    )]
-    runtime: Runtime,
-    /// be a test target: the upgrade request's query may ask for ?info, ?delay=200ms,
-    /// ?jitter=50ms, ?close=4000&after=3, ?abort&after=3, ?status=503, ?fragment=1024,
-    /// ?subprotocol=chat, ?header=X-Test:yes, ?push=5&every=1s&text=tick, ?ping=500ms, ?nopong
-    #[argh(switch)]
-    test_target: bool,
-    /// decline permessage-deflate (RFC 7692), which is otherwise accepted: each message
-    /// compressed on its own, both ways
-    #[argh(switch)]
-    no_deflate: bool,
-    /// this instance's name in the test target's ?info (default: "pid" and the process id)
-    #[argh(option)]
-    instance: Option<String>,
-    /// executor threads: connections spread over them (default: one per core this process
-    /// may run on; async-std keeps its own, one per core)
-    #[argh(option, default = "crate::runtime::cores()")]
-    threads: usize,
-}
 
 /// The echo, logging each message as the Go program printed them.
 #[derive(Clone, Copy)]
@@ -165,22 +35,29 @@ fn preview(text: &str) -> String {
 }
 
 pub fn main() -> ExitCode {
-    let args: Args = crate::flags::parse();
+    let args: Args = crate::environment::parse();
     crate::logging::init(args.log_format);
-    if (args.test_target || args.instance.is_some()) && !cfg!(feature = "test-target") {
-        eprintln!(
-            "error: --test-target and --instance need the test-target feature (on by default)"
-        );
-        return ExitCode::from(2);
-    }
-    if args.max_connections == 0 || args.max_connections_per_ip == Some(0) {
-        eprintln!("error: a connection limit of 0 would refuse every connection");
-        return ExitCode::from(2);
-    }
+    let (config, admin) = match configure(&args) {
+        Ok(configured) => configured,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return ExitCode::from(2);
+        }
+    };
     // Each connection is a file descriptor: raise the soft limit as far as we may.
     match rlimit::increase_nofile_limit(u64::MAX) {
         Ok(limit) => log::debug!("file descriptor limit: {limit}"),
         Err(e) => log::warn!("could not raise the file descriptor limit: {e}"),
+    }
+    serve(&args, config, admin)
+}
+
+/// The server's config (and, with `--metrics-addr`, the probes' own) from the flags, or the
+/// one-line reason they make none; the shutdown wired to SIGINT and SIGTERM.
+fn configure(args: &Args) -> Result<(Config, Option<Config>), String> {
+    if (args.test_target || args.instance.is_some()) && !cfg!(feature = "test-target") {
+        let needs = "--test-target and --instance need the test-target feature (on by default)";
+        return Err(needs.into());
     }
     let mut config = Config::default()
         .path(args.path.as_str())
@@ -201,17 +78,8 @@ pub fn main() -> ExitCode {
     for origin in &args.allow_origin {
         config = config.allow_origin(origin.as_str());
     }
-    if let Err(e) = config.check() {
-        eprintln!("error: {e}");
-        return ExitCode::from(2);
-    }
-    config = match with_tls(config, args.tls_cert.as_deref(), args.tls_key.as_deref()) {
-        Ok(config) => config,
-        Err(e) => {
-            eprintln!("error: {e}");
-            return ExitCode::from(2);
-        }
-    };
+    config.check().map_err(|e| e.to_string())?;
+    config = with_tls(config, args.tls_cert.as_deref(), args.tls_key.as_deref())?;
     // A page for browsers at `/`: type messages, see their echoes and round-trip times (and,
     // on a test target, its controls).
     config = config.bundled_page();
@@ -224,30 +92,29 @@ pub fn main() -> ExitCode {
         .drain_timeout(args.drain_timeout)
         .shutdown(shutdown.clone());
     // /health and /metrics: on the WebSocket address, or on one of their own.
-    let (config, admin) = match endpoints(config, &args) {
-        Ok(split) => split,
-        Err(e) => {
-            eprintln!("error: {e}");
-            return ExitCode::from(2);
-        }
-    };
+    let split = endpoints(config, args)?;
     crate::logging::drain_on_signals(shutdown);
+    Ok(split)
+}
 
+/// Binds the server (and the probes' own address), runs it until it has drained, and gives the
+/// exit code.
+fn serve(args: &Args, config: Config, admin: Option<Config>) -> ExitCode {
     let path = config.routes.path.clone();
-    let server = match bind(&args, args.addr.as_str(), config, args.reuse_port) {
+    let server = match bind(args, args.addr.as_str(), config, args.reuse_port) {
         Ok(server) => server
             .max_connections(Some(args.max_connections))
             .max_connections_per_ip(args.max_connections_per_ip),
         Err(code) => return code,
     };
     let admin = match (admin, args.metrics_addr.as_deref()) {
-        (Some(config), Some(addr)) => match bind(&args, addr, config, false) {
+        (Some(config), Some(addr)) => match bind(args, addr, config, false) {
             Ok(admin) => Some(admin),
             Err(code) => return code,
         },
         _ => None,
     };
-    if let Some(startup) = startup(&args, &server, admin.as_ref(), &path) {
+    if let Some(startup) = startup(args, &server, admin.as_ref(), &path) {
         crate::logging::announce(args.log_format, &startup);
     }
     let stats = server.stats();
@@ -328,11 +195,13 @@ fn startup(
 
 /// Binds a server with the flags' settings, or prints why not and gives the exit code.
 fn bind(args: &Args, addr: &str, config: Config, reuse_port: bool) -> Result<Server, ExitCode> {
-    let bound = if reuse_port {
-        Server::bind_reuse_port(args.runtime, addr, config)
-    } else {
-        Server::bind(args.runtime, addr, config)
-    };
+    let bound = listen_addresses(addr).and_then(|addrs| {
+        if reuse_port {
+            Server::bind_reuse_port(args.runtime, addrs.as_slice(), config)
+        } else {
+            Server::bind(args.runtime, addrs.as_slice(), config)
+        }
+    });
     match bound {
         Ok(server) => Ok(server
             .tcp_keepalive(args.tcp_keepalive)
@@ -341,6 +210,20 @@ fn bind(args: &Args, addr: &str, config: Config, reuse_port: bool) -> Result<Ser
             eprintln!("error: cannot serve on {addr}: {e}");
             Err(ExitCode::FAILURE)
         }
+    }
+}
+
+/// Where `addr` listens: `:8080` (Go's form) on every interface, IPv6 and IPv4 on one socket
+/// where the system has IPv6, IPv4 alone where it has not; `host:port` as it resolves.
+fn listen_addresses(addr: &str) -> std::io::Result<Vec<std::net::SocketAddr>> {
+    use std::net::{Ipv4Addr, Ipv6Addr, SocketAddr, ToSocketAddrs};
+    match addr.strip_prefix(':').map(str::parse::<u16>) {
+        Some(Ok(port)) => Ok(vec![
+            SocketAddr::from((Ipv6Addr::UNSPECIFIED, port)),
+            SocketAddr::from((Ipv4Addr::UNSPECIFIED, port)),
+        ]),
+        Some(Err(e)) => Err(std::io::Error::new(std::io::ErrorKind::InvalidInput, e)),
+        None => addr.to_socket_addrs().map(Iterator::collect),
     }
 }
 
@@ -354,7 +237,8 @@ fn endpoints(config: Config, args: &Args) -> Result<(Config, Option<Config>), St
         .without_websocket()
         .shutdown(config.shutdown.clone().unwrap_or_default());
     if !args.no_health {
-        extra = extra.health("/health");
+        // Readiness (503 from the signal on) and liveness (200 through the drain).
+        extra = extra.health("/health").live("/live");
     }
     if !args.no_metrics {
         let handle = crate::metrics::install()?;
@@ -368,6 +252,7 @@ fn endpoints(config: Config, args: &Args) -> Result<(Config, Option<Config>), St
     }
     let mut config = config;
     config.routes.health = extra.routes.health;
+    config.routes.live = extra.routes.live;
     config.routes.metrics = extra.routes.metrics;
     Ok((config, None))
 }

@@ -1,0 +1,24 @@
+#!/usr/bin/env bash
+# Deployment, as a new user meets it: README's install line gives a working `ws-echo`; the
+# Kubernetes manifests validate against Kubernetes' schemas, and the kubelet's stop sequence
+# run with their settings drains as they promise; the image from scratch serves from its own
+# root (scripts/image-test.sh).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+work=$(mktemp -d)
+trap 'rm -rf "$work"' EXIT
+
+echo "== cargo install --path . (README's install line) gives ws-echo"
+# --debug and the repository's target directory: the suite's build, not a release build of its own.
+cargo install -q --locked --debug --path . --root "$work" --target-dir target
+"$work/bin/ws-echo" --help | grep -q '^Usage: ws-echo '
+echo "ok: $work/bin/ws-echo --help"
+
+echo "== the Kubernetes manifests validate (kubernetes-validate, offline schemas)"
+kubernetes-validate --strict deploy/kubernetes/*.yaml
+
+echo "== the kubelet's stop sequence with the manifest's settings"
+python3 scripts/kubernetes-drain.py "$work/bin/ws-echo" 20
+
+echo "== the image from scratch, run from its own root"
+bash scripts/image-test.sh
