@@ -17,9 +17,10 @@ fi
 target=$(rustc -vV | sed -n 's/^host: //p')
 # --target: the static flag then applies to the binary alone, not to build scripts and
 # proc-macros, which the compiler must load as shared objects.
-RUSTFLAGS="-C target-feature=+crt-static" cargo build -q --release --locked --target "$target" --bin ws-echo
+RUSTFLAGS="-C target-feature=+crt-static -C strip=symbols" cargo build -q --release --locked --target "$target" --bin ws-echo
 binary=target/$target/release/ws-echo
-if ldd "$binary" >/dev/null 2>&1; then
+# A program interpreter (ld.so) means shared libraries: not in an image from scratch.
+if readelf -l "$binary" | grep -q 'INTERP'; then
   echo "error: $binary is dynamically linked" >&2
   exit 1
 fi
