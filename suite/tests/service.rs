@@ -151,52 +151,115 @@ fn each_refusal_is_ws_echos_own() {
     }
 }
 
-#[test]
-fn an_extended_connect_over_http2_gets_the_same_echo() {
-    use futures_lite::StreamExt;
-    use hyper_util::rt::{TokioExecutor, TokioIo};
-
-    let addr = start_app(allowing());
+/// Runs `future` on a tokio runtime of its own (the client side).
+fn on_tokio(future: impl std::future::Future<Output = ()>) {
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
         .unwrap();
-    runtime.block_on(async move {
-        let tcp = tokio::net::TcpStream::connect(addr).await.unwrap();
-        let (mut sender, connection) =
-            hyper::client::conn::http2::handshake(TokioExecutor::new(), TokioIo::new(tcp))
-                .await
-                .unwrap();
-        tokio::spawn(connection);
-        let connect = |origin: &'static str| {
-            let mut request = http::Request::builder()
-                .method(http::Method::CONNECT)
-                .uri(format!("http://{addr}/ws?info"))
-                .header("sec-websocket-version", "13")
-                .header("origin", origin)
-                .body(http_body_util::Empty::<bytes::Bytes>::new())
-                .unwrap();
-            let protocol = hyper::ext::Protocol::from_static("websocket");
-            request.extensions_mut().insert(protocol);
-            request
-        };
+    runtime.block_on(future);
+}
+
+type H2 = hyper::client::conn::http2::SendRequest<http_body_util::Empty<bytes::Bytes>>;
+type H2Ws = async_tungstenite::WebSocketStream<
+    tokio_util::compat::Compat<hyper_util::rt::TokioIo<hyper::upgrade::Upgraded>>,
+>;
+
+/// An HTTP/2 connection (prior knowledge) to `addr`.
+async fn h2(addr: SocketAddr) -> H2 {
+    use hyper_util::rt::{TokioExecutor, TokioIo};
+    let tcp = tokio::net::TcpStream::connect(addr).await.unwrap();
+    let (sender, connection) =
+        hyper::client::conn::http2::handshake(TokioExecutor::new(), TokioIo::new(tcp))
+            .await
+            .unwrap();
+    tokio::spawn(connection);
+    sender
+}
+
+/// A WebSocket on a stream of `h2` (RFC 8441's extended CONNECT from `origin`), or the
+/// status it was refused with.
+async fn h2_websocket(h2: &mut H2, addr: SocketAddr, origin: &str) -> Result<H2Ws, u16> {
+    let mut request = http::Request::builder()
+        .method(http::Method::CONNECT)
+        .uri(format!("http://{addr}/ws?info"))
+        .header("sec-websocket-version", "13")
+        .header("origin", origin)
+        .body(http_body_util::Empty::<bytes::Bytes>::new())
+        .unwrap();
+    let protocol = hyper::ext::Protocol::from_static("websocket");
+    request.extensions_mut().insert(protocol);
+    let response = h2.send_request(request).await.unwrap();
+    if response.status() != 200 {
+        return Err(response.status().as_u16());
+    }
+    assert_eq!(response.version(), http::Version::HTTP_2);
+    let upgraded = hyper::upgrade::on(response).await.unwrap();
+    let stream =
+        tokio_util::compat::TokioAsyncReadCompatExt::compat(hyper_util::rt::TokioIo::new(upgraded));
+    let role = tungstenite::protocol::Role::Client;
+    Ok(async_tungstenite::WebSocketStream::from_raw_socket(stream, role, None).await)
+}
+
+/// The next message that is not ?info's, ping or pong.
+async fn next_message(ws: &mut H2Ws) -> Message {
+    use futures_lite::StreamExt;
+    loop {
+        match ws.next().await {
+            Some(Ok(Message::Ping(_) | Message::Pong(_))) => continue,
+            Some(Ok(message)) => return message,
+            other => panic!("the stream ended: {other:?}"),
+        }
+    }
+}
+
+fn close_code(message: Message) -> Option<u16> {
+    match message {
+        Message::Close(frame) => frame.map(|f| u16::from(f.code)),
+        other => panic!("not a Close: {other:?}"),
+    }
+}
+
+#[test]
+fn over_http2_the_limits_and_the_drain_hold_on_each_stream() {
+    let shutdown = ws_echo::Shutdown::new();
+    let config = allowing().max_message_size(1000).shutdown(shutdown.clone());
+    let addr = start_app(config);
+    on_tokio(async move {
+        // Two WebSockets on one HTTP/2 connection.
+        let mut connection = h2(addr).await;
+        let mut big = h2_websocket(&mut connection, addr, "http://allowed.example")
+            .await
+            .unwrap();
+        let mut other = h2_websocket(&mut connection, addr, "http://allowed.example")
+            .await
+            .unwrap();
+        let _info = (next_message(&mut big).await, next_message(&mut other).await);
+        big.send(Message::binary(vec![1u8; 2000])).await.unwrap();
+        assert_eq!(close_code(next_message(&mut big).await), Some(1009));
+        // The other stream goes on, until the drain closes it with 1001.
+        other.send(Message::text("still here")).await.unwrap();
+        assert_eq!(next_message(&mut other).await, Message::text("still here"));
+        shutdown.trigger();
+        assert_eq!(close_code(next_message(&mut other).await), Some(1001));
+        // Past the signal, a new one is refused.
+        let refused = h2_websocket(&mut connection, addr, "http://allowed.example").await;
+        assert_eq!(refused.err(), Some(503));
+    });
+}
+
+#[test]
+fn an_extended_connect_over_http2_gets_the_same_echo() {
+    let addr = start_app(allowing());
+    on_tokio(async move {
+        let mut connection = h2(addr).await;
         // The origin policy holds over HTTP/2 too.
-        let refused = sender
-            .send_request(connect("http://elsewhere.example"))
+        let refused = h2_websocket(&mut connection, addr, "http://elsewhere.example").await;
+        assert_eq!(refused.err(), Some(403));
+        let mut ws = h2_websocket(&mut connection, addr, "http://allowed.example")
             .await
             .unwrap();
-        assert_eq!(refused.status(), 403);
-        let response = sender
-            .send_request(connect("http://allowed.example"))
-            .await
-            .unwrap();
-        assert_eq!(response.status(), 200);
-        assert_eq!(response.version(), http::Version::HTTP_2);
-        let stream =
-            ws_echo::runtimes::tokio_io(TokioIo::new(hyper::upgrade::on(response).await.unwrap()));
-        let role = tungstenite::protocol::Role::Client;
-        let mut ws = async_tungstenite::WebSocketStream::from_raw_socket(stream, role, None).await;
-        let Some(Ok(Message::Text(info))) = ws.next().await else {
+        let Message::Text(info) = next_message(&mut ws).await else {
             panic!("the first message is not ?info's text");
         };
         let info: serde_json::Value = serde_json::from_str(info.as_str()).unwrap();
@@ -206,18 +269,9 @@ fn an_extended_connect_over_http2_gets_the_same_echo() {
         );
         for message in [Message::text("over h2"), Message::binary(vec![7u8; 70_000])] {
             ws.send(message.clone()).await.unwrap();
-            assert_eq!(ws.next().await.unwrap().unwrap(), message);
+            assert_eq!(next_message(&mut ws).await, message);
         }
         ws.close(Some(bye())).await.unwrap();
-        loop {
-            match ws.next().await {
-                Some(Ok(Message::Close(frame))) => {
-                    assert_eq!(frame.map(|f| u16::from(f.code)), Some(1000));
-                    break;
-                }
-                Some(Ok(_)) => continue,
-                other => panic!("no Close came back: {other:?}"),
-            }
-        }
+        assert_eq!(close_code(next_message(&mut ws).await), Some(1000));
     });
 }
