@@ -63,8 +63,9 @@ def agreed_extensions(driver, page):
     return driver.execute_async_script(script, url)
 
 
-def main() -> int:
-    page = sys.argv[1].rstrip("/") + "/?selftest"
+def start_chromium(page):
+    """Headless Chromium with a new empty profile, for `page` (https: the test CA's errors
+    ignored)."""
     options = webdriver.ChromeOptions()
     options.binary_location = "/usr/bin/chromium"
     for flag in ("--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
@@ -74,7 +75,12 @@ def main() -> int:
         options.add_argument("--ignore-certificate-errors")  # this check only: a test CA
     profile = tempfile.mkdtemp(prefix="ws-echo-chromium-")
     options.add_argument(f"--user-data-dir={profile}")
-    driver = webdriver.Chrome(service=Service("/usr/bin/chromedriver"), options=options)
+    return webdriver.Chrome(service=Service("/usr/bin/chromedriver"), options=options)
+
+
+def main() -> int:
+    page = sys.argv[1].rstrip("/") + "/?selftest"
+    driver = start_chromium(page)
     try:
         driver.get(page)
         WebDriverWait(driver, 30).until(lambda d: d.title.startswith("selftest: "))

@@ -2,7 +2,8 @@
 # Interoperability with real third-party peers, every byte checked by the peer scripts in
 # interop/: Chromium (the server's page, driven by chromedriver), Python's websockets, Node's ws
 # (and the first two against the test target's ?info and ?delay, the page's controls too)
-# and the Go seed against our server example; our client example against Python's, Node's and
+# and the Go seed against our server example; Chromium over HTTP/2 (RFC 8441) against
+# ws-echo mounted in axum; our client example against Python's, Node's and
 # the Go seed's servers; and our server behind nginx, whose proxy_read_timeout a heartbeat must
 # beat (shortened to 2 s here, with a 500 ms ping, to keep the check fast; the defaults are
 # 60 s and 20 s). scripts/test.sh installs the tools; a tool that is missing is reported
@@ -128,6 +129,16 @@ if need openssl openssl version; then
   fi
   if python3 -c 'import selenium' 2>/dev/null && command -v chromium >/dev/null; then
     check "chromium on the server's page over https/wss" python3 interop/chromium.py "https://localhost:$port/"
+    # WebSockets over HTTP/2 (RFC 8441): ws-echo's EchoService in an axum app served over TLS
+    # with h2, which Chromium uses for wss:// on the connection that loaded the page.
+    cargo build -q -p frameworks --example embed_axum_h2 || exit 1
+    start h2 target/debug/examples/embed_axum_h2 127.0.0.1:0 "$work/cert.pem" "$work/key.pem"
+    wait_line "$work/h2.log" '^serving https://'
+    h2_port=$(sed -n 's|^serving https://[^:]*:\([0-9]*\)/.*|\1|p' "$work/h2.log")
+    check "chromium over HTTP/2: an extended CONNECT on the page's connection, echoes, Close 1000" \
+      python3 interop/chromium_h2.py "https://localhost:$h2_port/"
+    check "chromium over HTTP/2: the test target's page and its selftest" \
+      python3 interop/chromium.py "https://localhost:$h2_port/"
   fi
   "$bin/server" --addr 127.0.0.1:0 --tls-cert "$work/cert.pem" --tls-key "$work/ca.key" >"$work/badkey.out" 2>&1
   status=$?

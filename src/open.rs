@@ -75,7 +75,8 @@ impl<'r> Connection<'r> {
         self.local
     }
 
-    /// The request's method (`GET` for every upgrade served).
+    /// The request's method: `GET` for an HTTP/1.1 upgrade, `CONNECT` for an extended CONNECT
+    /// over HTTP/2 (RFC 8441, served through [`serve_upgraded`](crate::serve_upgraded)).
     pub fn method(&self) -> &'r str {
         self.method
     }

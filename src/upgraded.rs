@@ -133,12 +133,18 @@ where
     let headers: Vec<(&str, &[u8])> = (request.headers.iter())
         .map(|(name, value)| (name.as_str(), value.as_slice()))
         .collect();
+    // An extended CONNECT (RFC 8441) is answered with 200, an HTTP/1.1 upgrade with 101.
+    let method = if upgrade.status() == 200 {
+        "CONNECT"
+    } else {
+        "GET"
+    };
     let connection = Connection {
         id: identity.id,
         peer: request.peer,
         protocol: upgrade.protocol(),
         extensions: upgrade.extensions(),
-        ..Connection::new("GET", &request.target, &headers)
+        ..Connection::new(method, &request.target, &headers)
     };
     let mut prelude = Prelude::of(on_open(&mut handler, &connection)).unwrap_or_else(|refusal| {
         // The 101 has gone: the refusal becomes a Close (1011 for a handler that failed).

@@ -1,7 +1,8 @@
 //! ws-echo mounted in an axum application with one `route_service` line (feature `hyper`):
 //! the echo, the handler's view of the request (path, query, headers, the client's address
 //! through axum's ConnectInfo), every refusal exactly as ws-echo's own listener gives it, and
-//! the same echo over HTTP/2 (RFC 8441's extended CONNECT) with hyper's client.
+//! the same echo, limits, drain and heartbeat over HTTP/2 (RFC 8441's extended CONNECT) with
+//! hyper's client.
 #![cfg(feature = "hyper")]
 
 use std::net::SocketAddr;
@@ -265,7 +266,7 @@ fn an_extended_connect_over_http2_gets_the_same_echo() {
         let info: serde_json::Value = serde_json::from_str(info.as_str()).unwrap();
         assert_eq!(
             (info["method"].as_str(), info["path"].as_str()),
-            (Some("GET"), Some("/ws"))
+            (Some("CONNECT"), Some("/ws"))
         );
         for message in [Message::text("over h2"), Message::binary(vec![7u8; 70_000])] {
             ws.send(message.clone()).await.unwrap();
@@ -273,5 +274,58 @@ fn an_extended_connect_over_http2_gets_the_same_echo() {
         }
         ws.close(Some(bye())).await.unwrap();
         assert_eq!(close_code(next_message(&mut ws).await), Some(1000));
+    });
+}
+
+/// What a WebSocket over HTTP/2 gives within `wait`: the pings counted, then how it ended
+/// (`None`: still open; `Some(None)`: the stream ended with no Close frame).
+async fn pings_within(ws: &mut H2Ws, wait: std::time::Duration) -> (u32, Option<Option<Message>>) {
+    use futures_lite::StreamExt;
+    let deadline = tokio::time::Instant::now() + wait;
+    let mut pings = 0;
+    loop {
+        match tokio::time::timeout_at(deadline, ws.next()).await {
+            Err(_) => return (pings, None),
+            Ok(Some(Ok(Message::Ping(_)))) => pings += 1,
+            Ok(Some(Ok(Message::Close(frame)))) => {
+                return (pings, Some(Some(Message::Close(frame))))
+            }
+            Ok(Some(Ok(other))) => panic!("unexpected {other:?}"),
+            Ok(None | Some(Err(_))) => return (pings, Some(None)),
+        }
+    }
+}
+
+#[test]
+fn over_http2_the_heartbeat_pings_each_stream_and_drops_the_silent_one() {
+    let ms = std::time::Duration::from_millis(1);
+    let config = allowing()
+        .ping_interval(Some(100 * ms))
+        .pong_timeout(100 * ms);
+    let addr = start_app(config);
+    on_tokio(async move {
+        let mut connection = h2(addr).await;
+        let mut alive = h2_websocket(&mut connection, addr, "http://allowed.example")
+            .await
+            .unwrap();
+        let mut silent = h2_websocket(&mut connection, addr, "http://allowed.example")
+            .await
+            .unwrap();
+        // Reading answers each Ping with a Pong (tungstenite does): pinged after each 100 ms
+        // of silence, and kept.
+        let _info = next_message(&mut alive).await;
+        let (pings, ended) = pings_within(&mut alive, 1000 * ms).await;
+        assert!((4..=10).contains(&pings), "{pings} pings in 1 s");
+        assert_eq!(ended, None);
+        // The other stream, never read meanwhile, answered nothing: its ?info and its one Ping
+        // are there, then the stream ends, with no Close (a dead peer is dropped).
+        let info = next_message(&mut silent).await;
+        assert!(matches!(info, Message::Text(_)), "{info:?}");
+        assert_eq!(pings_within(&mut silent, 5000 * ms).await, (1, Some(None)));
+        // The connection and the pinged stream go on.
+        alive.send(Message::text("still here")).await.unwrap();
+        assert_eq!(next_message(&mut alive).await, Message::text("still here"));
+        let another = h2_websocket(&mut connection, addr, "http://allowed.example").await;
+        assert!(another.is_ok());
     });
 }
