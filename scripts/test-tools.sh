@@ -15,6 +15,8 @@ command -v chromium >/dev/null 2>&1 || apt_need+=(chromium)
 command -v chromedriver >/dev/null 2>&1 || apt_need+=(chromium-driver)
 command -v nginx >/dev/null 2>&1 || [ -x /usr/sbin/nginx ] || apt_need+=(nginx)
 command -v haproxy >/dev/null 2>&1 || [ -x /usr/sbin/haproxy ] || apt_need+=(haproxy)
+# systemd-analyze verify checks deploy/systemd/ws-echo.service (scripts/deploy-test.sh).
+command -v systemd-analyze >/dev/null 2>&1 || apt_need+=(systemd)
 command -v node >/dev/null 2>&1 || apt_need+=(nodejs npm)
 # The image (scripts/image.sh): docker with its daemon, or podman.
 { command -v docker >/dev/null 2>&1 && docker info >/dev/null 2>&1; } || command -v podman >/dev/null 2>&1 ||
