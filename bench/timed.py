@@ -2,7 +2,12 @@
 """The seed's own workload at scale: C connections, each sending one 20-byte text every 2 s
 (their start times spread evenly over the interval, so C/2 messages a second in all), on
 schedule whether or not earlier echoes are back, every echo checked (examples/loadgen.rs,
-`--mode timed`). For ws-echo and its peers, one server at a time, pinned to core 0, the load
+`--mode timed`). Each connection talks from the moment it is up, as the seed's clients do;
+the window opens once all are, and counts the sends due in it. (Until 2026-12-04 the
+connections waited in silence for all the others: when connecting took 36-40 s, as it does
+here in some rounds for any server, ws-echo's heartbeat pinged every connection silent for
+20 s as the window opened, 12,655 pings in its first second, and that was the 50-150 ms
+stall seen in ws-echo's cells only.) For ws-echo and its peers, one server at a time, pinned to core 0, the load
 generator to core 1 (from several loopback source addresses).
 
 Per cell: the server's CPU per message and RSS per connection (from /proc, from when every
@@ -30,7 +35,7 @@ sends interleaved and due on a 1 ms grid (each sleep and wake-up costs the gener
 generators alone), one window for all, the servers' CPU read here.
 
 Usage: bash bench/timed.sh [--conns 10000,19900] [--duration 20s] [--rounds 3]
-                           [--servers ws-echo,async-tungstenite,tuned,...]
+                           [--servers ws-echo,async-tungstenite,tuned,...] [--series-dir DIR]
        bash bench/timed.sh --conns 50000 --instances 3 --generators 3 --tick 1ms
                            --servers "ws-echo smol,ws-echo tokio"
 """
@@ -53,19 +58,24 @@ BASELINE = {"ws-echo smol": "async-tungstenite/smol (8 KiB)",
             "ws-echo async-std": "async-tungstenite/smol (8 KiB)",
             "ws-echo smol (heartbeat off)": "async-tungstenite/smol (8 KiB)",
             "ws-echo tokio (heartbeat off)": "tuned (8 KiB)",
-            "ws-echo tokio": "tuned (8 KiB)"}
+            "ws-echo tokio": "tuned (8 KiB)",
+            "ws-echo smol (keepalive off)": "async-tungstenite/smol (8 KiB)",
+            "ws-echo tokio (keepalive off)": "tuned (8 KiB)"}
 SOURCES = "127.0.0.2,127.0.0.3,127.0.0.4"
 
 
 def variants():
-    """ws-echo with its heartbeat off, run only when asked for by name ("heartbeat off"): what
-    the heartbeat's timers cost, against the same server with them."""
-    serve = lambda rt: lambda a: [os.path.join(compare.EX, "server"), "--runtime", rt, "--addr", a,
-                                  "--max-message-size", "2000000", "--ping-interval", "off"]
-    return [(f"ws-echo {rt} (heartbeat off)", serve(rt)) for rt in ("smol", "async-std", "tokio")]
+    """ws-echo with its heartbeat off, or with TCP keepalive off, run only when asked for by
+    name ("ws-echo smol (heartbeat off)", "ws-echo tokio (keepalive off)"): what each costs,
+    against the same server with it."""
+    serve = lambda rt, flag: lambda a: [os.path.join(compare.EX, "server"), "--runtime", rt, "--addr",
+                                        a, "--max-message-size", "2000000", flag, "off"]
+    return [(f"ws-echo {rt} ({name} off)", serve(rt, flag)) for rt in ("smol", "async-std", "tokio")
+            for name, flag in (("heartbeat", "--ping-interval"), ("keepalive", "--tcp-keepalive"))]
 
 
-def run_cell(command, conns, duration):
+def run_cell(command, conns, duration, series=None):
+    """One server's cell; `series`: a file for the generator's per-second series."""
     addr = f"127.0.0.1:{compare.free_port()}"
     env = dict(os.environ, RUST_LOG="warn")
     cmd = command(addr)
@@ -78,8 +88,12 @@ def run_cell(command, conns, duration):
         out = subprocess.run(["taskset", "-c", "1", os.path.join(compare.EX, "loadgen"), "--url",
                               f"ws://{addr}/ws", "--mode", "timed", "--conns", str(conns),
                               "--interval", "2s", "--payload", "20", "--duration", duration,
-                              "--sources", SOURCES, "--server-pid", str(server.pid), "--json"],
+                              "--sources", SOURCES, "--server-pid", str(server.pid), "--json"]
+                             + (["--series"] if series else []),
                              capture_output=True, text=True, timeout=600)
+        if series:
+            with open(series, "w") as f:
+                f.write(out.stderr)
         if out.returncode != 0:
             return {"error": out.stderr.strip()[-200:]}
         return json.loads(out.stdout)
@@ -192,6 +206,8 @@ def main():
                         help="ws-echo servers sharing the port (--reuse-port); past 1, only ws-echo")
     parser.add_argument("--generators", type=int, default=1, help="load generator processes")
     parser.add_argument("--tick", default="0s", help="the generators' send grid, like 1ms")
+    parser.add_argument("--series-dir", help="keep each cell's per-second series here "
+                        "(loadgen --series: ROUND-SERVER.txt, with the window's start time)")
     opts = parser.parse_args()
     wanted = [w for w in opts.servers.split(",") if w]
     compare.build()
@@ -201,7 +217,7 @@ def main():
     subprocess.run(["sh", os.path.join(compare.ROOT, "../shared/anchors/go-seed/build.sh"), go_dir],
                    check=True, stdout=subprocess.DEVNULL)
     chosen = [(s, c) for s, c in compare.servers(go_dir) + variants()
-              if any(w in s for w in wanted) and ("heartbeat off" not in s or "heartbeat off" in opts.servers)
+              if any(w in s for w in wanted) and (" off)" not in s or s in wanted)
               or s in BASELINE.values()]
     for conns in [int(c) for c in opts.conns.split(",")]:
         results = {s: [] for s, _ in chosen}
@@ -209,7 +225,9 @@ def main():
             order = list(chosen)
             random.Random(index).shuffle(order)
             for server, command in order:
-                results[server].append(run_cell(command, conns, opts.duration))
+                series = opts.series_dir and os.path.join(
+                    opts.series_dir, f"{conns}-{index + 1}-{server.replace(' ', '_').replace('/', '_')}.txt")
+                results[server].append(run_cell(command, conns, opts.duration, series))
         print(f"\n{conns} connections, one 20-byte text every 2 s each ({conns // 2}/s), "
               f"{opts.duration} x {opts.rounds} rounds: medians")
         print(f"  {'server':<31} {'CPU/msg':>9} {'ratio':>6} {'range':>11} {'p50':>8} {'p99':>8} {'ratio':>6} "

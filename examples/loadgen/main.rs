@@ -10,7 +10,9 @@
 //! per connection), `handshakes` (connect, upgrade, close, again), and `timed`: the seed's
 //! client, `--conns` times at once. Each connection sends one message every `--interval`
 //! (their start times spread evenly over it), on schedule whether or not earlier echoes are
-//! back (open loop), for `--duration` after all are connected; a round trip is counted from
+//! back (open loop), from the moment it is up (as the seed's clients do: none sits silent
+//! while the others connect); what is measured is the `--duration` after all are connected
+//! (the sends due then; the earlier ones' echoes are checked, not counted). A round trip is counted from
 //! when the send was due, and how late each send left is reported too. A message sent and
 //! never echoed (5 s past the end) is an error. `--sources 127.0.0.2,127.0.0.3` spreads the
 //! connections over several loopback source addresses, each with its own ephemeral ports.
@@ -188,7 +190,7 @@ struct Tally {
     late_us: Vec<u32>,
     /// Idle and timed modes: the server's RSS with every connection held.
     server_rss_kib: Option<u64>,
-    /// Timed mode: the server's CPU seconds, and ours, from when every connection was up.
+    /// Timed mode: the server's CPU seconds, and ours, over the window.
     server_cpu_s: Option<f64>,
     own_cpu_s: Option<f64>,
 }
@@ -329,7 +331,10 @@ fn sources(args: &Args) -> std::io::Result<Vec<std::net::IpAddr>> {
         .collect()
 }
 
-/// The timed mode: every connection up first, then each sends on its own schedule.
+/// The timed mode: each connection sends on its own schedule from the moment it is up, as the
+/// seed's clients do (a connection that waited for 19,899 others in silence would be one the
+/// server's heartbeat pings: a storm of pings that is no part of the workload); the measured
+/// window opens once every connection is up, and only the sends due in it count.
 async fn timed(
     ex: &Rc<smol::LocalExecutor<'_>>,
     args: &Args,
@@ -340,13 +345,32 @@ async fn timed(
 ) -> std::io::Result<(Tally, Duration)> {
     let sources = sources(args)?;
     let connecting = Instant::now();
-    let mut streams = Vec::with_capacity(args.conns);
+    // What the phases are counted from: the common start of several generators' windows, or
+    // when this one began to connect.
+    let reference = match args.start_at {
+        Some(at) => Instant::now() + until_epoch_ms(at)?,
+        None => connecting,
+    };
+    let window: Rc<Window> = Rc::default();
+    let (part, parts) = (args.part.0 - 1, args.part.1);
+    let mut tasks = Vec::with_capacity(args.conns);
     for i in 0..args.conns {
         let source = (!sources.is_empty()).then(|| sources[i % sources.len()]);
         let stream = upgrade_from(source, host_port, path).await.map_err(|e| {
             std::io::Error::other(format!("connection {} of {}: {e}", i + 1, args.conns))
         })?;
-        streams.push(stream);
+        let share = (i * parts + part) as f64 / (args.conns * parts) as f64;
+        let phase = reference + on_grid(args.interval.mul_f64(share), args.tick);
+        let first = next_on_phase(phase, args.interval, Instant::now());
+        let (frame, echo, window) = (Rc::clone(&frame), Rc::clone(&echo), Rc::clone(&window));
+        tasks.push(ex.spawn(on_schedule(
+            stream,
+            frame,
+            echo,
+            first,
+            args.interval,
+            window,
+        )));
     }
     if args.series {
         eprintln!(
@@ -355,22 +379,17 @@ async fn timed(
             connecting.elapsed().as_secs_f64()
         );
     }
-    let rss_connected = args.server_pid.and_then(rss_kib);
-    let cpu_connected = args.server_pid.map(|pid| cpu_seconds(Some(pid)));
-    let own_connected = cpu_seconds(None);
     let start = match args.start_at {
         None => Instant::now() + Duration::from_millis(100),
-        Some(at) => {
-            let at = std::time::UNIX_EPOCH + Duration::from_millis(at);
-            let wait = at
-                .duration_since(std::time::SystemTime::now())
-                .map_err(|_| {
-                    std::io::Error::other("--start-at passed before every connection was up")
-                })?;
-            Instant::now() + wait
+        Some(_) if Instant::now() > reference => {
+            return Err(std::io::Error::other(
+                "--start-at passed before every connection was up",
+            ))
         }
+        Some(_) => reference,
     };
     let end = start + args.duration;
+    window.0.set(Some((start, end)));
     if args.series {
         let at = std::time::SystemTime::now() + start.saturating_duration_since(Instant::now());
         let ms = at
@@ -378,22 +397,12 @@ async fn timed(
             .map_or(0, |d| d.as_millis());
         eprintln!("window starts at {ms} ms since the Unix epoch");
     }
-    let (part, parts) = (args.part.0 - 1, args.part.1);
-    let tasks: Vec<_> = (streams.into_iter().enumerate())
-        .map(|(i, stream)| {
-            let share = (i * parts + part) as f64 / (args.conns * parts) as f64;
-            let offset = on_grid(args.interval.mul_f64(share), args.tick);
-            let (frame, echo) = (Rc::clone(&frame), Rc::clone(&echo));
-            ex.spawn(on_schedule(
-                stream,
-                frame,
-                echo,
-                (start, start + offset),
-                args.interval,
-                end,
-            ))
-        })
-        .collect();
+    // The server's RSS and both sides' CPU as the window opens: the sends before it (and the
+    // handshakes) are not the load measured.
+    smol::Timer::at(start).await;
+    let rss_connected = args.server_pid.and_then(rss_kib);
+    let cpu_connected = args.server_pid.map(|pid| cpu_seconds(Some(pid)));
+    let own_connected = cpu_seconds(None);
     let mut total = Tally {
         server_rss_kib: rss_connected,
         ..Tally::default()
@@ -411,13 +420,62 @@ async fn timed(
         total.ping_s.extend(tally.ping_s);
         total.late_us.extend(tally.late_us);
     }
-    // CPU from when every connection was up to the last echo: the load, not the handshakes
-    // nor the closes.
+    // CPU from the window's start to the last echo.
     total.server_cpu_s =
         (args.server_pid.zip(cpu_connected)).map(|(pid, at)| cpu_seconds(Some(pid)) - at);
     total.own_cpu_s = Some(cpu_seconds(None) - own_connected);
     drop(open);
     Ok((total, end.duration_since(start)))
+}
+
+/// How long until `ms` since the Unix epoch (`--start-at`).
+fn until_epoch_ms(ms: u64) -> std::io::Result<Duration> {
+    let at = std::time::UNIX_EPOCH + Duration::from_millis(ms);
+    at.duration_since(std::time::SystemTime::now())
+        .map_err(|_| std::io::Error::other("--start-at passed before the generator started"))
+}
+
+/// The timed window, once every connection is up: (start, end). Before it, sends are warm-up.
+#[derive(Default)]
+struct Window(std::cell::Cell<Option<(Instant, Instant)>>);
+
+impl Window {
+    /// The second of the window `at` falls in, if it falls in the window.
+    fn second(&self, at: Instant) -> Option<u16> {
+        let (start, _) = self.0.get()?;
+        (at >= start).then(|| at.duration_since(start).as_secs() as u16)
+    }
+
+    /// Whether a send due `at` comes after the window (sending ends).
+    fn past(&self, at: Instant) -> bool {
+        self.0.get().is_some_and(|(_, end)| at >= end)
+    }
+
+    /// Ready 5 s past the window's end: what is still due then was never echoed.
+    async fn closed(&self) {
+        loop {
+            match self.0.get() {
+                Some((_, end)) => {
+                    smol::Timer::at(end + Duration::from_secs(5)).await;
+                    return;
+                }
+                None => smol::Timer::after(Duration::from_millis(100)).await,
+            };
+        }
+    }
+}
+
+/// The first time on `phase`'s schedule (`phase` plus or minus whole intervals) at or after
+/// `now`.
+fn next_on_phase(phase: Instant, interval: Duration, now: Instant) -> Instant {
+    let step = interval.as_nanos().max(1);
+    if phase >= now {
+        let back = (phase - now).as_nanos() / step;
+        phase - Duration::from_nanos(u64::try_from(back * step).unwrap_or(u64::MAX))
+    } else {
+        let ahead = (now - phase).as_nanos().div_ceil(step);
+        phase + Duration::from_nanos(u64::try_from(ahead * step).unwrap_or(u64::MAX))
+    }
 }
 
 /// `offset` rounded up to a multiple of `tick` (none: as it is).
@@ -429,18 +487,18 @@ fn on_grid(offset: Duration, tick: Duration) -> Duration {
     tick.saturating_mul(u32::try_from(ticks).unwrap_or(u32::MAX))
 }
 
-/// One timed connection: a send every `interval` from `first` until `end`, each echo checked
-/// and timed from when its send was due. The server's pings are answered (ws-echo pings a
-/// connection silent for 20 s, as one that waits for 19,899 others to connect can be).
+/// One timed connection: a send every `interval` from `first` until the window's end, each
+/// echo checked, and those of sends due in the window timed from when they were due. The
+/// server's pings are answered.
 async fn on_schedule(
     stream: TcpStream,
     frame: Rc<Vec<u8>>,
     echo: Rc<Vec<u8>>,
-    (start, first): (Instant, Instant),
+    first: Instant,
     interval: Duration,
-    end: Instant,
+    window: Rc<Window>,
 ) -> (Tally, TcpStream) {
-    let second = move |at: Instant| at.saturating_duration_since(start).as_secs() as u16;
+    // When each send in flight was due, and its second of the window (None: warm-up).
     let due = Rc::new(std::cell::RefCell::new(std::collections::VecDeque::new()));
     let sent_all = Rc::new(std::cell::Cell::new(false));
     // Counted as echoes arrive, so that a reader stopped at the deadline loses nothing.
@@ -449,17 +507,24 @@ async fn on_schedule(
     let writer = Rc::new(smol::lock::Mutex::new(stream.clone()));
     let sending = {
         let (writer, due, sent_all) = (Rc::clone(&writer), Rc::clone(&due), Rc::clone(&sent_all));
+        let window = Rc::clone(&window);
         async move {
             let (mut late, mut errors) = (Vec::new(), 0);
             let mut at = first;
-            while at < end {
+            while !window.past(at) {
                 smol::Timer::at(at).await;
-                late.push(at.elapsed().as_micros().min(u32::MAX as u128) as u32);
+                if window.past(at) {
+                    break;
+                }
+                let second = window.second(at);
+                if second.is_some() {
+                    late.push(at.elapsed().as_micros().min(u32::MAX as u128) as u32);
+                }
                 if writer.lock().await.write_all(&frame).await.is_err() {
                     errors += 1;
                     break;
                 }
-                due.borrow_mut().push_back(at);
+                due.borrow_mut().push_back((at, second));
                 at += interval;
             }
             sent_all.set(true);
@@ -468,6 +533,7 @@ async fn on_schedule(
     };
     let receiving = {
         let (mut stream, due, tally) = (stream.clone(), Rc::clone(&due), Rc::clone(&tally));
+        let window = Rc::clone(&window);
         async move {
             let mut input = vec![0u8; 512];
             let mut filled = 0;
@@ -482,7 +548,9 @@ async fn on_schedule(
                 while let Some((opcode, payload, len)) = server_frame_at(&input[at..filled]) {
                     match opcode {
                         0x9 => {
-                            tally.borrow_mut().ping_s.push(second(now));
+                            if let Some(second) = window.second(now) {
+                                tally.borrow_mut().ping_s.push(second);
+                            }
                             let pong = masked_frame(0xA, &input[at + payload..at + len]);
                             if writer.lock().await.write_all(&pong).await.is_err() {
                                 return;
@@ -493,11 +561,14 @@ async fn on_schedule(
                         _ => {
                             let mut tally = tally.borrow_mut();
                             match due.borrow_mut().pop_front() {
-                                Some(sent) if input[at..at + len] == echo[..] => {
-                                    tally.messages += 1;
-                                    let rtt = now.duration_since(sent).as_micros();
-                                    tally.rtts_us.push(rtt.min(u32::MAX as u128) as u32);
-                                    tally.due_s.push(second(sent));
+                                Some((sent, second)) if input[at..at + len] == echo[..] => {
+                                    // A warm-up echo is checked, not counted.
+                                    if let Some(second) = second {
+                                        tally.messages += 1;
+                                        let rtt = now.duration_since(sent).as_micros();
+                                        tally.rtts_us.push(rtt.min(u32::MAX as u128) as u32);
+                                        tally.due_s.push(second);
+                                    }
                                 }
                                 _ => tally.errors += 1,
                             }
@@ -516,10 +587,7 @@ async fn on_schedule(
             }
         }
     };
-    // The reader runs until 5 s past the end; what is still due then was never echoed.
-    let reading = futures_lite::future::or(receiving, async {
-        smol::Timer::at(end + Duration::from_secs(5)).await;
-    });
+    let reading = futures_lite::future::or(receiving, window.closed());
     let ((late, send_errors), ()) = futures_lite::future::zip(sending, reading).await;
     let mut tally = std::mem::take(&mut *tally.borrow_mut());
     tally.late_us = late;
