@@ -391,22 +391,3 @@ fn within<T>(
         Err(Error::HandshakeTimeout)
     })
 }
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    /// What a connection's future holds for the connection's whole life, whichever features are
-    /// on: with `tls` the TLS path's state (some 9.5 KB) is boxed, so that a plain connection
-    /// does not reserve it too (it did: 12,232 bytes a task against 2,688 without `tls`).
-    #[test]
-    fn a_connection_future_reserves_no_tls_state() {
-        let config = Config::default();
-        let running = Running::of(&config);
-        let stream = futures_lite::io::Cursor::new(Vec::<u8>::new());
-        let identity = Identity::counted(None, None);
-        let future = serve_as(stream, identity, &config, &running, crate::Echo);
-        let size = std::mem::size_of_val(&future);
-        assert!(size < 4096, "{size} bytes");
-    }
-}
