@@ -62,3 +62,20 @@ check "a bad PORT is refused, named" \
 "$command" --help >"$work/help.out" 2>&1
 check "--help lists the variables" grep -q '^  WS_ECHO_ADDR  WS_ECHO_PATH  WS_ECHO_ALLOW_ORIGIN$' "$work/help.out"
 check "--help says how PORT is taken" grep -q '^  PORT (alone: --addr :PORT)$' "$work/help.out"
+
+# A standard output nobody reads is no reason to panic: `--help | head -1` closes it early, a
+# supervisor may give the server a pipe it stops reading. Here a pipe whose reader is gone
+# before the command starts, so that every write to it fails (EPIPE).
+closed_out() { # closed_out COMMAND...: COMMAND with standard output such a pipe
+  python3 -c 'import os, sys; r, w = os.pipe(); os.close(r); os.dup2(w, 1); os.execvp(sys.argv[1], sys.argv[1:])' "$@"
+}
+closed_out "$command" --help 2>"$work/help-closed.err"
+check "--help into a closed pipe: exit 0, no panic" test "$?" -eq 0 -a ! -s "$work/help-closed.err"
+port=$(free_port)
+closed_out "$command" --addr "127.0.0.1:$port" 2>"$work/closed.err" &
+pids+=($!)
+closed_pid=$!
+for _ in $(seq 100); do curl -s "http://127.0.0.1:$port/health" >/dev/null && break; sleep 0.05; done
+check "its startup lines into a closed pipe: the server serves all the same" echoes_three "ws://127.0.0.1:$port/ws"
+check "...with no panic" bash -c "! grep -q panicked '$work/closed.err'"
+kill "$closed_pid"

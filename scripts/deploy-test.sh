@@ -11,7 +11,8 @@ trap 'rm -rf "$work"' EXIT
 echo "== cargo install --path . (README's install line) gives ws-echo"
 # --debug and the repository's target directory: the suite's build, not a release build of its own.
 cargo install -q --locked --debug --path . --root "$work" --target-dir target
-"$work/bin/ws-echo" --help | grep -q '^Usage: ws-echo '
+"$work/bin/ws-echo" --help >"$work/help.txt"
+grep -q "^Usage: ws-echo " "$work/help.txt"
 echo "ok: $work/bin/ws-echo --help"
 
 echo "== the Kubernetes manifests validate (kubernetes-validate, offline schemas)"

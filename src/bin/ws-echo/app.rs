@@ -285,7 +285,7 @@ fn log_stats_every_minute(stats: StatsHandle) {
 
 /// What the test target takes, as the first lines say it (`--test-target`).
 pub fn print_controls(url: &str) {
-    println!("test target: add controls to the URL's query, e.g. {url}?delay=200ms&info");
+    crate::flags::say!("test target: add controls to the URL's query, e.g. {url}?delay=200ms&info");
     for (control, what) in [
         (
             "info",
@@ -318,6 +318,6 @@ pub fn print_controls(url: &str) {
         ("ping=500ms", "the server pings at that interval"),
         ("nopong", "the client's pings go unanswered"),
     ] {
-        println!("  ?{control:<20} {what}");
+        crate::flags::say!("  ?{control:<20} {what}");
     }
 }

@@ -52,6 +52,17 @@ pub fn command_name(argv0: Option<std::ffi::OsString>) -> String {
     name.unwrap_or("ws-echo").to_owned()
 }
 
+/// `println!` that lets a closed standard output go (`ws-echo --help | head -1`, a server whose
+/// output nobody reads): a line nobody will read is no reason to stop, nor to panic.
+macro_rules! say {
+    ($($arg:tt)*) => {{
+        use std::io::Write as _;
+        let _ = writeln!(std::io::stdout(), $($arg)*);
+    }};
+}
+#[allow(unused_imports)] // the client prints its own way
+pub(crate) use say;
+
 /// `args` parsed as `command`'s flags; `--help` prints `more_help` after the flags.
 pub fn parse_from<T: argh::TopLevelCommand>(command: &str, args: &[String], more_help: &str) -> T {
     let args: Vec<&str> = args.iter().map(String::as_str).collect();
@@ -59,7 +70,7 @@ pub fn parse_from<T: argh::TopLevelCommand>(command: &str, args: &[String], more
         Ok(parsed) => parsed,
         Err(argh::EarlyExit { output, status }) => {
             match status {
-                Ok(()) => println!("{output}{more_help}"),
+                Ok(()) => say!("{output}{more_help}"),
                 Err(()) => eprintln!("{}", output.trim_end()),
             }
             std::process::exit(if status.is_ok() { 0 } else { 2 });

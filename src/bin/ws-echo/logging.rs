@@ -119,16 +119,16 @@ pub fn announce(format: LogFormat, startup: &Startup) {
         );
         return;
     }
-    println!("serving {url} ({}, {threads})", startup.runtime);
-    println!("a page to try it: {page}");
+    crate::flags::say!("serving {url} ({}, {threads})", startup.runtime);
+    crate::flags::say!("a page to try it: {page}");
     if startup.test_target {
         crate::app::print_controls(url);
     }
     if let Some(health) = &startup.health {
-        println!("health: {health}");
+        crate::flags::say!("health: {health}");
     }
     if let Some(metrics) = &startup.metrics {
-        println!("metrics: {metrics}");
+        crate::flags::say!("metrics: {metrics}");
     }
 }
 
