@@ -20,7 +20,7 @@ target=$(rustc -vV | sed -n 's/^host: //p')
 RUSTFLAGS="-C target-feature=+crt-static -C strip=symbols" cargo build -q --release --locked --target "$target" --bin ws-echo
 binary=target/$target/release/ws-echo
 # A program interpreter (ld.so) means shared libraries: not in an image from scratch.
-if readelf -l "$binary" | grep -q 'INTERP'; then
+if readelf -l "$binary" | grep 'INTERP' >/dev/null; then # all read: no SIGPIPE under pipefail
   echo "error: $binary is dynamically linked" >&2
   exit 1
 fi
