@@ -67,9 +67,10 @@ check "--help says how PORT is taken" grep -q '^  PORT (alone: --addr :PORT)$' "
 # supervisor may give the server a pipe it stops reading. Here a pipe whose reader is gone
 # before the command starts, so that every write to it fails (EPIPE).
 closed_out() { # closed_out COMMAND...: COMMAND with standard output such a pipe
-  python3 -c 'import os, sys; r, w = os.pipe(); os.close(r); os.dup2(w, 1); os.execvp(sys.argv[1], sys.argv[1:])' "$@"
+  # exec: in the background, $! is then the command itself, for kill.
+  exec python3 -c 'import os, sys; r, w = os.pipe(); os.close(r); os.dup2(w, 1); os.execvp(sys.argv[1], sys.argv[1:])' "$@"
 }
-closed_out "$command" --help 2>"$work/help-closed.err"
+(closed_out "$command" --help) 2>"$work/help-closed.err" # a subshell: closed_out execs
 check "--help into a closed pipe: exit 0, no panic" test "$?" -eq 0 -a ! -s "$work/help-closed.err"
 port=$(free_port)
 closed_out "$command" --addr "127.0.0.1:$port" 2>"$work/closed.err" &
