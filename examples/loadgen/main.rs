@@ -451,8 +451,11 @@ impl Window {
         self.0.get().is_some_and(|(_, end)| at >= end)
     }
 
-    /// Ready 5 s past the window's end: what is still due then was never echoed.
-    async fn closed(&self) {
+    /// Ready 5 s past the window's end, once `sent` says the sending is over: what is still
+    /// due then was never echoed. (Waiting for the sender first keeps each connection from
+    /// polling for the window while the others connect.)
+    async fn closed(&self, sent: smol::channel::Receiver<()>) {
+        let _ = sent.recv().await;
         loop {
             match self.0.get() {
                 Some((_, end)) => {
@@ -501,6 +504,7 @@ async fn on_schedule(
     // When each send in flight was due, and its second of the window (None: warm-up).
     let due = Rc::new(std::cell::RefCell::new(std::collections::VecDeque::new()));
     let sent_all = Rc::new(std::cell::Cell::new(false));
+    let (sent_tx, sent_rx) = smol::channel::bounded::<()>(1);
     // Counted as echoes arrive, so that a reader stopped at the deadline loses nothing.
     let tally = Rc::new(std::cell::RefCell::new(Tally::default()));
     // Sends and pongs go out whole, one at a time.
@@ -528,6 +532,7 @@ async fn on_schedule(
                 at += interval;
             }
             sent_all.set(true);
+            drop(sent_tx);
             (late, errors)
         }
     };
@@ -587,7 +592,7 @@ async fn on_schedule(
             }
         }
     };
-    let reading = futures_lite::future::or(receiving, window.closed());
+    let reading = futures_lite::future::or(receiving, window.closed(sent_rx));
     let ((late, send_errors), ()) = futures_lite::future::zip(sending, reading).await;
     let mut tally = std::mem::take(&mut *tally.borrow_mut());
     tally.late_us = late;
