@@ -202,6 +202,13 @@ async fn h2_websocket(h2: &mut H2, addr: SocketAddr, origin: &str) -> Result<H2W
     Ok(async_tungstenite::WebSocketStream::from_raw_socket(stream, role, None).await)
 }
 
+/// A WebSocket on a stream of `h2` from the allowed origin.
+async fn allowed_websocket(h2: &mut H2, addr: SocketAddr) -> H2Ws {
+    h2_websocket(h2, addr, "http://allowed.example")
+        .await
+        .unwrap()
+}
+
 /// The next message that is not ?info's, ping or pong.
 async fn next_message(ws: &mut H2Ws) -> Message {
     use futures_lite::StreamExt;
@@ -229,12 +236,8 @@ fn over_http2_the_limits_and_the_drain_hold_on_each_stream() {
     on_tokio(async move {
         // Two WebSockets on one HTTP/2 connection.
         let mut connection = h2(addr).await;
-        let mut big = h2_websocket(&mut connection, addr, "http://allowed.example")
-            .await
-            .unwrap();
-        let mut other = h2_websocket(&mut connection, addr, "http://allowed.example")
-            .await
-            .unwrap();
+        let mut big = allowed_websocket(&mut connection, addr).await;
+        let mut other = allowed_websocket(&mut connection, addr).await;
         let _info = (next_message(&mut big).await, next_message(&mut other).await);
         big.send(Message::binary(vec![1u8; 2000])).await.unwrap();
         assert_eq!(close_code(next_message(&mut big).await), Some(1009));
@@ -257,9 +260,7 @@ fn an_extended_connect_over_http2_gets_the_same_echo() {
         // The origin policy holds over HTTP/2 too.
         let refused = h2_websocket(&mut connection, addr, "http://elsewhere.example").await;
         assert_eq!(refused.err(), Some(403));
-        let mut ws = h2_websocket(&mut connection, addr, "http://allowed.example")
-            .await
-            .unwrap();
+        let mut ws = allowed_websocket(&mut connection, addr).await;
         let Message::Text(info) = next_message(&mut ws).await else {
             panic!("the first message is not ?info's text");
         };
@@ -305,12 +306,8 @@ fn over_http2_the_heartbeat_pings_each_stream_and_drops_the_silent_one() {
     let addr = start_app(config);
     on_tokio(async move {
         let mut connection = h2(addr).await;
-        let mut alive = h2_websocket(&mut connection, addr, "http://allowed.example")
-            .await
-            .unwrap();
-        let mut silent = h2_websocket(&mut connection, addr, "http://allowed.example")
-            .await
-            .unwrap();
+        let mut alive = allowed_websocket(&mut connection, addr).await;
+        let mut silent = allowed_websocket(&mut connection, addr).await;
         // Reading answers each Ping with a Pong (tungstenite does): pinged after each 100 ms
         // of silence, and kept.
         let _info = next_message(&mut alive).await;
